@@ -1,0 +1,161 @@
+/* api.h - the REST API of mmapd, independent of any HTTP library.
+ *
+ * The server hands each HTTP request to the API as a struct api_request (a
+ * method, a raw path, and callbacks that look up headers and query arguments)
+ * and feeds the request body in chunks. The API answers with a struct
+ * api_response: a status, headers, and a body that is one of
+ *  - nothing,
+ *  - an iovec of memory that stays valid until the body's release callback
+ *    runs (slices of pinned views: no copy of mapped bytes), or
+ *  - a reader callback that produces bytes at a position (streamed).
+ * server/daemon.c translates these to and from libmicrohttpd.
+ *
+ * Life of an exchange:
+ *   ex = api_exchange_start(api, &req);          headers are here
+ *   while (api_exchange_wants_body(ex)) api_exchange_body(ex, chunk, n);
+ *   api_exchange_end(ex);                        the body is complete
+ *   resp = api_exchange_response(ex);            borrowed, until _free
+ *   ... send resp; the body's release callback runs when the server is done
+ *   api_exchange_free(ex, completed);
+ * A response may be ready before the body is (an early error): then
+ * api_exchange_wants_body() returns false and api_exchange_end() is a no-op.
+ *
+ * Caveats:
+ * - The request callbacks are only called during api_exchange_start(); the
+ *   exchange copies what it needs.
+ * - The response body's release callback is owned by whoever sends it: the
+ *   server calls it exactly once (or api_exchange_free does, if the response
+ *   was never handed over, see api_response_take_body).
+ * - An exchange is used by one thread at a time; the struct api is shared by
+ *   all threads.
+ */
+#ifndef API_API_H
+#define API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mc_catalog;
+
+enum api_method {
+    API_METHOD_GET,
+    API_METHOD_HEAD,
+    API_METHOD_PUT,
+    API_METHOD_PATCH,
+    API_METHOD_POST,
+    API_METHOD_DELETE,
+    API_METHOD_OPTIONS,
+    API_METHOD_OTHER,
+};
+
+/* Map a method token ("GET") to its enum; API_METHOD_OTHER if unknown. */
+enum api_method api_method_parse(const char *token);
+
+struct api_request {
+    enum api_method method;
+    const char *path; /* raw path, still percent-encoded, no query string */
+    /* Header value by case-insensitive name, or NULL when absent. */
+    const char *(*header)(void *conn, const char *name);
+    /* Decoded query argument value ("" when given without a value), or
+     * NULL when absent. */
+    const char *(*query)(void *conn, const char *key);
+    void *conn; /* passed back to the callbacks */
+};
+
+struct api_iov {
+    const void *base;
+    size_t len;
+};
+
+enum api_body_kind {
+    API_BODY_NONE,
+    API_BODY_IOV,    /* iov[0..iovcnt) valid until release(release_cls) */
+    API_BODY_READER, /* read(cls, pos, buf, max) until length bytes given */
+};
+
+struct api_body {
+    enum api_body_kind kind;
+    uint64_t length; /* Content-Length of the body */
+    /* API_BODY_IOV */
+    const struct api_iov *iov;
+    unsigned iovcnt;
+    /* API_BODY_READER: returns bytes written to buf (> 0), or -1 on error
+     * (the server then aborts the connection: the length was promised). */
+    ssize_t (*read)(void *cls, uint64_t pos, char *buf, size_t max);
+    /* Both kinds: called exactly once when the body is no longer needed. */
+    void (*release)(void *cls);
+    void *cls;
+};
+
+#define API_MAX_HEADERS 12
+
+struct api_header {
+    const char *name; /* static string */
+    char value[192];
+};
+
+struct api_response {
+    unsigned status;
+    const char *content_type; /* static string, or NULL for none */
+    unsigned nheaders;
+    struct api_header headers[API_MAX_HEADERS];
+    struct api_body body;
+};
+
+struct api_config {
+    struct mc_catalog *catalog; /* borrowed; outlives the api */
+    uint64_t max_body;          /* largest request body accepted (413 past it) */
+    unsigned max_ranges;        /* ranges per Range header before it's ignored */
+    const char *version;        /* reported by /v1/info */
+    /* Configured limits echoed by /v1/info (informational). */
+    unsigned threads;
+    unsigned max_connections;
+};
+
+struct api; /* opaque, shared by all threads */
+struct api_exchange;
+
+/* Create the API over a catalog. *out is new; NULL-safe destroy. */
+int api_create(const struct api_config *cfg, struct api **out);
+void api_destroy(struct api *api);
+
+/* Start an exchange for req. Returns a new exchange, or NULL when out of
+ * memory (the server then answers 500 itself). */
+struct api_exchange *api_exchange_start(struct api *api,
+                                        const struct api_request *req);
+
+/* True while the exchange wants more request body. */
+bool api_exchange_wants_body(const struct api_exchange *ex);
+
+/* Feed len bytes of request body. After an error the exchange stops wanting
+ * body and its response is the error. */
+void api_exchange_body(struct api_exchange *ex, const void *data, size_t len);
+
+/* The request body is complete: produce the response if not yet done. */
+void api_exchange_end(struct api_exchange *ex);
+
+/* The response, once ready (after _start when !wants_body, else after
+ * _end). Borrowed until api_exchange_free(). */
+struct api_response *api_exchange_response(struct api_exchange *ex);
+
+/* Hand the body's ownership to the caller: after this, api_exchange_free()
+ * will not call its release callback; the caller must (exactly once). */
+void api_response_take_body(struct api_exchange *ex, struct api_body *out);
+
+/* A label of the route the exchange matched ("data", "maps", "healthz",
+ * ...) for metrics and logs; static string. */
+const char *api_exchange_route(const struct api_exchange *ex);
+
+/* End the exchange. completed is false when the connection broke off before
+ * the response was sent; a write that was not acknowledged is then reported
+ * as such in the metrics. ex may be NULL. */
+void api_exchange_free(struct api_exchange *ex, bool completed);
+
+/* Record a finished request in the metrics (called by the server). */
+void api_metrics_record(struct api *api, const char *route, unsigned status,
+                        uint64_t bytes_in, uint64_t bytes_out,
+                        uint64_t duration_us);
+
+#endif

@@ -1,0 +1,116 @@
+/* mc_catalog.h - the catalog of named mappings in a data directory.
+ *
+ * The catalog owns the data directory: it creates it if missing, loads the
+ * persisted catalog (<data>/.mmapd/catalog.json) at open, and writes it back
+ * atomically (temp file, fsync, rename, fsync of the directory) after every
+ * create, resize and remove. Memory-backed mappings are never persisted.
+ * It also owns the one view cache shared by all of its mappings.
+ *
+ * Thread safety: every function may be called from many threads at once,
+ * except mc_catalog_open/close, which must not race with anything else.
+ *
+ * Caveats: mappings handed out are new references; the caller unrefs them.
+ * A mapping removed from the catalog stays usable through references already
+ * held (its views stay valid), as a Win32 view outlives CloseHandle.
+ */
+#ifndef MAPCORE_MC_CATALOG_H
+#define MAPCORE_MC_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapcore/mc_error.h"
+#include "mapcore/mc_mapping.h"
+#include "mapcore/mc_viewcache.h"
+
+struct mc_catalog; /* opaque */
+
+struct mc_catalog_options {
+    const char *data_dir;  /* created (one level) if missing */
+    uint64_t view_size;    /* 0: MC_DEFAULT_VIEW_SIZE; else power of two >= page */
+    uint64_t cache_bytes;  /* 0: MC_DEFAULT_CACHE_BYTES */
+    uint64_t max_map_size; /* 0: MC_DEFAULT_MAX_MAP_SIZE */
+};
+
+#define MC_DEFAULT_VIEW_SIZE (2ull << 20)       /* 2 MiB */
+#define MC_DEFAULT_CACHE_BYTES (1ull << 30)     /* 1 GiB */
+#define MC_DEFAULT_MAX_MAP_SIZE (1ull << 40)    /* 1 TiB */
+
+/* What a create-or-open request asks for. A field counts only when its bit is
+ * set in `given`; the rest take defaults (file, derived file path = the name,
+ * current file size, readwrite, commit, not writethrough). */
+enum {
+    MC_SPEC_BACKING = 1u << 0,
+    MC_SPEC_FILE = 1u << 1,
+    MC_SPEC_SIZE = 1u << 2,
+    MC_SPEC_PROTECTION = 1u << 3,
+    MC_SPEC_ALLOCATION = 1u << 4,
+    MC_SPEC_WRITETHROUGH = 1u << 5,
+};
+struct mc_spec {
+    unsigned given;
+    enum mc_backing backing;
+    const char *file; /* borrowed; relative path */
+    uint64_t size;
+    enum mc_protection protection;
+    enum mc_allocation allocation;
+    bool writethrough;
+};
+
+/* Open (or create) the catalog in opt->data_dir and load its mappings.
+ * Mappings whose backing file is missing or shorter than recorded are loaded
+ * as damaged (reported in mc_info) rather than dropped. MC_ECORRUPT when the
+ * catalog file exists but cannot be parsed: the file is left untouched.
+ * On success *out is a new catalog. */
+enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
+                            struct mc_catalog **out);
+
+/* Flush every file-backed mapping, persist, unmap everything, free. Must not
+ * race with other calls; references still held elsewhere become invalid.
+ * cat may be NULL. */
+void mc_catalog_close(struct mc_catalog *cat);
+
+/* CreateFileMapping: create `name` from spec, or open it when it exists and
+ * spec is compatible (every given field equal, size at most the current
+ * size). *created tells which. create_only turns an existing name into
+ * MC_EEXIST. Errors: MC_ENAME, MC_EPATH, MC_EUNSUPPORTED, MC_EZEROSIZE,
+ * MC_ETOOBIG, MC_ENOFILE (readonly/writecopy of a missing file), MC_ENOSPC,
+ * MC_ECONFLICT, MC_EIO. On failure nothing is left behind: no catalog entry,
+ * and no file that this call created. On success *out is a new reference. */
+enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
+                              const struct mc_spec *spec, bool create_only,
+                              struct mc_mapping **out, bool *created);
+
+/* OpenFileMapping: *out is a new reference to `name`, or MC_ENOTFOUND. */
+enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
+                           struct mc_mapping **out);
+
+/* Remove `name` from the catalog and persist. With unlink_file the backing
+ * file is unlinked too (memory backings have none). References still held
+ * keep working until dropped. MC_ENOTFOUND when absent. */
+enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
+                              bool unlink_file);
+
+/* Snapshot of every mapping, sorted by name. *out is a new malloc'ed array of
+ * *count entries for the caller to free(); NULL when count is 0. */
+enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
+                            size_t *count);
+
+/* Number of mappings in the catalog. */
+size_t mc_catalog_count(struct mc_catalog *cat);
+
+/* Flush every file-backed mapping to stable storage and persist. */
+enum mc_err mc_catalog_sync(struct mc_catalog *cat);
+
+/* Figures of the shared view cache. Can't fail. */
+void mc_catalog_cache_stats(struct mc_catalog *cat, struct mc_cache_stats *out);
+
+/* The effective options (defaults filled in). */
+void mc_catalog_options_get(struct mc_catalog *cat,
+                            struct mc_catalog_options *out);
+
+/* True when the data directory is writable right now (readyz probe). */
+bool mc_catalog_writable(struct mc_catalog *cat);
+
+#endif

@@ -1,0 +1,117 @@
+/* mc_mapping.h - one named mapping: its bytes, views, flush and resize.
+ *
+ * A struct mc_mapping is obtained from the catalog (mc_catalog.h) as a new
+ * reference and given back with mc_mapping_unref(). All functions here are
+ * safe to call from many threads on the same mapping.
+ *
+ * Caveats:
+ * - A pointer obtained from mc_view_acquire() is valid only until the view is
+ *   released. Never keep it longer, never hand it to another mapping.
+ * - Bounds are checked against the size at the time of the call. A concurrent
+ *   shrink never makes a pinned view touch pages past the end of the file: the
+ *   truncation of the backing file waits for the last pin of that mapping to
+ *   go (memory backings are hole-punched instead, see mc_mapping_resize).
+ * - Handles are not valid after fork().
+ */
+#ifndef MAPCORE_MC_MAPPING_H
+#define MAPCORE_MC_MAPPING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapcore/mc_error.h"
+#include "mapcore/mc_names.h"
+
+struct mc_mapping; /* opaque, reference-counted */
+struct mc_view;    /* opaque, a pinned view */
+
+enum mc_backing { MC_BACKING_FILE, MC_BACKING_MEMORY };
+enum mc_protection { MC_PROT_READONLY, MC_PROT_READWRITE, MC_PROT_WRITECOPY };
+enum mc_allocation { MC_ALLOC_COMMIT, MC_ALLOC_SPARSE };
+
+/* Lower-case wire names ("file", "readwrite", "commit", ...); never NULL. */
+const char *mc_backing_name(enum mc_backing b);
+const char *mc_protection_name(enum mc_protection p);
+const char *mc_allocation_name(enum mc_allocation a);
+
+/* A snapshot of a mapping's metadata and live figures. */
+struct mc_info {
+    char name[MC_NAME_MAX + 1];
+    char file[MC_PATH_MAX + 1]; /* relative to the data dir; "" for memory */
+    enum mc_backing backing;
+    enum mc_protection protection;
+    enum mc_allocation allocation;
+    bool writethrough;
+    bool damaged;          /* backing found truncated or unreadable */
+    uint64_t size;
+    uint64_t generation;   /* bumped by every write and resize (ETag source) */
+    int64_t created_at_ms; /* Unix epoch milliseconds */
+    int64_t modified_at_ms;
+    uint64_t views_cached; /* views of this mapping in the cache now */
+    uint64_t bytes_read;
+    uint64_t bytes_written;
+};
+
+/* Take another reference (this function can't fail). */
+void mc_mapping_ref(struct mc_mapping *m);
+/* Drop a reference. The last one of a mapping removed from the catalog
+ * unmaps its views and closes its backing. m may be NULL. */
+void mc_mapping_unref(struct mc_mapping *m);
+
+/* Fill *out with a snapshot. Can't fail. */
+void mc_mapping_info(struct mc_mapping *m, struct mc_info *out);
+uint64_t mc_mapping_size(struct mc_mapping *m);
+uint64_t mc_mapping_generation(struct mc_mapping *m);
+enum mc_protection mc_mapping_protection(struct mc_mapping *m);
+/* A stable number unique to this mapping within the process lifetime. */
+uint64_t mc_mapping_id(struct mc_mapping *m);
+
+/* Copy len bytes at off into buf. MC_ERANGE when [off, off+len) is not inside
+ * the mapping (overflow included); nothing is copied then. */
+enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
+                            size_t len);
+
+/* Copy len bytes from buf into the mapping at off, spanning views as needed.
+ * MC_ERDONLY for readonly mappings, MC_ERANGE as for read. Bumps the
+ * generation and the modified time. Does not flush, even for writethrough
+ * mappings: a caller writing one request in several chunks calls
+ * mc_mapping_write_done() once at the end. */
+enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
+                             const void *buf, size_t len);
+
+/* Finish a write of [off, off+len): for writethrough mappings flush it to
+ * stable storage (msync + fdatasync) before returning; otherwise MC_OK at
+ * once. */
+enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,
+                                  uint64_t len);
+
+/* Flush [off, off+len) to stable storage: msync(MS_SYNC) of the views that
+ * are mapped over the page-aligned range, then fdatasync. len 0 means "to the
+ * end". *flushed (may be NULL) receives the bytes covered, clamped to the
+ * size. Memory and writecopy mappings have nothing to flush: MC_OK, 0 bytes.*/
+enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
+                             uint64_t *flushed);
+
+/* Grow or shrink to new_size and persist the catalog. Growing a commit
+ * mapping reserves the blocks first (MC_ENOSPC and no change when the disk is
+ * full). Shrinking truncates the file once no view of the mapping is pinned
+ * (at once when none is); new requests see the new size immediately. Bytes
+ * that come back by growing again read as zero. MC_ECONFLICT for readonly and
+ * writecopy mappings; MC_EZEROSIZE for 0; MC_ETOOBIG above the maximum. */
+enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size);
+
+/* Pin the view that holds byte off. On success *data points at byte off and
+ * *len is the number of bytes from there to the end of the view or of the
+ * mapping, whichever comes first (always >= 1). The memory is readable; it is
+ * writable only through mc_mapping_write(). MC_ERANGE when off >= size;
+ * MC_EBUSY when the cache is full of pinned views. */
+enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, const uint8_t **data,
+                            size_t *len);
+
+/* Unpin a view. Can't fail; v may be NULL. Safe from any thread, including
+ * libmicrohttpd's response-free callbacks. */
+void mc_view_release(struct mc_view *v);
+
+#endif
