@@ -1,0 +1,499 @@
+/* daemon.c - libmicrohttpd glue: requests in, api exchanges, responses out.
+ *
+ * Life of a request, as libmicrohttpd drives it:
+ *  1. on_uri(): the request line is parsed. We allocate the per-request
+ *     state here (its return value becomes *req_cls) because this is the
+ *     only place that sees the raw, still percent-encoded URI, which the
+ *     api needs to tell "a%2Fb" from "a/b".
+ *  2. on_request(), first call: headers are complete. Start the exchange;
+ *     when it wants no body although the client sends one (an early
+ *     error), answer at once: this also answers before the body when the
+ *     client sent "Expect: 100-continue".
+ *  3. on_request() with upload data: feed the exchange.
+ *  4. on_request(), final call: end the exchange and queue its response.
+ *  5. on_completed(): the one place that frees the per-request state, writes
+ *     the access log line and records metrics, however the request ended.
+ *
+ * libmicrohttpd 0.9.75 refuses MHD_queue_response() while the body is being
+ * received, so when the api stops wanting body half-way (an early error) we
+ * discard the rest of the body and queue the error at the final call; past
+ * DISCARD_MAX bytes we close the connection instead of reading on.
+ */
+#include "daemon.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "log.h"
+
+#define CONNECTION_MEMORY (64u * 1024u)
+#define READER_BLOCK (64u * 1024u)
+#define DISCARD_MAX (16ull << 20)
+
+struct srv_daemon {
+    struct MHD_Daemon *mhd;
+    struct api *api;
+    uint16_t port;
+    atomic_uint inflight; /* requests between on_uri and on_completed */
+};
+
+/* Per-request state; allocated in on_uri, freed in on_completed only. */
+struct srv_request {
+    struct srv_daemon *d;
+    struct api_exchange *ex; /* NULL until the headers are complete */
+    char *path;              /* raw path without the query string */
+    char method[16];
+    char client[64];
+    const char *route;
+    uint64_t start_ns;
+    uint64_t bytes_in;
+    uint64_t body_len; /* length of the queued response body */
+    uint64_t discarded;
+    unsigned status;
+    bool started;
+    bool queued;
+    bool head;
+};
+
+/* A streamed body (API_BODY_READER) handed to libmicrohttpd. */
+struct reader {
+    struct api_body body;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Route libmicrohttpd's own messages into our log, one line each. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n;
+
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    srv_log(SRV_LOG_WARN, "libmicrohttpd: %s", buf);
+}
+
+static void client_address(struct MHD_Connection *conn, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr *sa;
+
+    snprintf(buf, len, "-");
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  buf, (socklen_t)len);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct srv_daemon *d = cls;
+    struct srv_request *r;
+    size_t plen = strcspn(uri, "?");
+
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->path = strndup(uri, plen);
+    if (!r->path) {
+        free(r);
+        return NULL;
+    }
+    r->d = d;
+    r->start_ns = now_ns();
+    client_address(conn, r->client, sizeof(r->client));
+    atomic_fetch_add(&d->inflight, 1);
+    return r;
+}
+
+static const char *header_cb(void *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* libmicrohttpd stores "?unlink" (no '=') with a NULL value, which plain
+ * MHD_lookup_connection_value can't tell from absence; the _n variant can. */
+static const char *query_cb(void *conn, const char *key)
+{
+    const char *val = NULL;
+    size_t vlen = 0;
+
+    if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, key,
+                                      strlen(key), &val, &vlen) != MHD_YES)
+        return NULL;
+    return val ? val : "";
+}
+
+static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader *rd = cls;
+    ssize_t n = rd->body.read(rd->body.cls, pos, buf, max);
+
+    /* The length was promised in Content-Length, so a short body can only
+     * end the connection; 0 would make libmicrohttpd poll again forever. */
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void reader_free(void *cls)
+{
+    struct reader *rd = cls;
+
+    if (rd->body.release)
+        rd->body.release(rd->body.cls);
+    free(rd);
+}
+
+/* A reader that must never be asked for bytes: used for a HEAD response
+ * that has a length but no body (libmicrohttpd never reads it for HEAD). */
+static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void body_release(struct api_body *body)
+{
+    if (body->release)
+        body->release(body->cls);
+}
+
+/* Turn the api's body into a libmicrohttpd response. The body's release
+ * callback runs exactly once: handed to libmicrohttpd on success, called
+ * here on failure. Returns NULL when out of memory. */
+static struct MHD_Response *response_from_body(struct api_body *body,
+                                               bool head)
+{
+    struct MHD_Response *mr = NULL;
+
+    switch (body->kind) {
+    case API_BODY_NONE:
+        if (head && body->length > 0)
+            mr = MHD_create_response_from_callback(body->length, READER_BLOCK,
+                                                   never_read, NULL, NULL);
+        else
+            mr = MHD_create_response_from_buffer(0, NULL,
+                                                 MHD_RESPMEM_PERSISTENT);
+        body_release(body);
+        return mr;
+    case API_BODY_IOV: {
+        /* libmicrohttpd copies the array (not the bytes it points to). */
+        struct MHD_IoVec small[8];
+        struct MHD_IoVec *iov = small;
+
+        if (body->iovcnt > 8) {
+            iov = calloc(body->iovcnt, sizeof(*iov));
+            if (!iov) {
+                body_release(body);
+                return NULL;
+            }
+        }
+        for (unsigned i = 0; i < body->iovcnt; i++) {
+            iov[i].iov_base = body->iov[i].base;
+            iov[i].iov_len = body->iov[i].len;
+        }
+        mr = MHD_create_response_from_iovec(iov, body->iovcnt, body->release,
+                                            body->cls);
+        if (iov != small)
+            free(iov);
+        if (!mr)
+            body_release(body);
+        return mr;
+    }
+    case API_BODY_READER: {
+        struct reader *rd = malloc(sizeof(*rd));
+
+        if (!rd) {
+            body_release(body);
+            return NULL;
+        }
+        rd->body = *body;
+        mr = MHD_create_response_from_callback(body->length, READER_BLOCK,
+                                               reader_read, rd, reader_free);
+        if (!mr)
+            reader_free(rd);
+        return mr;
+    }
+    }
+    body_release(body);
+    return NULL;
+}
+
+/* Answer 500 with a problem body; used when the api could not even start
+ * an exchange (out of memory) or a response could not be built. */
+static enum MHD_Result queue_internal_error(struct srv_request *r,
+                                            struct MHD_Connection *conn)
+{
+    static const char body[] =
+        "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+        "\"status\":500,\"detail\":\"out of memory\",\"code\":\"internal\"}";
+    struct MHD_Response *mr;
+    enum MHD_Result ok;
+
+    mr = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+                                         MHD_RESPMEM_PERSISTENT);
+    if (!mr)
+        return MHD_NO;
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/problem+json");
+    ok = MHD_queue_response(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, mr);
+    MHD_destroy_response(mr);
+    if (ok == MHD_YES) {
+        r->queued = true;
+        r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        r->body_len = sizeof(body) - 1;
+    }
+    return ok;
+}
+
+/* Queue the exchange's response. */
+static enum MHD_Result queue_response(struct srv_request *r,
+                                      struct MHD_Connection *conn)
+{
+    struct api_response *resp = api_exchange_response(r->ex);
+    struct api_body body;
+    struct MHD_Response *mr;
+    enum MHD_Result ok;
+
+    if (!resp)
+        return queue_internal_error(r, conn);
+    api_response_take_body(r->ex, &body);
+    r->body_len = body.length;
+    mr = response_from_body(&body, r->head);
+    if (!mr)
+        return queue_internal_error(r, conn);
+    for (unsigned i = 0; i < resp->nheaders && i < API_MAX_HEADERS; i++) {
+        if (MHD_add_response_header(mr, resp->headers[i].name,
+                                    resp->headers[i].value) != MHD_YES)
+            srv_log(SRV_LOG_WARN, "could not add header %s to a response",
+                    resp->headers[i].name);
+    }
+    if (resp->content_type)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type);
+    ok = MHD_queue_response(conn, resp->status, mr);
+    MHD_destroy_response(mr); /* libmicrohttpd holds its own reference */
+    if (ok == MHD_YES) {
+        r->queued = true;
+        r->status = resp->status;
+    }
+    return ok;
+}
+
+/* True when the request announces a body (a non-zero Content-Length or any
+ * Transfer-Encoding); libmicrohttpd has already refused malformed framing. */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    if (te)
+        return true;
+    return cl && strspn(cl, "0") != strlen(cl);
+}
+
+static enum MHD_Result start_exchange(struct srv_request *r,
+                                      struct MHD_Connection *conn,
+                                      const char *method)
+{
+    struct api_request req = {
+        .method = api_method_parse(method),
+        .path = r->path,
+        .header = header_cb,
+        .query = query_cb,
+        .conn = conn,
+    };
+
+    r->started = true;
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    r->head = req.method == API_METHOD_HEAD;
+    r->ex = api_exchange_start(r->d->api, &req);
+    if (!r->ex)
+        return queue_internal_error(r, conn);
+    r->route = api_exchange_route(r->ex);
+    /* An answer ready before an unread body goes out now: libmicrohttpd
+     * then skips the body (and "100 Continue") and closes the connection
+     * after the response. Without a body we wait for the next call, which
+     * follows at once: a response queued on this first call would make
+     * libmicrohttpd 0.9.75 close the connection and lose keep-alive. */
+    if (!api_exchange_wants_body(r->ex) && has_body(conn))
+        return queue_response(r, conn);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    struct srv_request *r = *req_cls;
+
+    if (!r)
+        return MHD_NO; /* on_uri ran out of memory: drop the connection */
+    if (!r->started)
+        return start_exchange(r, conn, method);
+
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        r->bytes_in += n;
+        if (r->queued)
+            return MHD_YES;
+        if (r->ex && api_exchange_wants_body(r->ex)) {
+            api_exchange_body(r->ex, upload_data, n);
+            return MHD_YES;
+        }
+        r->discarded += n;
+        return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+    }
+
+    if (r->queued)
+        return MHD_YES;
+    if (!r->ex)
+        return queue_internal_error(r, conn);
+    api_exchange_end(r->ex);
+    return queue_response(r, conn);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct srv_daemon *d = cls;
+    struct srv_request *r = *req_cls;
+    bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    uint64_t duration_us;
+    uint64_t bytes_out = 0;
+
+    if (!r)
+        return;
+    *req_cls = NULL;
+    duration_us = (now_ns() - r->start_ns) / 1000u;
+    if (completed && !r->head)
+        bytes_out = r->body_len;
+    api_exchange_free(r->ex, completed);
+    if (r->started)
+        api_metrics_record(d->api, r->route ? r->route : "none", r->status,
+                           r->bytes_in, bytes_out, duration_us);
+    srv_log_access(&(struct srv_access){
+        .method = r->started ? r->method : "-",
+        .path = r->path,
+        .client = r->client,
+        .status = r->status,
+        .bytes_in = r->bytes_in,
+        .bytes_out = bytes_out,
+        .duration_us = duration_us,
+    });
+    free(r->path);
+    free(r);
+    atomic_fetch_sub(&d->inflight, 1);
+}
+
+int srv_daemon_start(const struct srv_config *cfg, struct api *api,
+                     struct srv_daemon **out, char *errbuf, size_t errlen)
+{
+    struct srv_daemon *d;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO |
+                     MHD_USE_ITC; /* quiesce needs ITC with a thread pool */
+
+    *out = NULL;
+    if (cfg->listen_ipv6)
+        flags |= MHD_USE_IPv6; /* SOCK_ADDR is then read as sockaddr_in6 */
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    d->api = api;
+    atomic_init(&d->inflight, 0);
+    errno = 0;
+    d->mhd = MHD_start_daemon(
+        flags, cfg->listen_port, NULL, NULL, on_request, d,
+        /* First, so that every message goes through our log. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, d,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+        MHD_OPTION_END);
+    if (!d->mhd) {
+        char where[96];
+
+        srv_config_authority(cfg, cfg->listen_port, where, sizeof(where));
+        snprintf(errbuf, errlen, "cannot listen on %s%s%s", where,
+                 errno ? ": " : "", errno ? strerror(errno) : "");
+        free(d);
+        return -1;
+    }
+    info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    d->port = info ? info->port : cfg->listen_port;
+    *out = d;
+    return 0;
+}
+
+uint16_t srv_daemon_port(const struct srv_daemon *d)
+{
+    return d->port;
+}
+
+void srv_daemon_quiesce(struct srv_daemon *d)
+{
+    MHD_socket fd = MHD_quiesce_daemon(d->mhd);
+
+    /* We own the listen socket once quiesced; closing it makes new
+     * connection attempts fail fast instead of waiting in the backlog. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+bool srv_daemon_drain(struct srv_daemon *d, unsigned timeout_ms)
+{
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+
+    for (unsigned waited = 0; atomic_load(&d->inflight) > 0; waited += 10) {
+        if (waited >= timeout_ms)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+    return true;
+}
+
+void srv_daemon_stop(struct srv_daemon *d)
+{
+    if (!d)
+        return;
+    MHD_stop_daemon(d->mhd);
+    free(d);
+}

@@ -1,0 +1,124 @@
+/* main.c - the mmapd executable: configuration, catalog, api, daemon, and
+ * the graceful shutdown sequence. Everything else lives in the modules.
+ *
+ * Exit status: 0 after a graceful shutdown (or --help/--version), 1 when the
+ * server cannot start (catalog, listen socket), 2 for a bad command line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "mapcore/mc_catalog.h"
+#include "signals.h"
+
+/* How long in-flight requests get to finish after SIGTERM/SIGINT. */
+#define DRAIN_TIMEOUT_MS 10000u
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+static enum mc_err open_catalog(const struct srv_config *cfg,
+                                struct mc_catalog **out)
+{
+    struct mc_catalog_options opt = {
+        .data_dir = cfg->data_dir,
+        .view_size = cfg->view_size,
+        .cache_bytes = cfg->cache_bytes,
+        .max_map_size = cfg->max_map_size,
+    };
+    enum mc_err rc = mc_catalog_open(&opt, out);
+
+    if (rc == MC_ECORRUPT)
+        srv_log(SRV_LOG_ERROR,
+                "catalog file %s/.mmapd/catalog.json is corrupt: %s; it was "
+                "left untouched. Refusing to start with an empty catalog; "
+                "repair or move the file away",
+                cfg->data_dir, mc_strerror(rc));
+    else if (rc != MC_OK)
+        srv_log(SRV_LOG_ERROR, "cannot open the data directory %s: %s (%s)",
+                cfg->data_dir, mc_strerror(rc), mc_errname(rc));
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct srv_config cfg;
+    struct mc_catalog *catalog = NULL;
+    struct api *api = NULL;
+    struct srv_daemon *daemon = NULL;
+    char err[512];
+    char where[96];
+    int status = 1;
+    int sig;
+
+    switch (srv_config_parse(argc, argv, env_lookup, &cfg, err, sizeof(err))) {
+    case SRV_CONFIG_OK:
+        break;
+    case SRV_CONFIG_HELP:
+        srv_config_usage(stdout);
+        return 0;
+    case SRV_CONFIG_VERSION:
+        printf("mmapd %s\n", MMAPD_VERSION);
+        return 0;
+    case SRV_CONFIG_EVALUE:
+        fprintf(stderr, "mmapd: %s\n", err);
+        return 2;
+    case SRV_CONFIG_EUSAGE:
+        fprintf(stderr, "mmapd: %s\n\n", err);
+        srv_config_usage(stderr);
+        return 2;
+    }
+    srv_log_init(cfg.log_level, cfg.access_log);
+
+    /* Before any thread exists: libmicrohttpd's threads inherit the mask. */
+    if (srv_signals_block() != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot block signals");
+        return 1;
+    }
+    if (open_catalog(&cfg, &catalog) != MC_OK)
+        goto out;
+    if (api_create(&(struct api_config){
+                       .catalog = catalog,
+                       .max_body = cfg.max_body,
+                       .max_ranges = cfg.max_ranges,
+                       .version = MMAPD_VERSION,
+                       .threads = cfg.threads,
+                       .max_connections = cfg.max_connections,
+                   },
+                   &api) != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot create the api (out of memory)");
+        goto out;
+    }
+    if (srv_daemon_start(&cfg, api, &daemon, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "%s", err);
+        goto out;
+    }
+
+    srv_config_authority(&cfg, srv_daemon_port(daemon), where, sizeof(where));
+    printf("mmapd listening on http://%s\n", where);
+    fflush(stdout);
+
+    sig = srv_signals_wait();
+    srv_log(SRV_LOG_INFO, "signal %d received: shutting down", sig);
+    srv_daemon_quiesce(daemon);
+    if (!srv_daemon_drain(daemon, DRAIN_TIMEOUT_MS))
+        srv_log(SRV_LOG_WARN,
+                "requests still in flight after %u ms; closing them",
+                DRAIN_TIMEOUT_MS);
+    srv_daemon_stop(daemon);
+    daemon = NULL;
+    status = 0;
+
+out:
+    srv_daemon_stop(daemon);
+    api_destroy(api);
+    mc_catalog_close(catalog); /* flushes and persists */
+    if (status == 0)
+        srv_log(SRV_LOG_INFO, "stopped");
+    return status;
+}

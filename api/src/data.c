@@ -1,0 +1,247 @@
+/* data.c - GET and HEAD of /v1/maps/{name}/data: whole, ?offset&length,
+ * and Range (single part or multipart/byteranges).
+ *
+ * Precedence, where API.md leaves it open: If-None-Match (304) first, then
+ * the query form, which wins over a Range header because a client that
+ * spells out ?offset= asked for exactly those bytes, then Range (subject to
+ * If-Range). A malformed Range, or one with more parts than max_ranges, is
+ * ignored and the whole mapping is sent, as RFC 9110 allows and nginx does.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define OCTETS "application/octet-stream"
+
+/* Room for one part header: the fixed text plus a 16-digit boundary and
+ * three 20-digit numbers, with slack. */
+#define PART_HEADER_MAX 192
+
+static bool plan_single(struct api_plan *plan, uint64_t off, uint64_t len)
+{
+    plan->seg = calloc(1, sizeof(*plan->seg));
+    if (plan->seg == NULL)
+        return false;
+    plan->nseg = 1;
+    plan->seg[0].off = off;
+    plan->seg[0].len = len;
+    plan->total = len;
+    return true;
+}
+
+/* The multipart/byteranges body of RFC 9110 section 14.6: each part is
+ * "\r\n--B\r\n" + its headers + "\r\n\r\n" + bytes, and "\r\n--B--\r\n"
+ * closes it. The text lives in one buffer; the bytes stay in the mapping. */
+static bool plan_multipart(struct api_plan *plan, const struct api_range *r,
+                           size_t n, uint64_t size, const char *boundary)
+{
+    size_t cap = n * PART_HEADER_MAX + PART_HEADER_MAX;
+    size_t used = 0;
+    size_t k = 0;
+    uint64_t pos = 0;
+
+    plan->seg = calloc(2 * n + 1, sizeof(*plan->seg));
+    plan->text = malloc(cap);
+    if (plan->seg == NULL || plan->text == NULL)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        char *t = plan->text + used;
+        int w;
+        uint64_t len;
+
+        if (i < n)
+            w = snprintf(t, cap - used,
+                         "\r\n--%s\r\nContent-Type: " OCTETS
+                         "\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64
+                         "/%" PRIu64 "\r\n\r\n",
+                         boundary, r[i].first, r[i].last, size);
+        else
+            w = snprintf(t, cap - used, "\r\n--%s--\r\n", boundary);
+        if (w < 0 || (size_t)w >= cap - used)
+            return false;
+        used += (size_t)w;
+        plan->seg[k].text = t;
+        plan->seg[k].len = (uint64_t)w;
+        plan->seg[k].pos = pos;
+        pos += (uint64_t)w;
+        k++;
+        if (i == n)
+            break;
+        /* last < size <= 2^64-1, so last - first + 1 cannot overflow; the
+         * running total can, in principle, and is checked. */
+        len = r[i].last - r[i].first + 1;
+        plan->seg[k].off = r[i].first;
+        plan->seg[k].len = len;
+        plan->seg[k].pos = pos;
+        if (__builtin_add_overflow(pos, len, &pos))
+            return false;
+        k++;
+    }
+    plan->nseg = k;
+    plan->total = pos;
+    return true;
+}
+
+/* Parse ?offset= and ?length= into [*off, *off + *len). Returns false after
+ * answering 400 or 416. */
+static bool query_window(struct api_exchange *ex, const char *qo,
+                         const char *ql, uint64_t size, uint64_t *off,
+                         uint64_t *len)
+{
+    uint64_t end;
+
+    *off = 0;
+    if (qo != NULL && !api_parse_u64(qo, off)) {
+        api__fail(ex, API_EQUERY, "offset must be a decimal integer");
+        return false;
+    }
+    if (ql != NULL && !api_parse_u64(ql, len)) {
+        api__fail(ex, API_EQUERY, "length must be a decimal integer");
+        return false;
+    }
+    if (*off > size)
+        goto out_of_bounds;
+    if (ql == NULL)
+        *len = size - *off;
+    if (__builtin_add_overflow(*off, *len, &end) || end > size)
+        goto out_of_bounds;
+    return true;
+
+out_of_bounds:
+    api__fail(ex, API_ERR_MC(MC_ERANGE),
+              "the window lies outside the mapping's %" PRIu64 " bytes", size);
+    api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+    return false;
+}
+
+/* Decide what the Range header asks for. Returns false after answering
+ * 416 or 500; otherwise *n is 0 for "send everything". */
+static bool range_window(struct api_exchange *ex, const char *range,
+                         uint64_t size, struct api_range **out, size_t *n)
+{
+    size_t max = ex->api->max_ranges;
+    struct api_range *r;
+    enum api_range_result res;
+
+    *n = 0;
+    *out = NULL;
+    r = calloc(max > 0 ? max : 1, sizeof(*r));
+    if (r == NULL) {
+        api__fail(ex, API_EINTERNAL, "out of memory");
+        return false;
+    }
+    res = api_range_parse(range, size, r, max, n);
+    if (res == API_RANGE_UNSATISFIABLE) {
+        free(r);
+        api__fail(ex, API_ERR_MC(MC_ERANGE),
+                  "no range lies inside the mapping's %" PRIu64 " bytes", size);
+        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        return false;
+    }
+    if (res != API_RANGE_OK) {
+        free(r);
+        *n = 0;
+        return true;
+    }
+    *n = api_ranges_coalesce(r, *n);
+    *out = r;
+    return true;
+}
+
+void api__data_get(struct api_exchange *ex, const struct api_request *req)
+{
+    struct mc_mapping *m = NULL;
+    struct mc_info info;
+    char etag[API_ETAG_MAX];
+    struct api_plan plan = {0};
+    struct api_range *ranges = NULL;
+    size_t nranges = 0;
+    const char *qo = req->query(req->conn, "offset");
+    const char *ql = req->query(req->conn, "length");
+    const char *range = req->header(req->conn, "Range");
+    const char *if_range = req->header(req->conn, "If-Range");
+    enum api_success status = API_S_OK;
+    enum mc_err rc;
+    bool ok;
+
+    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    /* One snapshot, so the ETag names the size we resolve ranges against. */
+    mc_mapping_info(m, &info);
+    if (info.damaged) {
+        api__fail_mc(ex, MC_EDAMAGED);
+        goto out;
+    }
+    api__etag(ex->api, mc_mapping_id(m), info.generation, etag);
+
+    if (api__etag_list_match(req->header(req->conn, "If-None-Match"), etag,
+                             true)) {
+        api__respond(ex, API_S_NOT_MODIFIED);
+        api__header(ex, "ETag", "%s", etag);
+        goto out;
+    }
+
+    if (qo != NULL || ql != NULL) {
+        uint64_t off = 0;
+        uint64_t len = 0;
+
+        if (!query_window(ex, qo, ql, info.size, &off, &len))
+            goto out;
+        ok = plan_single(&plan, off, len);
+    } else {
+        if (range != NULL && if_range != NULL &&
+            !api__if_range_match(if_range, etag))
+            range = NULL;
+        if (range != NULL &&
+            !range_window(ex, range, info.size, &ranges, &nranges))
+            goto out;
+        if (nranges == 0) {
+            ok = plan_single(&plan, 0, info.size);
+        } else if (nranges == 1) {
+            status = API_S_PARTIAL;
+            api__header(ex, "Content-Range",
+                        "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                        ranges[0].first, ranges[0].last, info.size);
+            ok = plan_single(&plan, ranges[0].first,
+                             ranges[0].last - ranges[0].first + 1);
+        } else {
+            unsigned char rnd[8];
+            char boundary[17];
+
+            /* A fresh boundary per response: the bytes of a mapping are
+             * arbitrary, and a fixed boundary could occur inside them. */
+            api__random(rnd, sizeof(rnd));
+            for (size_t i = 0; i < sizeof(rnd); i++)
+                snprintf(boundary + 2 * i, 3, "%02x", rnd[i]);
+            status = API_S_PARTIAL;
+            api__header(ex, "Content-Type", "multipart/byteranges; boundary=%s",
+                        boundary);
+            ok = plan_multipart(&plan, ranges, nranges, info.size, boundary);
+        }
+    }
+    if (!ok) {
+        api__plan_free(&plan);
+        api__fail(ex, API_EINTERNAL, "out of memory");
+        goto out;
+    }
+
+    api__header(ex, "ETag", "%s", etag);
+    api__header(ex, "Accept-Ranges", "bytes");
+    rc = api__body_from_plan(ex, m, &plan);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        goto out;
+    }
+    if (nranges <= 1)
+        ex->resp.content_type = OCTETS;
+    api__respond(ex, status);
+out:
+    free(ranges);
+    mc_mapping_unref(m);
+}

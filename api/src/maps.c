@@ -1,0 +1,356 @@
+/* maps.c - /v1/maps and /v1/maps/{name}: create or open, list, metadata,
+ * resize and close (the CreateFileMapping / OpenFileMapping / CloseHandle
+ * side of the model).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* RFC 3339 UTC with milliseconds ("2026-11-24T01:02:03.456Z"). Floor
+ * division keeps instants before 1970 right, not that any should occur. */
+static json_t *time_json(int64_t ms)
+{
+    int64_t sec = ms / 1000;
+    int64_t milli = ms % 1000;
+    time_t t;
+    struct tm tm;
+    char buf[64];
+
+    if (milli < 0) {
+        milli += 1000;
+        sec -= 1;
+    }
+    t = (time_t)sec;
+    if (gmtime_r(&t, &tm) == NULL)
+        return json_null();
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)milli);
+    return json_string(buf);
+}
+
+/* jansson integers are signed 64-bit; our figures never approach 2^63, but
+ * clamp rather than let a cast produce a negative number on the wire. */
+static json_t *u64_json(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
+                          uint64_t mapping_id)
+{
+    char etag[API_ETAG_MAX];
+
+    api__etag(api, mapping_id, info->generation, etag);
+    return json_pack(
+        "{s:s, s:s, s:o?, s:o, s:s, s:s, s:b, s:s, s:o?, s:o?, s:o, s:o, s:o,"
+        " s:b}",
+        "name", info->name, "backing", mc_backing_name(info->backing), "file",
+        info->backing == MC_BACKING_MEMORY ? json_null()
+                                           : json_string(info->file),
+        "size", u64_json(info->size), "protection",
+        mc_protection_name(info->protection), "allocation",
+        mc_allocation_name(info->allocation), "writethrough",
+        (int)info->writethrough, "etag", etag, "created_at",
+        time_json(info->created_at_ms), "modified_at",
+        time_json(info->modified_at_ms), "views_cached",
+        u64_json(info->views_cached), "bytes_read", u64_json(info->bytes_read),
+        "bytes_written", u64_json(info->bytes_written), "damaged",
+        (int)info->damaged);
+}
+
+void api__maps_list(struct api_exchange *ex)
+{
+    struct mc_info *infos = NULL;
+    size_t count = 0;
+    enum mc_err rc = mc_catalog_list(ex->api->cat, &infos, &count);
+    json_t *arr;
+
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr != NULL && i < count; i++) {
+        struct mc_mapping *m = NULL;
+        json_t *item;
+
+        /* mc_info carries no mapping id, which the ETag needs; a mapping
+         * removed since the snapshot is simply left out. */
+        if (mc_catalog_get(ex->api->cat, infos[i].name, &m) != MC_OK)
+            continue;
+        item = api__mapping_json(ex->api, &infos[i], mc_mapping_id(m));
+        mc_mapping_unref(m);
+        if (json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(infos);
+    /* A NULL arr (out of memory) makes json_pack fail, and a NULL object
+     * makes api__respond_json answer 500. */
+    api__respond_json(ex, API_S_OK, json_pack("{s:o}", "maps", arr));
+}
+
+/* Answer with the metadata of m (200 or 201), ETag header included. created
+ * is NULL for plain metadata, else the "created" member's value. */
+static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
+                            enum api_success status, const bool *created)
+{
+    struct mc_info info;
+    char etag[API_ETAG_MAX];
+    uint64_t id = mc_mapping_id(m);
+    json_t *obj;
+
+    mc_mapping_info(m, &info);
+    api__etag(ex->api, id, info.generation, etag);
+    obj = api__mapping_json(ex->api, &info, id);
+    if (obj != NULL && created != NULL &&
+        json_object_set_new(obj, "created", json_boolean(*created)) != 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    api__header(ex, "ETag", "%s", etag);
+    if (status == API_S_CREATED)
+        api__header(ex, "Location", "/v1/maps/%s", ex->name);
+    api__respond_json(ex, status, obj);
+}
+
+void api__map_get(struct api_exchange *ex)
+{
+    struct mc_mapping *m = NULL;
+    enum mc_err rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    respond_mapping(ex, m, API_S_OK, NULL);
+    mc_mapping_unref(m);
+}
+
+void api__map_put_start(struct api_exchange *ex, const struct api_request *r)
+{
+    const char *inm = r->header(r->conn, "If-None-Match");
+
+    if (!api__json_start(ex, r))
+        return;
+    /* Only "*" is meaningful on a create: any ETag list would have to match
+     * a mapping that this request may be about to create. */
+    if (inm != NULL) {
+        const char *p = inm + strspn(inm, " \t");
+
+        if (p[0] != '*' || p[1 + strspn(p + 1, " \t")] != '\0') {
+            api__fail(ex, API_EPRECONDITION,
+                      "only If-None-Match: * is supported here");
+            return;
+        }
+        ex->create_only = true;
+    }
+    ex->wants_body = true;
+}
+
+static const struct api_field create_fields[] = {
+    {"backing", API_FIELD_STRING, false},
+    {"file", API_FIELD_STRING, true},
+    {"size", API_FIELD_U64, false},
+    {"protection", API_FIELD_STRING, false},
+    {"allocation", API_FIELD_STRING, false},
+    {"writethrough", API_FIELD_BOOL, false},
+};
+
+/* Options from the Win32 model that have no meaning for a data service:
+ * executable views and image sections. They are refused as unsupported,
+ * not as unknown, so a client learns why. */
+static bool is_unsupported(const char *field, const char *v)
+{
+    if (strcmp(field, "protection") == 0)
+        return strncmp(v, "execute", 7) == 0 || strncmp(v, "image", 5) == 0;
+    if (strcmp(field, "backing") == 0)
+        return strcmp(v, "image") == 0 || strcmp(v, "image_no_execute") == 0;
+    return false;
+}
+
+/* Look value up among the names nameof(0..n) return; -1 when absent. */
+static int enum_lookup(const char *value, const char *(*nameof)(int), int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(nameof(i), value) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static const char *backing_name(int i)
+{
+    return mc_backing_name((enum mc_backing)i);
+}
+static const char *protection_name(int i)
+{
+    return mc_protection_name((enum mc_protection)i);
+}
+static const char *allocation_name(int i)
+{
+    return mc_allocation_name((enum mc_allocation)i);
+}
+
+/* Read an enum member of obj into *out, setting bit in spec->given.
+ * False after answering 400. */
+static bool enum_field(struct api_exchange *ex, json_t *obj, const char *key,
+                       const char *(*nameof)(int), int n, int *out,
+                       unsigned bit, struct mc_spec *spec)
+{
+    json_t *v = json_object_get(obj, key);
+    const char *s;
+    int i;
+
+    if (v == NULL)
+        return true;
+    s = json_string_value(v);
+    if (is_unsupported(key, s)) {
+        api__fail(ex, API_ERR_MC(MC_EUNSUPPORTED),
+                  "%s \"%.32s\" has no meaning for mmapd", key, s);
+        return false;
+    }
+    i = enum_lookup(s, nameof, n);
+    if (i < 0) {
+        api__fail(ex, API_EFIELD, "field \"%s\" has an unknown value", key);
+        return false;
+    }
+    *out = i;
+    spec->given |= bit;
+    return true;
+}
+
+/* Fill spec from the request body (NULL: all defaults). False after
+ * answering 400. The spec borrows strings from obj. */
+static bool spec_from_json(struct api_exchange *ex, json_t *obj,
+                           struct mc_spec *spec)
+{
+    int backing = MC_BACKING_FILE;
+    int prot = MC_PROT_READWRITE;
+    int alloc = MC_ALLOC_COMMIT;
+    json_t *v;
+
+    memset(spec, 0, sizeof(*spec));
+    if (obj == NULL)
+        return true;
+    if (!enum_field(ex, obj, "backing", backing_name, 2, &backing,
+                    MC_SPEC_BACKING, spec) ||
+        !enum_field(ex, obj, "protection", protection_name, 3, &prot,
+                    MC_SPEC_PROTECTION, spec) ||
+        !enum_field(ex, obj, "allocation", allocation_name, 2, &alloc,
+                    MC_SPEC_ALLOCATION, spec))
+        return false;
+    spec->backing = (enum mc_backing)backing;
+    spec->protection = (enum mc_protection)prot;
+    spec->allocation = (enum mc_allocation)alloc;
+
+    v = json_object_get(obj, "file");
+    if (v != NULL && !json_is_null(v)) {
+        if (spec->backing == MC_BACKING_MEMORY) {
+            api__fail(ex, API_EFIELD,
+                      "field \"file\" is for file backings only");
+            return false;
+        }
+        spec->file = json_string_value(v);
+        spec->given |= MC_SPEC_FILE;
+    }
+    v = json_object_get(obj, "size");
+    if (v != NULL) {
+        spec->size = api__json_u64(v);
+        spec->given |= MC_SPEC_SIZE;
+    }
+    v = json_object_get(obj, "writethrough");
+    if (v != NULL) {
+        spec->writethrough = json_is_true(v);
+        spec->given |= MC_SPEC_WRITETHROUGH;
+    }
+    return true;
+}
+
+void api__map_put_end(struct api_exchange *ex)
+{
+    json_t *obj = NULL;
+    struct mc_spec spec;
+    struct mc_mapping *m = NULL;
+    bool created = false;
+    enum mc_err rc;
+
+    if (!api__json_parse(ex, create_fields,
+                         sizeof(create_fields) / sizeof(create_fields[0]),
+                         &obj))
+        return;
+    if (!spec_from_json(ex, obj, &spec))
+        goto out;
+    rc = mc_catalog_create(ex->api->cat, ex->name, &spec, ex->create_only, &m,
+                           &created);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        goto out;
+    }
+    respond_mapping(ex, m, created ? API_S_CREATED : API_S_OK, &created);
+    mc_mapping_unref(m);
+out:
+    json_decref(obj);
+}
+
+static const struct api_field resize_fields[] = {
+    {"size", API_FIELD_U64, false},
+};
+
+void api__map_patch_end(struct api_exchange *ex)
+{
+    json_t *obj = NULL;
+    json_t *size;
+    struct mc_mapping *m = NULL;
+    enum mc_err rc;
+
+    if (!api__json_parse(ex, resize_fields, 1, &obj))
+        return;
+    size = obj != NULL ? json_object_get(obj, "size") : NULL;
+    if (size == NULL) {
+        api__fail(ex, API_EFIELD, "field \"size\" is required");
+        goto out;
+    }
+    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+    if (rc == MC_OK)
+        rc = mc_mapping_resize(m, api__json_u64(size));
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        goto out;
+    }
+    respond_mapping(ex, m, API_S_OK, NULL);
+out:
+    mc_mapping_unref(m);
+    json_decref(obj);
+}
+
+void api__map_delete(struct api_exchange *ex, const struct api_request *r)
+{
+    const char *unlink_arg = r->query(r->conn, "unlink");
+    bool unlink_file = false;
+    enum mc_err rc;
+
+    if (unlink_arg != NULL) {
+        if (strcmp(unlink_arg, "true") == 0) {
+            unlink_file = true;
+        } else if (strcmp(unlink_arg, "false") != 0) {
+            api__fail(ex, API_EQUERY, "unlink must be true or false");
+            return;
+        }
+    }
+    if (!api__check_if_match(ex, r))
+        return;
+    rc = mc_catalog_remove(ex->api->cat, ex->name, unlink_file);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    api__respond(ex, API_S_NO_CONTENT);
+}

@@ -1,0 +1,67 @@
+/* problem.c - error responses as RFC 9457 problem details.
+ *
+ * Every error answer goes through api__fail, which looks the error up in the
+ * status table and writes
+ *   {"type":"about:blank","title":...,"status":...,"detail":...,"code":...}
+ * with the media type application/problem+json. "about:blank" says the
+ * status code and our own `code` member carry the meaning; there are no
+ * per-problem documentation URIs to dereference.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
+{
+    const struct api_status_entry *e = api_status_lookup(err);
+    char detail[512];
+    json_t *obj;
+    char *text;
+
+    if (fmt != NULL) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+    } else if ((int)err > 0 && (int)err < MC_ERR_COUNT) {
+        snprintf(detail, sizeof(detail), "%s", mc_strerror((enum mc_err)err));
+    } else {
+        snprintf(detail, sizeof(detail), "%s", e->title);
+    }
+
+    /* An error replaces whatever the handler had prepared, headers and any
+     * pinned body included. */
+    api__response_reset(ex);
+    ex->resp.status = e->status;
+    ex->ready = true;
+    ex->wants_body = false;
+
+    /* json_pack's "s" would refuse a detail that is not valid UTF-8 (a
+     * client's bytes echoed back), so the detail goes through "s?" with a
+     * checked string, falling back to the title. */
+    json_t *d = json_string(detail);
+    if (d == NULL)
+        d = json_string(e->title);
+    obj = json_pack("{s:s, s:s, s:I, s:o?, s:s}", "type", "about:blank",
+                    "title", e->title, "status", (json_int_t)e->status,
+                    "detail", d, "code", e->code);
+    if (obj == NULL)
+        return; /* out of memory: the status alone still tells the story */
+    text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text == NULL)
+        return;
+    api__body_copy(ex, "application/problem+json", text, strlen(text));
+    free(text);
+}
+
+void api__fail_mc(struct api_exchange *ex, enum mc_err err)
+{
+    api__fail(ex, API_ERR_MC(err), NULL);
+}

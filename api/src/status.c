@@ -1,0 +1,71 @@
+/* status.c - the one table from errors to HTTP statuses and problem codes.
+ *
+ * Every error a handler can raise, whether it came from the core or from the
+ * API's own parsing, is translated here and nowhere else, in the spirit of
+ * lwan's FOR_EACH_HTTP_STATUS. tests/unit/test_status.c walks the table and
+ * cross-checks it against api/openapi.yaml, so adding an error without a row
+ * or a documented code fails the build's tests.
+ */
+#include "api/api_status.h"
+
+/* One row per line reads as a table; keep the formatter off it. */
+/* clang-format off */
+static const struct api_status_entry table[] = {
+    /* The core's errors. */
+    {API_ERR_MC(MC_EINVAL), 400, "bad_request", "Bad request"},
+    {API_ERR_MC(MC_ENAME), 400, "invalid_name", "Invalid mapping name"},
+    {API_ERR_MC(MC_EPATH), 400, "invalid_path", "Invalid backing file path"},
+    {API_ERR_MC(MC_EUNSUPPORTED), 400, "unsupported", "Unsupported mapping option"},
+    {API_ERR_MC(MC_ENOTFOUND), 404, "not_found", "No such mapping"},
+    {API_ERR_MC(MC_EEXIST), 412, "precondition_failed", "Mapping already exists"},
+    {API_ERR_MC(MC_ECONFLICT), 409, "conflict", "Conflicts with the existing mapping"},
+    {API_ERR_MC(MC_ENOFILE), 400, "file_not_found", "Backing file not found"},
+    {API_ERR_MC(MC_EZEROSIZE), 400, "invalid_size", "Invalid size"},
+    {API_ERR_MC(MC_ETOOBIG), 413, "too_large", "Size above the configured maximum"},
+    {API_ERR_MC(MC_ERANGE), 416, "range_not_satisfiable", "Range not satisfiable"},
+    {API_ERR_MC(MC_ERDONLY), 403, "read_only", "Mapping is read-only"},
+    {API_ERR_MC(MC_ENOSPC), 507, "insufficient_storage", "Insufficient storage"},
+    {API_ERR_MC(MC_ENOMEM), 503, "out_of_memory", "Out of memory"},
+    {API_ERR_MC(MC_EBUSY), 503, "cache_exhausted", "View cache exhausted"},
+    {API_ERR_MC(MC_ETRUNCATED), 500, "backing_truncated", "Backing file truncated"},
+    {API_ERR_MC(MC_EDAMAGED), 500, "mapping_damaged", "Mapping damaged"},
+    {API_ERR_MC(MC_ECORRUPT), 500, "internal_error", "Internal error"},
+    {API_ERR_MC(MC_EIO), 500, "io_error", "I/O error"},
+    /* The API's own. */
+    {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
+    {API_EFIELD, 400, "invalid_field", "Invalid field"},
+    {API_EQUERY, 400, "invalid_query", "Invalid query argument"},
+    {API_ERANGEHDR, 400, "invalid_range", "Invalid Content-Range"},
+    {API_ELENGTH, 400, "length_mismatch", "Body length differs from its range"},
+    {API_ENOROUTE, 404, "not_found", "Not found"},
+    {API_EMETHOD, 405, "method_not_allowed", "Method not allowed"},
+    {API_EPRECONDITION, 412, "precondition_failed", "Precondition failed"},
+    {API_EBODYTOOBIG, 413, "payload_too_large", "Request body too large"},
+    {API_EMEDIA, 415, "unsupported_media_type", "Unsupported media type"},
+    {API_ENOTREADY, 503, "not_ready", "Not ready"},
+    {API_EINTERNAL, 500, "internal_error", "Internal error"},
+};
+/* clang-format on */
+
+#define TABLE_LEN (sizeof(table) / sizeof(table[0]))
+
+const struct api_status_entry *api_status_lookup(enum api_err err)
+{
+    /* A linear scan of ~30 rows costs less than the JSON encoding of the
+     * problem that follows, and keeps the table free of index tricks. */
+    for (size_t i = 0; i < TABLE_LEN; i++) {
+        if (table[i].err == err)
+            return &table[i];
+    }
+    for (size_t i = 0; i < TABLE_LEN; i++) {
+        if (table[i].err == API_EINTERNAL)
+            return &table[i];
+    }
+    return &table[TABLE_LEN - 1];
+}
+
+const struct api_status_entry *api_status_table(size_t *n)
+{
+    *n = TABLE_LEN;
+    return table;
+}

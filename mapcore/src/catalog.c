@@ -1,0 +1,584 @@
+/* catalog.c - the table of named mappings of one data directory.
+ *
+ * The table is an array sorted by name under a rwlock: lookups (the hot path
+ * of every data request) share it, and it is held only to look up, insert,
+ * remove or snapshot, never across file I/O. Creates and removes do file I/O
+ * (open, fallocate, unlink, persisting), so they are serialised by
+ * create_lock instead; this keeps two creates of one name from racing on the
+ * backing file, and they are rare admin operations. Persisting snapshots the
+ * table under the read lock and writes the file unlocked, serialised by
+ * persist_lock so an older snapshot can never overwrite a newer one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct mc_catalog {
+    struct mc_catalog_options opt; /* defaults filled in; data_dir borrowed */
+    int datafd;
+    struct mc_viewcache *vc;
+    pthread_mutex_t create_lock;
+    pthread_mutex_t persist_lock;
+    pthread_rwlock_t table_lock; /* protects items, count, cap */
+    struct mc_mapping **items;   /* sorted by name; one reference each */
+    size_t count;
+    size_t cap;
+};
+
+/* ---- the table (callers hold table_lock) -------------------------------- */
+
+/* Index of name, or of where it would go; *found tells which. */
+static size_t find(const struct mc_catalog *cat, const char *name, bool *found)
+{
+    size_t lo = 0, hi = cat->count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(cat->items[mid]->name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Insert m (stealing its reference) at pos. */
+static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
+                             struct mc_mapping *m)
+{
+    if (cat->count == cat->cap) {
+        size_t cap = cat->cap ? cat->cap * 2 : 16;
+        struct mc_mapping **items = realloc(cat->items, cap * sizeof *items);
+        if (!items)
+            return MC_ENOMEM;
+        cat->items = items;
+        cat->cap = cap;
+    }
+    memmove(&cat->items[pos + 1], &cat->items[pos],
+            (cat->count - pos) * sizeof *cat->items);
+    cat->items[pos] = m;
+    cat->count++;
+    return MC_OK;
+}
+
+static void remove_at(struct mc_catalog *cat, size_t pos)
+{
+    memmove(&cat->items[pos], &cat->items[pos + 1],
+            (cat->count - pos - 1) * sizeof *cat->items);
+    cat->count--;
+}
+
+/* New references to every mapping, for work done without the lock. */
+static enum mc_err snapshot(struct mc_catalog *cat, struct mc_mapping ***out,
+                            size_t *count)
+{
+    enum mc_err rc = MC_OK;
+
+    *out = NULL;
+    *count = 0;
+    pthread_rwlock_rdlock(&cat->table_lock);
+    if (cat->count > 0) {
+        struct mc_mapping **arr = malloc(cat->count * sizeof *arr);
+        if (!arr) {
+            rc = MC_ENOMEM;
+        } else {
+            for (size_t i = 0; i < cat->count; i++) {
+                arr[i] = cat->items[i];
+                mc_mapping_ref(arr[i]);
+            }
+            *out = arr;
+            *count = cat->count;
+        }
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    return rc;
+}
+
+static void unref_all(struct mc_mapping **arr, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        mc_mapping_unref(arr[i]);
+    free(arr);
+}
+
+/* ---- persisting --------------------------------------------------------- */
+
+enum mc_err mc__catalog_persist(struct mc_catalog *cat)
+{
+    struct mc_info *infos = NULL;
+    size_t n = 0;
+    enum mc_err rc = MC_OK;
+
+    if (!cat)
+        return MC_OK;
+    pthread_mutex_lock(&cat->persist_lock);
+    pthread_rwlock_rdlock(&cat->table_lock);
+    if (cat->count > 0) {
+        infos = malloc(cat->count * sizeof *infos);
+        if (!infos)
+            rc = MC_ENOMEM;
+        for (size_t i = 0; infos && i < cat->count; i++)
+            mc_mapping_info(cat->items[i], &infos[n++]);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (rc == MC_OK)
+        rc = mc__store_save(cat->datafd, infos, n);
+    pthread_mutex_unlock(&cat->persist_lock);
+    free(infos);
+    return rc;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static bool power_of_two(uint64_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* Reopen the backing of a persisted entry. A file that is missing, shorter
+ * than recorded or now unreachable makes the mapping damaged: it stays
+ * listed (so the operator sees it and the entry is not lost at the next
+ * persist) but serves no data. */
+static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
+                              struct mc_mapping **out)
+{
+    int fd = -1;
+    bool created = false;
+    bool damaged = false;
+    uint64_t size = 0;
+
+    if (mc__sys_open_beneath(cat->datafd, e->file,
+                             e->protection == MC_PROT_READWRITE, false, &fd,
+                             &created) != MC_OK) {
+        damaged = true;
+    } else if (mc__sys_file_size(fd, &size) != MC_OK || size < e->size) {
+        mc__sys_close(fd);
+        fd = -1;
+        damaged = true;
+    }
+    return mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e, fd, damaged,
+                           out);
+}
+
+enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
+                            struct mc_catalog **out)
+{
+    struct mc_catalog *cat = NULL;
+    struct mc_info *entries = NULL;
+    size_t n = 0;
+    enum mc_err rc = MC_OK;
+
+    if (!opt || !opt->data_dir || !out)
+        return MC_EINVAL;
+    cat = calloc(1, sizeof *cat);
+    if (!cat)
+        return MC_ENOMEM;
+    cat->datafd = -1;
+    pthread_mutex_init(&cat->create_lock, NULL);
+    pthread_mutex_init(&cat->persist_lock, NULL);
+    pthread_rwlock_init(&cat->table_lock, NULL);
+    cat->opt = *opt;
+    if (cat->opt.view_size == 0)
+        cat->opt.view_size = MC_DEFAULT_VIEW_SIZE;
+    if (cat->opt.cache_bytes == 0)
+        cat->opt.cache_bytes = MC_DEFAULT_CACHE_BYTES;
+    if (cat->opt.max_map_size == 0)
+        cat->opt.max_map_size = MC_DEFAULT_MAX_MAP_SIZE;
+    /* A budget below one view could never map anything. */
+    if (!power_of_two(cat->opt.view_size) ||
+        cat->opt.view_size < mc__page_size() ||
+        cat->opt.view_size > SIZE_MAX / 2 ||
+        cat->opt.cache_bytes < cat->opt.view_size) {
+        rc = MC_EINVAL;
+        goto cleanup;
+    }
+    rc = mc__sys_open_datadir(opt->data_dir, &cat->datafd);
+    if (rc != MC_OK)
+        goto cleanup;
+    rc = mc__viewcache_create(cat->opt.view_size, cat->opt.cache_bytes,
+                              &cat->vc);
+    if (rc != MC_OK)
+        goto cleanup;
+    rc = mc__store_load(cat->datafd, &entries, &n);
+    if (rc != MC_OK)
+        goto cleanup;
+    /* entries come sorted and unique, so appending keeps the table sorted. */
+    for (size_t i = 0; i < n; i++) {
+        struct mc_mapping *m = NULL;
+        rc = load_entry(cat, &entries[i], &m);
+        if (rc == MC_OK) {
+            rc = insert_at(cat, cat->count, m);
+            if (rc != MC_OK)
+                mc_mapping_unref(m);
+        }
+        if (rc != MC_OK)
+            goto cleanup;
+    }
+    *out = cat;
+    cat = NULL;
+cleanup:
+    free(entries);
+    if (cat) {
+        /* Nothing was persisted yet: close only frees. */
+        for (size_t i = 0; i < cat->count; i++)
+            mc_mapping_unref(cat->items[i]);
+        cat->count = 0;
+        mc_catalog_close(cat);
+    }
+    return rc;
+}
+
+/* Flush every healthy file mapping; the first error wins. */
+static enum mc_err flush_all(struct mc_catalog *cat)
+{
+    struct mc_mapping **arr = NULL;
+    size_t n = 0;
+    enum mc_err rc = snapshot(cat, &arr, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        struct mc_mapping *m = arr[i];
+        if (m->backing != MC_BACKING_FILE || m->damaged)
+            continue;
+        enum mc_err r = mc_mapping_flush(m, 0, 0, NULL);
+        if (r != MC_OK && rc == MC_OK)
+            rc = r;
+    }
+    unref_all(arr, n);
+    return rc;
+}
+
+void mc_catalog_close(struct mc_catalog *cat)
+{
+    if (!cat)
+        return;
+    if (cat->count > 0) {
+        (void)flush_all(cat);
+        (void)mc__catalog_persist(cat);
+    }
+    /* Mappings still referenced elsewhere are the caller's bug (see the
+     * header); ours go, and with them their views. */
+    for (size_t i = 0; i < cat->count; i++)
+        mc_mapping_unref(cat->items[i]);
+    free(cat->items);
+    mc__viewcache_destroy(cat->vc);
+    mc__sys_close(cat->datafd);
+    pthread_rwlock_destroy(&cat->table_lock);
+    pthread_mutex_destroy(&cat->persist_lock);
+    pthread_mutex_destroy(&cat->create_lock);
+    free(cat);
+}
+
+/* ---- create, get, remove ------------------------------------------------ */
+
+/* The request with defaults filled in and checked, before any I/O. */
+static enum mc_err resolve_spec(const struct mc_catalog *cat, const char *name,
+                                const struct mc_spec *spec,
+                                struct mc__backing_req *req, bool *writethrough)
+{
+    unsigned g = spec->given;
+
+    memset(req, 0, sizeof *req);
+    req->name = name;
+    req->backing = (g & MC_SPEC_BACKING) ? spec->backing : MC_BACKING_FILE;
+    req->protection =
+        (g & MC_SPEC_PROTECTION) ? spec->protection : MC_PROT_READWRITE;
+    req->allocation =
+        (g & MC_SPEC_ALLOCATION) ? spec->allocation : MC_ALLOC_COMMIT;
+    req->size_given = (g & MC_SPEC_SIZE) != 0;
+    req->size = req->size_given ? spec->size : 0;
+    req->max_size = cat->opt.max_map_size;
+    *writethrough = (g & MC_SPEC_WRITETHROUGH) ? spec->writethrough : false;
+
+    if ((unsigned)req->backing > MC_BACKING_MEMORY ||
+        (unsigned)req->protection > MC_PROT_WRITECOPY ||
+        (unsigned)req->allocation > MC_ALLOC_SPARSE)
+        return MC_EINVAL;
+    if (req->backing == MC_BACKING_MEMORY) {
+        if (g & MC_SPEC_FILE)
+            return MC_EINVAL;
+        /* Private copies of anonymous memory nobody else can see are just
+         * readwrite memory; refusing says so instead of pretending. */
+        if (req->protection == MC_PROT_WRITECOPY)
+            return MC_EUNSUPPORTED;
+        return MC_OK;
+    }
+    req->file = (g & MC_SPEC_FILE) ? spec->file : name;
+    if (!req->file || !mc_path_valid(req->file, strlen(req->file)))
+        return MC_EPATH;
+    return MC_OK;
+}
+
+/* The OpenFileMapping half of create: every given field must match. */
+static bool compatible(struct mc_mapping *m, const struct mc_spec *spec,
+                       const struct mc__backing_req *req, bool writethrough)
+{
+    unsigned g = spec->given;
+
+    if ((g & MC_SPEC_BACKING) && req->backing != m->backing)
+        return false;
+    if ((g & MC_SPEC_FILE) &&
+        (m->backing != MC_BACKING_FILE || strcmp(req->file, m->file) != 0))
+        return false;
+    if ((g & MC_SPEC_SIZE) && req->size > mc_mapping_size(m))
+        return false;
+    if ((g & MC_SPEC_PROTECTION) && req->protection != m->protection)
+        return false;
+    if ((g & MC_SPEC_ALLOCATION) && req->allocation != m->allocation)
+        return false;
+    if ((g & MC_SPEC_WRITETHROUGH) && writethrough != m->writethrough)
+        return false;
+    return true;
+}
+
+/* Open an existing mapping as create does; steals the reference to m. */
+static enum mc_err open_existing(struct mc_mapping *m,
+                                 const struct mc_spec *spec,
+                                 const struct mc__backing_req *req,
+                                 bool writethrough, bool create_only,
+                                 struct mc_mapping **out)
+{
+    enum mc_err rc = MC_OK;
+
+    if (create_only)
+        rc = MC_EEXIST;
+    else if (!compatible(m, spec, req, writethrough))
+        rc = MC_ECONFLICT;
+    if (rc != MC_OK) {
+        mc_mapping_unref(m);
+        return rc;
+    }
+    *out = m;
+    return MC_OK;
+}
+
+enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
+                              const struct mc_spec *spec, bool create_only,
+                              struct mc_mapping **out, bool *created)
+{
+    struct mc__backing_req req;
+    struct mc_info meta;
+    struct mc_mapping *m = NULL;
+    bool writethrough = false;
+    bool created_file = false;
+    bool found = false;
+    int fd = -1;
+    uint64_t size = 0;
+    size_t pos;
+    enum mc_err rc;
+
+    if (!cat || !name || !spec || !out)
+        return MC_EINVAL;
+    if (created)
+        *created = false;
+    if (!mc_name_valid(name, strlen(name)))
+        return MC_ENAME;
+    rc = resolve_spec(cat, name, spec, &req, &writethrough);
+    if (rc != MC_OK)
+        return rc;
+
+    pthread_mutex_lock(&cat->create_lock);
+    pthread_rwlock_rdlock(&cat->table_lock);
+    pos = find(cat, name, &found);
+    if (found) {
+        m = cat->items[pos];
+        mc_mapping_ref(m);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (found) {
+        pthread_mutex_unlock(&cat->create_lock);
+        return open_existing(m, spec, &req, writethrough, create_only, out);
+    }
+
+    /* The slow part, with only create_lock held: lookups go on. */
+    rc = mc__backing_open(cat->datafd, &req, &fd, &size, &created_file);
+    if (rc != MC_OK)
+        goto cleanup;
+    memset(&meta, 0, sizeof meta);
+    memcpy(meta.name, name, strlen(name));
+    if (req.file)
+        memcpy(meta.file, req.file, strlen(req.file));
+    meta.backing = req.backing;
+    meta.protection = req.protection;
+    meta.allocation = req.allocation;
+    meta.writethrough = writethrough;
+    meta.size = size;
+    meta.created_at_ms = meta.modified_at_ms = mc__now_ms();
+    rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
+                         &m);
+    fd = -1; /* stolen */
+    if (rc != MC_OK)
+        goto cleanup;
+
+    /* create_lock keeps the name absent since the lookup above. */
+    pthread_rwlock_wrlock(&cat->table_lock);
+    pos = find(cat, name, &found);
+    rc = insert_at(cat, pos, m);
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (rc != MC_OK)
+        goto cleanup;
+    if (req.backing == MC_BACKING_FILE) {
+        rc = mc__catalog_persist(cat);
+        if (rc != MC_OK) {
+            /* Not on disk, so not created: take it out again. */
+            pthread_rwlock_wrlock(&cat->table_lock);
+            pos = find(cat, name, &found);
+            remove_at(cat, pos);
+            pthread_rwlock_unlock(&cat->table_lock);
+            goto cleanup;
+        }
+    }
+    pthread_mutex_unlock(&cat->create_lock);
+    if (created)
+        *created = true;
+    mc_mapping_ref(m);
+    *out = m;
+    return MC_OK;
+cleanup:
+    /* Drop the mapping (unmapping anything it mapped) before unlinking. */
+    mc_mapping_unref(m);
+    mc__sys_close(fd);
+    if (created_file)
+        (void)mc__sys_unlink_beneath(cat->datafd, req.file);
+    pthread_mutex_unlock(&cat->create_lock);
+    return rc;
+}
+
+enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
+                           struct mc_mapping **out)
+{
+    bool found = false;
+
+    if (!cat || !name || !out)
+        return MC_EINVAL;
+    pthread_rwlock_rdlock(&cat->table_lock);
+    size_t pos = find(cat, name, &found);
+    if (found) {
+        *out = cat->items[pos];
+        mc_mapping_ref(*out);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    return found ? MC_OK : MC_ENOTFOUND;
+}
+
+enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
+                              bool unlink_file)
+{
+    struct mc_mapping *m = NULL;
+    bool found = false;
+    enum mc_err rc = MC_OK;
+
+    if (!cat || !name)
+        return MC_EINVAL;
+    pthread_mutex_lock(&cat->create_lock);
+    pthread_rwlock_wrlock(&cat->table_lock);
+    size_t pos = find(cat, name, &found);
+    if (found) {
+        m = cat->items[pos];
+        remove_at(cat, pos);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (!found) {
+        rc = MC_ENOTFOUND;
+        goto cleanup;
+    }
+    if (m->backing == MC_BACKING_FILE) {
+        rc = mc__catalog_persist(cat);
+        if (rc != MC_OK) {
+            /* Still on disk: keep it, so memory and disk agree and the
+             * caller can retry. create_lock kept the slot free. */
+            pthread_rwlock_wrlock(&cat->table_lock);
+            pos = find(cat, name, &found);
+            if (insert_at(cat, pos, m) == MC_OK)
+                m = NULL;
+            pthread_rwlock_unlock(&cat->table_lock);
+            goto cleanup;
+        }
+        if (unlink_file) {
+            rc = mc__sys_unlink_beneath(cat->datafd, m->file);
+            if (rc == MC_ENOFILE)
+                rc = MC_OK; /* gone already is what was asked for */
+        }
+    }
+cleanup:
+    pthread_mutex_unlock(&cat->create_lock);
+    mc_mapping_unref(m);
+    return rc;
+}
+
+/* ---- listing and figures ------------------------------------------------ */
+
+enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
+                            size_t *count)
+{
+    struct mc_info *infos = NULL;
+    enum mc_err rc = MC_OK;
+
+    if (!cat || !out || !count)
+        return MC_EINVAL;
+    *out = NULL;
+    *count = 0;
+    pthread_rwlock_rdlock(&cat->table_lock);
+    if (cat->count > 0) {
+        infos = malloc(cat->count * sizeof *infos);
+        if (!infos) {
+            rc = MC_ENOMEM;
+        } else {
+            for (size_t i = 0; i < cat->count; i++)
+                mc_mapping_info(cat->items[i], &infos[i]);
+            *out = infos;
+            *count = cat->count;
+        }
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    return rc;
+}
+
+size_t mc_catalog_count(struct mc_catalog *cat)
+{
+    pthread_rwlock_rdlock(&cat->table_lock);
+    size_t n = cat->count;
+    pthread_rwlock_unlock(&cat->table_lock);
+    return n;
+}
+
+enum mc_err mc_catalog_sync(struct mc_catalog *cat)
+{
+    enum mc_err rc = flush_all(cat);
+    enum mc_err r = mc__catalog_persist(cat);
+
+    return rc != MC_OK ? rc : r;
+}
+
+void mc_catalog_cache_stats(struct mc_catalog *cat, struct mc_cache_stats *out)
+{
+    mc__viewcache_stats(cat->vc, out);
+}
+
+void mc_catalog_options_get(struct mc_catalog *cat,
+                            struct mc_catalog_options *out)
+{
+    *out = cat->opt;
+}
+
+bool mc_catalog_writable(struct mc_catalog *cat)
+{
+    int metafd = -1;
+    bool created = false;
+    bool ok = mc__sys_dir_writable(cat->datafd);
+
+    /* The catalog is written inside .mmapd, so that must be writable too
+     * once it exists. */
+    if (ok && mc__sys_open_subdir(cat->datafd, MC_RESERVED_DIR, false, &metafd,
+                                  &created) == MC_OK) {
+        ok = mc__sys_dir_writable(metafd);
+        mc__sys_close(metafd);
+    }
+    return ok;
+}

@@ -1,0 +1,387 @@
+/* mapping.c - one named mapping: references, bounds, reads, writes, flush.
+ *
+ * A mapping is its backing fd plus a logical size; its bytes are reached only
+ * through views of the shared cache (viewcache.c). Every access is checked
+ * against the logical size under the mapping lock while the access is
+ * counted in m->pins, so a shrink can tell whether someone may still be
+ * touching the pages it would cut off (see resize.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static atomic_uint_fast64_t next_mapping_id = 1;
+
+const char *mc_backing_name(enum mc_backing b)
+{
+    switch (b) {
+    case MC_BACKING_FILE:
+        return "file";
+    case MC_BACKING_MEMORY:
+        return "memory";
+    }
+    return "unknown";
+}
+
+const char *mc_protection_name(enum mc_protection p)
+{
+    switch (p) {
+    case MC_PROT_READONLY:
+        return "readonly";
+    case MC_PROT_READWRITE:
+        return "readwrite";
+    case MC_PROT_WRITECOPY:
+        return "writecopy";
+    }
+    return "unknown";
+}
+
+const char *mc_allocation_name(enum mc_allocation a)
+{
+    switch (a) {
+    case MC_ALLOC_COMMIT:
+        return "commit";
+    case MC_ALLOC_SPARSE:
+        return "sparse";
+    }
+    return "unknown";
+}
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
+                            uint64_t max_size, const struct mc_info *meta,
+                            int fd, bool damaged, struct mc_mapping **out)
+{
+    struct mc_mapping *m = calloc(1, sizeof *m);
+
+    if (!m) {
+        mc__sys_close(fd);
+        return MC_ENOMEM;
+    }
+    atomic_init(&m->refs, 1);
+    m->id = atomic_fetch_add(&next_mapping_id, 1);
+    m->cat = cat;
+    m->vc = vc;
+    m->max_size = max_size;
+    m->fd = fd;
+    m->writable_map = meta->protection != MC_PROT_READONLY;
+    m->private_map = meta->protection == MC_PROT_WRITECOPY;
+    memcpy(m->name, meta->name, sizeof m->name);
+    memcpy(m->file, meta->file, sizeof m->file);
+    m->backing = meta->backing;
+    m->protection = meta->protection;
+    m->allocation = meta->allocation;
+    m->writethrough = meta->writethrough;
+    m->damaged = damaged;
+    m->created_at_ms = meta->created_at_ms;
+    pthread_mutex_init(&m->lock, NULL);
+    m->size = meta->size;
+    atomic_init(&m->generation, 1);
+    atomic_init(&m->modified_at_ms, meta->modified_at_ms);
+    atomic_init(&m->bytes_read, 0);
+    atomic_init(&m->bytes_written, 0);
+    *out = m;
+    return MC_OK;
+}
+
+void mc_mapping_ref(struct mc_mapping *m)
+{
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void mc_mapping_unref(struct mc_mapping *m)
+{
+    if (!m)
+        return;
+    /* acq_rel: whoever frees must see every write made under other refs. */
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* No pins can exist (each holds a reference), so every view of m is
+     * idle and goes now; the cache must not keep a pointer to freed m. */
+    mc__viewcache_drop(m->vc, m, 0);
+    mc__sys_close(m->fd);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* ---- figures ------------------------------------------------------------ */
+
+void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->name, m->name, sizeof out->name);
+    memcpy(out->file, m->file, sizeof out->file);
+    out->backing = m->backing;
+    out->protection = m->protection;
+    out->allocation = m->allocation;
+    out->writethrough = m->writethrough;
+    out->damaged = m->damaged;
+    out->size = mc_mapping_size(m);
+    out->generation = atomic_load(&m->generation);
+    out->created_at_ms = m->created_at_ms;
+    out->modified_at_ms = atomic_load(&m->modified_at_ms);
+    out->views_cached = mc__viewcache_count(m->vc, m);
+    out->bytes_read = atomic_load(&m->bytes_read);
+    out->bytes_written = atomic_load(&m->bytes_written);
+}
+
+uint64_t mc_mapping_size(struct mc_mapping *m)
+{
+    pthread_mutex_lock(&m->lock);
+    uint64_t size = m->size;
+    pthread_mutex_unlock(&m->lock);
+    return size;
+}
+
+uint64_t mc_mapping_generation(struct mc_mapping *m)
+{
+    return atomic_load(&m->generation);
+}
+
+enum mc_protection mc_mapping_protection(struct mc_mapping *m)
+{
+    return m->protection;
+}
+
+uint64_t mc_mapping_id(struct mc_mapping *m)
+{
+    return m->id;
+}
+
+/* ---- pinned access ------------------------------------------------------ */
+
+/* Pin the view holding byte off. *data points at off and *len is what may be
+ * touched from there: up to the end of the view, of the logical size, and of
+ * the file as it is now (a file truncated behind our back would raise
+ * SIGBUS past its end, so that part is refused with MC_ETRUNCATED). The pin
+ * is counted in m->pins before the size is read, under the same lock a
+ * shrink takes, so a shrink either happens before (and we see the new size)
+ * or sees our pin and defers the truncation. */
+static enum mc_err acquire(struct mc_mapping *m, uint64_t off,
+                           struct mc_view **out, uint8_t **data, size_t *len)
+{
+    uint64_t vs = mc__viewcache_view_size(m->vc);
+    uint64_t limit;
+    struct mc_view *v = NULL;
+    enum mc_err rc = MC_OK;
+
+    if (m->damaged)
+        return MC_EDAMAGED;
+    pthread_mutex_lock(&m->lock);
+    limit = m->size;
+    if (off >= limit) {
+        pthread_mutex_unlock(&m->lock);
+        return MC_ERANGE;
+    }
+    m->pins++;
+    pthread_mutex_unlock(&m->lock);
+
+    if (m->backing == MC_BACKING_FILE) {
+        uint64_t file_size;
+        rc = mc__sys_file_size(m->fd, &file_size);
+        if (rc != MC_OK)
+            goto fail;
+        if (file_size <= off) {
+            rc = MC_ETRUNCATED;
+            goto fail;
+        }
+        if (file_size < limit)
+            limit = file_size;
+    }
+    rc = mc__viewcache_acquire(m->vc, m, off / vs, &v);
+    if (rc != MC_OK)
+        goto fail;
+    mc_mapping_ref(m);
+    uint64_t within = off % vs;
+    uint64_t n = vs - within;
+    if (n > limit - off)
+        n = limit - off;
+    *out = v;
+    *data = v->base + within;
+    *len = (size_t)n;
+    return MC_OK;
+fail:
+    mc__mapping_unpin(m);
+    return rc;
+}
+
+static void release(struct mc_view *v)
+{
+    struct mc_mapping *m = v->m;
+
+    /* Read m first: once unpinned, v may be evicted and freed at once. */
+    mc__viewcache_release(m->vc, v);
+    mc__mapping_unpin(m);
+    mc_mapping_unref(m);
+}
+
+enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, const uint8_t **data,
+                            size_t *len)
+{
+    uint8_t *p = NULL;
+    enum mc_err rc = acquire(m, off, out, &p, len);
+
+    if (rc == MC_OK) {
+        *data = p;
+        /* The caller may serve less than *len; counting what it may touch
+         * is the best figure we have. */
+        atomic_fetch_add_explicit(&m->bytes_read, *len, memory_order_relaxed);
+    }
+    return rc;
+}
+
+void mc_view_release(struct mc_view *v)
+{
+    if (v)
+        release(v);
+}
+
+/* ---- reads and writes --------------------------------------------------- */
+
+/* MC_ERANGE unless [off, off+len) lies inside the current size. */
+static enum mc_err check_range(struct mc_mapping *m, uint64_t off, uint64_t len)
+{
+    uint64_t end;
+
+    if (__builtin_add_overflow(off, len, &end))
+        return MC_ERANGE;
+    if (end > mc_mapping_size(m))
+        return MC_ERANGE;
+    return MC_OK;
+}
+
+enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
+                            size_t len)
+{
+    uint8_t *dst = buf;
+    size_t done = 0;
+    enum mc_err rc;
+
+    if (m->damaged)
+        return MC_EDAMAGED;
+    rc = check_range(m, off, len);
+    if (rc != MC_OK)
+        return rc;
+    /* A shrink racing this loop makes a later acquire fail with MC_ERANGE;
+     * the caller gets the error, never bytes from past the new end. */
+    while (done < len) {
+        struct mc_view *v;
+        uint8_t *p;
+        size_t n;
+        rc = acquire(m, off + done, &v, &p, &n);
+        if (rc != MC_OK)
+            break;
+        if (n > len - done)
+            n = len - done;
+        memcpy(dst + done, p, n);
+        release(v);
+        done += n;
+    }
+    atomic_fetch_add_explicit(&m->bytes_read, done, memory_order_relaxed);
+    return rc;
+}
+
+enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
+                             const void *buf, size_t len)
+{
+    const uint8_t *src = buf;
+    size_t done = 0;
+    enum mc_err rc;
+
+    if (m->protection == MC_PROT_READONLY)
+        return MC_ERDONLY;
+    if (m->damaged)
+        return MC_EDAMAGED;
+    rc = check_range(m, off, len);
+    if (rc != MC_OK)
+        return rc;
+    while (done < len) {
+        struct mc_view *v;
+        uint8_t *p;
+        size_t n;
+        rc = acquire(m, off + done, &v, &p, &n);
+        if (rc != MC_OK)
+            break;
+        if (n > len - done)
+            n = len - done;
+        /* Written copy-on-write pages exist only in this view: it must never
+         * be evicted, or the write would silently disappear. */
+        if (m->private_map)
+            mc__viewcache_set_sticky(m->vc, v);
+        memcpy(p, src + done, n);
+        release(v);
+        done += n;
+    }
+    if (done > 0) {
+        atomic_fetch_add(&m->generation, 1);
+        atomic_store(&m->modified_at_ms, mc__now_ms());
+        atomic_fetch_add_explicit(&m->bytes_written, done,
+                                  memory_order_relaxed);
+    }
+    return rc;
+}
+
+enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,
+                                  uint64_t len)
+{
+    if (!m->writethrough)
+        return MC_OK;
+    return mc_mapping_flush(m, off, len, NULL);
+}
+
+/* ---- flush -------------------------------------------------------------- */
+
+enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
+                             uint64_t *flushed)
+{
+    uint64_t vs = mc__viewcache_view_size(m->vc);
+    uint64_t ps = mc__page_size();
+    uint64_t size = mc_mapping_size(m);
+    uint64_t end;
+    struct mc_view **views = NULL;
+    size_t count = 0;
+    enum mc_err rc = MC_OK;
+
+    if (flushed)
+        *flushed = 0;
+    if (m->damaged)
+        return MC_EDAMAGED;
+    if (off > size)
+        return MC_ERANGE;
+    if (len == 0 || __builtin_add_overflow(off, len, &end) || end > size)
+        end = size;
+    /* Private pages never reach a file, and a memfd has none: nothing to do. */
+    if (m->backing == MC_BACKING_MEMORY || m->private_map || end == off)
+        return MC_OK;
+
+    /* Only views mapped now can hold dirty pages we wrote; mapping the others
+     * just to msync them would only cost address space. */
+    uint64_t first = off - off % ps;
+    uint64_t last = end + (ps - end % ps) % ps;
+    rc = mc__viewcache_pin_range(m->vc, m, first / vs, (last - 1) / vs, &views,
+                                 &count);
+    if (rc != MC_OK)
+        return rc;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t vstart = views[i]->index * vs;
+        uint64_t s = first > vstart ? first : vstart;
+        uint64_t e = last < vstart + vs ? last : vstart + vs;
+        enum mc_err r =
+            mc__sys_msync(views[i]->base + (s - vstart), (size_t)(e - s));
+        if (r != MC_OK && rc == MC_OK)
+            rc = r;
+        mc__viewcache_release(m->vc, views[i]);
+    }
+    free(views);
+    if (rc != MC_OK)
+        return rc;
+    /* msync wrote the pages; fdatasync makes the file's size and block map
+     * durable too (and covers pages written through views since evicted). */
+    rc = mc__sys_datasync(m->fd);
+    if (rc == MC_OK && flushed)
+        *flushed = end - off;
+    return rc;
+}

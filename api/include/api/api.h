@@ -112,6 +112,9 @@ struct api_config {
     /* Configured limits echoed by /v1/info (informational). */
     unsigned threads;
     unsigned max_connections;
+    /* PUT bodies up to this many bytes are applied all at once (API.md:
+     * at least 1 MiB); longer ones stream. 0 means 1 MiB. */
+    uint64_t atomic_write_max;
 };
 
 struct api; /* opaque, shared by all threads */

@@ -52,8 +52,9 @@ enum api_range_result api_range_parse(const char *header, uint64_t size,
  * place; returns the new count. Can't fail. */
 size_t api_ranges_coalesce(struct api_range *r, size_t n);
 
-/* A Content-Range header of a write: "bytes FIRST-LAST/TOTAL" or
- * "bytes FIRST-LAST/*" (unit case-insensitive). */
+/* A Content-Range header of a write: "bytes FIRST-LAST/TOTAL", or the same
+ * with an asterisk for TOTAL when the client leaves the size open (unit
+ * case-insensitive). */
 struct api_content_range {
     uint64_t first;
     uint64_t last; /* inclusive, >= first */

@@ -68,7 +68,11 @@ enum mc_protection mc_mapping_protection(struct mc_mapping *m);
 uint64_t mc_mapping_id(struct mc_mapping *m);
 
 /* Copy len bytes at off into buf. MC_ERANGE when [off, off+len) is not inside
- * the mapping (overflow included); nothing is copied then. */
+ * the mapping (overflow included); nothing is copied then. Like every data
+ * call here it may also fail with MC_EDAMAGED (mapping loaded damaged),
+ * MC_ETRUNCATED (backing file cut short behind the server's back), MC_EBUSY
+ * (view cache full of pinned views) or MC_ENOMEM; a failure after the first
+ * view leaves buf partly filled. */
 enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
                             size_t len);
 
@@ -105,7 +109,8 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size);
  * *len is the number of bytes from there to the end of the view or of the
  * mapping, whichever comes first (always >= 1). The memory is readable; it is
  * writable only through mc_mapping_write(). MC_ERANGE when off >= size;
- * MC_EBUSY when the cache is full of pinned views. */
+ * MC_EBUSY when the cache is full of pinned views; MC_EDAMAGED and
+ * MC_ETRUNCATED as for mc_mapping_read(). */
 enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             struct mc_view **out, const uint8_t **data,
                             size_t *len);

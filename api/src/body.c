@@ -1,0 +1,216 @@
+/* body.c - response bodies made of mapping bytes.
+ *
+ * A plan describes the body as an ordered list of segments: generated text
+ * (multipart headers) and slices of the mapping. It is turned into one of
+ * two body kinds:
+ *  - pinned: every view the slices span is pinned with mc_view_acquire and
+ *    the body is an iovec of text pieces and slices of those views, so the
+ *    mapped bytes are handed to the socket without a copy. The pins are
+ *    dropped by the body's release callback.
+ *  - reader: nothing is pinned between calls; each call copies the next
+ *    piece with mc_mapping_read. Used for bodies too large to pin without
+ *    starving other requests of cache, and for HEAD, which sends no body.
+ * A reader that finds the mapping shrunk under it fails (-1), and the server
+ * breaks the connection rather than send bytes from beyond the new end.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+void api__plan_free(struct api_plan *plan)
+{
+    free(plan->seg);
+    free(plan->text);
+    memset(plan, 0, sizeof(*plan));
+}
+
+struct pinned_body {
+    struct mc_mapping *map; /* held so the views' mapping outlives them */
+    struct mc_view **views;
+    size_t nviews;
+    struct api_iov *iov;
+    size_t niov;
+    struct api_plan plan; /* owns the text the iov points into */
+};
+
+static void pinned_release(void *cls)
+{
+    struct pinned_body *pb = cls;
+
+    for (size_t i = 0; i < pb->nviews; i++)
+        mc_view_release(pb->views[i]);
+    mc_mapping_unref(pb->map);
+    api__plan_free(&pb->plan);
+    free(pb->views);
+    free(pb->iov);
+    free(pb);
+}
+
+/* Pin every view of the plan's slices. On failure everything pinned so far
+ * is released, which pinned_release does given the partial state. */
+static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
+{
+    size_t max_views = 0;
+    size_t niov = 0;
+
+    for (size_t i = 0; i < pb->plan.nseg; i++) {
+        const struct api_plan_seg *s = &pb->plan.seg[i];
+
+        /* A slice starting mid-view spans at most len/view_size + 2 views;
+         * the bound is loose but cheap, and slices here are small. */
+        max_views += s->text != NULL ? 0 : (size_t)(s->len / view_size) + 2;
+    }
+    pb->views = calloc(max_views ? max_views : 1, sizeof(*pb->views));
+    pb->iov = calloc(max_views + pb->plan.nseg, sizeof(*pb->iov));
+    if (pb->views == NULL || pb->iov == NULL)
+        return MC_ENOMEM;
+
+    for (size_t i = 0; i < pb->plan.nseg; i++) {
+        const struct api_plan_seg *s = &pb->plan.seg[i];
+        uint64_t off = s->off;
+        uint64_t left = s->len;
+
+        if (s->text != NULL) {
+            pb->iov[niov].base = s->text;
+            pb->iov[niov].len = (size_t)s->len;
+            niov++;
+            continue;
+        }
+        while (left > 0) {
+            struct mc_view *v = NULL;
+            const uint8_t *data = NULL;
+            size_t len = 0;
+            enum mc_err rc;
+
+            if (pb->nviews == max_views)
+                return MC_ERANGE; /* the view size changed under us */
+            rc = mc_view_acquire(pb->map, off, &v, &data, &len);
+            if (rc != MC_OK)
+                return rc;
+            pb->views[pb->nviews++] = v;
+            if (len == 0)
+                return MC_ERANGE; /* promised >= 1; never spin on it */
+            if (len > left)
+                len = (size_t)left;
+            pb->iov[niov].base = data;
+            pb->iov[niov].len = len;
+            niov++;
+            off += len;
+            left -= len;
+        }
+    }
+    pb->niov = niov;
+    /* api_body counts entries in an unsigned; a body under API_PIN_MAX
+     * never comes close, but the bound is cheap to state. */
+    return niov > 0xffffffffu ? MC_ENOMEM : MC_OK;
+}
+
+struct reader_body {
+    struct mc_mapping *map;
+    struct api_plan plan;
+    size_t cur; /* segment of the last read: reads are nearly always in
+                 * order, so the search starts there */
+};
+
+static void reader_release(void *cls)
+{
+    struct reader_body *rb = cls;
+
+    mc_mapping_unref(rb->map);
+    api__plan_free(&rb->plan);
+    free(rb);
+}
+
+static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader_body *rb = cls;
+    const struct api_plan_seg *s;
+    uint64_t within;
+    size_t n;
+
+    if (rb->cur >= rb->plan.nseg || pos < rb->plan.seg[rb->cur].pos)
+        rb->cur = 0;
+    while (rb->cur < rb->plan.nseg &&
+           pos - rb->plan.seg[rb->cur].pos >= rb->plan.seg[rb->cur].len)
+        rb->cur++;
+    if (rb->cur >= rb->plan.nseg || max == 0)
+        return -1;
+    s = &rb->plan.seg[rb->cur];
+    within = pos - s->pos;
+    n = s->len - within < max ? (size_t)(s->len - within) : max;
+    /* ssize_t must be able to say how much was copied. */
+    if (n > (size_t)SSIZE_MAX)
+        n = (size_t)SSIZE_MAX;
+    if (s->text != NULL) {
+        memcpy(buf, s->text + within, n);
+        return (ssize_t)n;
+    }
+    if (mc_mapping_read(rb->map, s->off + within, buf, n) != MC_OK)
+        return -1;
+    return (ssize_t)n;
+}
+
+enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
+                                struct api_plan *plan)
+{
+    struct mc_cache_stats st;
+    uint64_t pin_limit;
+    struct api_body body = {0};
+    enum mc_err rc;
+
+    if (plan->total == 0) {
+        api__plan_free(plan);
+        body.kind = API_BODY_NONE;
+        api__body_set(ex, &body);
+        return MC_OK;
+    }
+    mc_catalog_cache_stats(ex->api->cat, &st);
+    pin_limit =
+        st.budget_bytes / 4 < API_PIN_MAX ? st.budget_bytes / 4 : API_PIN_MAX;
+
+    if (ex->method != API_METHOD_HEAD && plan->total <= pin_limit &&
+        st.view_size > 0) {
+        struct pinned_body *pb = calloc(1, sizeof(*pb));
+
+        if (pb == NULL) {
+            api__plan_free(plan);
+            return MC_ENOMEM;
+        }
+        mc_mapping_ref(m);
+        pb->map = m;
+        pb->plan = *plan;
+        memset(plan, 0, sizeof(*plan));
+        rc = pinned_build(pb, st.view_size);
+        if (rc != MC_OK) {
+            pinned_release(pb);
+            return rc;
+        }
+        body.kind = API_BODY_IOV;
+        body.length = pb->plan.total;
+        body.iov = pb->iov;
+        body.iovcnt = (unsigned)pb->niov;
+        body.release = pinned_release;
+        body.cls = pb;
+    } else {
+        struct reader_body *rb = calloc(1, sizeof(*rb));
+
+        if (rb == NULL) {
+            api__plan_free(plan);
+            return MC_ENOMEM;
+        }
+        mc_mapping_ref(m);
+        rb->map = m;
+        rb->plan = *plan;
+        memset(plan, 0, sizeof(*plan));
+        body.kind = API_BODY_READER;
+        body.length = rb->plan.total;
+        body.read = reader_read;
+        body.release = reader_release;
+        body.cls = rb;
+    }
+    api__body_set(ex, &body);
+    return MC_OK;
+}

@@ -1,0 +1,273 @@
+/* data_put.c - PUT /v1/maps/{name}/data: write a body at an offset.
+ *
+ * Everything that can be decided from the headers is decided in
+ * api__data_put_start, before a byte of body is read, so the server can
+ * answer an "Expect: 100-continue" request without receiving the body:
+ * 415 for an encoded body, 400 for a malformed Content-Range or ?offset,
+ * 413 past max_body, 400 when Content-Length disagrees with the range, 416
+ * past the end, 403 for a read-only mapping and 412 for a stale If-Match.
+ *
+ * Bodies up to the atomic-write limit are held (in a buffer no larger than
+ * that limit) and applied with one mc_mapping_write at the end, so a request
+ * that breaks off changes nothing. Longer bodies stream into the mapping
+ * chunk by chunk at the running offset and are never held whole; if such a
+ * request breaks off, a prefix may have been written, and it is reported as
+ * an unacknowledged write in the metrics.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Where the body goes: Content-Range, or ?offset, or offset 0. Fills
+ * first, end and end_exact of p, and the total the client gave (if any);
+ * false after answering. */
+static bool put_where(struct api_exchange *ex, const struct api_request *req,
+                      bool has_cl, uint64_t cl, struct api_put *p,
+                      bool *total_given, uint64_t *total)
+{
+    const char *cr_hdr = req->header(req->conn, "Content-Range");
+    const char *qo = req->query(req->conn, "offset");
+
+    *total_given = false;
+    if (cr_hdr != NULL && qo != NULL) {
+        api__fail(ex, API_ERANGEHDR,
+                  "give either Content-Range or ?offset, not both");
+        return false;
+    }
+    if (cr_hdr != NULL) {
+        struct api_content_range cr;
+
+        if (!api_content_range_parse(cr_hdr, &cr)) {
+            api__fail(ex, API_ERANGEHDR,
+                      "Content-Range must be bytes FIRST-LAST/* or "
+                      "bytes FIRST-LAST/SIZE");
+            return false;
+        }
+        p->first = cr.first;
+        /* end = last + 1 overflows only for last = 2^64-1, which is past
+         * the end of any mapping: saturate and let the bounds check say so. */
+        if (__builtin_add_overflow(cr.last, 1, &p->end))
+            p->end = UINT64_MAX;
+        p->end_exact = true;
+        *total_given = cr.has_total;
+        *total = cr.total;
+        if (has_cl && cl != p->end - p->first) {
+            api__fail(ex, API_ELENGTH,
+                      "Content-Length %" PRIu64 " differs from the %" PRIu64
+                      " bytes of Content-Range",
+                      cl, p->end - p->first);
+            return false;
+        }
+        return true;
+    }
+    p->first = 0;
+    if (qo != NULL && !api_parse_u64(qo, &p->first)) {
+        api__fail(ex, API_EQUERY, "offset must be a decimal integer");
+        return false;
+    }
+    if (has_cl) {
+        if (__builtin_add_overflow(p->first, cl, &p->end))
+            p->end = UINT64_MAX;
+        p->end_exact = true;
+    } else {
+        p->end = UINT64_MAX; /* resolved against the size by the caller */
+        p->end_exact = false;
+    }
+    return true;
+}
+
+void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
+{
+    struct api_put *p = &ex->put;
+    const char *cl_hdr = req->header(req->conn, "Content-Length");
+    const char *if_match = req->header(req->conn, "If-Match");
+    uint64_t cl = 0;
+    bool has_cl = false;
+    bool total_given = false;
+    uint64_t total = 0;
+    uint64_t size;
+    enum mc_err rc;
+
+    if (req->header(req->conn, "Content-Encoding") != NULL) {
+        api__fail(ex, API_EMEDIA, "mapping data is written unencoded");
+        return;
+    }
+    if (cl_hdr != NULL) {
+        if (!api_parse_u64(cl_hdr, &cl)) {
+            api__fail_mc(ex, MC_EINVAL);
+            return;
+        }
+        has_cl = true;
+    }
+    rc = mc_catalog_get(ex->api->cat, ex->name, &p->map);
+    if (rc == MC_ENOTFOUND && if_match != NULL) {
+        api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
+        return;
+    }
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    if (!put_where(ex, req, has_cl, cl, p, &total_given, &total))
+        return;
+    if ((has_cl && cl > ex->api->max_body) ||
+        (p->end_exact && p->end - p->first > ex->api->max_body)) {
+        api__fail(ex, API_EBODYTOOBIG,
+                  "request bodies are at most %" PRIu64 " bytes",
+                  ex->api->max_body);
+        return;
+    }
+    size = mc_mapping_size(p->map);
+    if (!p->end_exact)
+        p->end = size;
+    if ((total_given && total != size) || p->first > size || p->end > size) {
+        api__fail(ex, API_ERR_MC(MC_ERANGE),
+                  "the write lies outside the mapping's %" PRIu64
+                  " bytes (resize it with PATCH first)",
+                  size);
+        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        return;
+    }
+    if (mc_mapping_protection(p->map) == MC_PROT_READONLY) {
+        api__fail_mc(ex, MC_ERDONLY);
+        return;
+    }
+    if (!api__check_if_match(ex, req))
+        return;
+    /* A body known to be longer than the atomic limit streams from its
+     * first byte: holding part of it would buy nothing. */
+    p->streaming =
+        p->end_exact && p->end - p->first > ex->api->atomic_write_max;
+    ex->wants_body = true;
+}
+
+/* Hold len more bytes; false when that would pass the atomic limit. */
+static bool put_hold(struct api_exchange *ex, const void *data, size_t len)
+{
+    struct api_put *p = &ex->put;
+    uint64_t limit = ex->api->atomic_write_max;
+    size_t need;
+
+    if (len > limit || p->buf_len > limit - len)
+        return false;
+    need = p->buf_len + len;
+    if (need > p->buf_cap) {
+        /* Exact when the length is known; otherwise doubling, capped at the
+         * limit, so client input never grows the buffer past it. */
+        size_t cap = p->end_exact ? (size_t)(p->end - p->first)
+                                  : (p->buf_cap ? p->buf_cap * 2 : 64 * 1024);
+        char *grown;
+
+        if (cap < need)
+            cap = need;
+        if (cap > limit)
+            cap = (size_t)limit;
+        grown = realloc(p->buf, cap);
+        if (grown == NULL)
+            return false;
+        p->buf = grown;
+        p->buf_cap = cap;
+    }
+    memcpy(p->buf + p->buf_len, data, len);
+    p->buf_len = need;
+    return true;
+}
+
+void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
+{
+    struct api_put *p = &ex->put;
+    uint64_t received;
+    uint64_t pos;
+    enum mc_err rc;
+
+    if (__builtin_add_overflow(p->received, (uint64_t)len, &received) ||
+        __builtin_add_overflow(p->first, received, &pos) || pos > p->end) {
+        if (p->end_exact) {
+            api__fail(ex, API_ELENGTH, "the body is longer than its range");
+        } else {
+            api__fail(ex, API_ERR_MC(MC_ERANGE),
+                      "the body runs past the end of the mapping");
+            api__header(ex, "Content-Range", "bytes */%" PRIu64, p->end);
+        }
+        return;
+    }
+    if (received > ex->api->max_body) {
+        api__fail(ex, API_EBODYTOOBIG,
+                  "request bodies are at most %" PRIu64 " bytes",
+                  ex->api->max_body);
+        return;
+    }
+    if (!p->streaming && put_hold(ex, data, len)) {
+        p->received = received;
+        return;
+    }
+    if (!p->streaming) {
+        /* Past the atomic limit (or out of memory for the buffer): write
+         * what is held and stream from here on. */
+        p->streaming = true;
+        if (p->buf_len > 0) {
+            rc = mc_mapping_write(p->map, p->first, p->buf, p->buf_len);
+            if (rc != MC_OK) {
+                api__fail_mc(ex, rc);
+                return;
+            }
+            p->written = true;
+        }
+        free(p->buf);
+        p->buf = NULL;
+        p->buf_len = 0;
+        p->buf_cap = 0;
+    }
+    rc = mc_mapping_write(p->map, p->first + p->received, data, len);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    p->written = true;
+    p->received = received;
+}
+
+void api__data_put_end(struct api_exchange *ex)
+{
+    struct api_put *p = &ex->put;
+    char etag[API_ETAG_MAX];
+    enum mc_err rc;
+
+    if (p->end_exact && p->first + p->received != p->end) {
+        api__fail(ex, API_ELENGTH,
+                  "the body has %" PRIu64 " bytes, its range %" PRIu64,
+                  p->received, p->end - p->first);
+        return;
+    }
+    if (p->buf_len > 0) {
+        rc = mc_mapping_write(p->map, p->first, p->buf, p->buf_len);
+        if (rc != MC_OK) {
+            api__fail_mc(ex, rc);
+            return;
+        }
+        p->written = true;
+    }
+    rc = mc_mapping_write_done(p->map, p->first, p->received);
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    p->acknowledged = true;
+    api__etag(ex->api, mc_mapping_id(p->map), mc_mapping_generation(p->map),
+              etag);
+    api__respond(ex, API_S_NO_CONTENT);
+    api__header(ex, "ETag", "%s", etag);
+}
+
+void api__data_put_free(struct api_exchange *ex, bool completed)
+{
+    struct api_put *p = &ex->put;
+
+    if (p->written && (!completed || !p->acknowledged))
+        api__metrics_unacknowledged(ex->api);
+    free(p->buf);
+    mc_mapping_unref(p->map);
+    memset(p, 0, sizeof(*p));
+}

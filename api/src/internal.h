@@ -1,0 +1,255 @@
+/* internal.h - what the files of api/ share and nobody else sees.
+ *
+ * Functions here take the double-underscore prefix (api__) that marks them
+ * as "not API", as libuv does.
+ *
+ * Life of a response inside an exchange: a handler either answers at once
+ * (api__respond / api__fail, which also stop the body) or leaves
+ * ex->wants_body set and answers in its end step. Response bodies are
+ * self-contained: each owns its memory (and its view pins or mapping
+ * reference) through its release callback, so the server may send it after
+ * the exchange is gone.
+ */
+#ifndef API_INTERNAL_H
+#define API_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "api/api_parse.h"
+#include "api/api_status.h"
+#include "mapcore/mc_catalog.h"
+
+/* Largest JSON request body; anything longer is 413 payload_too_large. */
+#define API_JSON_MAX ((size_t)64 * 1024)
+/* Default atomic-write limit (API.md: at least 1 MiB). */
+#define API_ATOMIC_WRITE_DEFAULT ((uint64_t)1 << 20)
+/* Responses up to this size (and a quarter of the cache budget) are served
+ * from pinned views; larger ones are copied chunk by chunk, so one big GET
+ * cannot pin the whole cache and starve every other client. */
+#define API_PIN_MAX ((uint64_t)16 << 20)
+/* Room for "\"<8 hex>-<16 hex>-<16 hex>\"" and its terminator. */
+#define API_ETAG_MAX 48
+
+/* The successful statuses a handler may choose. Error statuses come only
+ * from the table in status.c, through api__fail. */
+enum api_success {
+    API_S_OK = 200,
+    API_S_CREATED = 201,
+    API_S_NO_CONTENT = 204,
+    API_S_PARTIAL = 206,
+    API_S_NOT_MODIFIED = 304,
+};
+
+enum api_route {
+    API_ROUTE_NONE, /* no such path: the 404 bucket in the metrics */
+    API_ROUTE_HEALTHZ,
+    API_ROUTE_READYZ,
+    API_ROUTE_METRICS,
+    API_ROUTE_INFO,
+    API_ROUTE_MAPS,
+    API_ROUTE_MAP,
+    API_ROUTE_DATA,
+    API_ROUTE_FLUSH,
+    API_ROUTE_COUNT
+};
+
+/* What the router decided the exchange does: a route and a method. */
+enum api_op {
+    API_OP_NONE, /* answered by the router (404, 405, 400, OPTIONS) */
+    API_OP_HEALTHZ,
+    API_OP_READYZ,
+    API_OP_METRICS,
+    API_OP_INFO,
+    API_OP_MAPS_LIST,
+    API_OP_MAP_GET,
+    API_OP_MAP_PUT,
+    API_OP_MAP_PATCH,
+    API_OP_MAP_DELETE,
+    API_OP_DATA_GET,
+    API_OP_DATA_PUT,
+    API_OP_FLUSH,
+};
+
+/* Duration histogram upper bounds, in microseconds; one more bucket (+Inf)
+ * follows the last. */
+#define API_HIST_BOUNDS 12
+/* Counters by exact status (100..599), indexed status - API_STATUS_FIRST. */
+#define API_STATUS_FIRST 100
+#define API_STATUS_SLOTS 500
+
+/* Fixed arrays of atomics, so recording a request never allocates or locks.
+ * Relaxed ordering is enough: each counter is independent and a scrape
+ * that sees a slightly stale mix of counters is still a valid sample. */
+struct api_metrics {
+    atomic_uint_least64_t requests[API_ROUTE_COUNT][API_STATUS_SLOTS];
+    atomic_uint_least64_t buckets[API_ROUTE_COUNT][API_HIST_BOUNDS + 1];
+    atomic_uint_least64_t duration_us_sum[API_ROUTE_COUNT];
+    atomic_uint_least64_t bytes_received;
+    atomic_uint_least64_t bytes_sent;
+    atomic_uint_least64_t writes_unacknowledged;
+};
+
+struct api {
+    struct mc_catalog *cat; /* borrowed */
+    uint64_t max_body;
+    uint64_t atomic_write_max;
+    unsigned max_ranges;
+    unsigned threads;
+    unsigned max_connections;
+    char version[64];
+    uint32_t boot_nonce; /* makes ETags of a restarted server differ */
+    struct api_metrics metrics;
+};
+
+/* State of PUT /v1/maps/{name}/data between the headers and the end. */
+struct api_put {
+    struct mc_mapping *map; /* new reference, dropped at free */
+    uint64_t first;         /* where the body goes */
+    uint64_t end;           /* one past the last byte it may touch */
+    bool end_exact;         /* end comes from Content-Range/Length: the body
+                             * must fill it; else end is the mapping's end */
+    uint64_t received;      /* body bytes so far */
+    char *buf;              /* small bodies, held to be applied at once */
+    size_t buf_len;
+    size_t buf_cap;
+    bool streaming;    /* gave up buffering: written as it arrives */
+    bool written;      /* some bytes reached the mapping */
+    bool acknowledged; /* answered 204 */
+};
+
+struct api_exchange {
+    struct api *api;
+    enum api_method method;
+    enum api_route route;
+    enum api_op op;
+    char name[MC_NAME_MAX + 1]; /* decoded, validated {name} */
+    bool wants_body;
+    bool ready;       /* resp holds the answer */
+    bool create_only; /* PUT /v1/maps/{name} with If-None-Match: * */
+    char *json;       /* JSON request body, at most API_JSON_MAX */
+    size_t json_len;
+    struct api_put put;
+    struct api_response resp;
+};
+
+/* exchange.c: building the response. */
+void api__respond(struct api_exchange *ex, enum api_success status);
+void api__response_reset(struct api_exchange *ex);
+/* Add a header; value longer than the slot is cut (never happens for the
+ * values we produce, which are bounded). False when no slot is left. */
+bool api__header(struct api_exchange *ex, const char *name, const char *fmt,
+                 ...) __attribute__((format(printf, 3, 4)));
+/* Install body as the response body; the exchange owns it from now on. */
+void api__body_set(struct api_exchange *ex, const struct api_body *body);
+/* A body that is a copy of data[0..len) (small, generated text). False when
+ * out of memory; nothing is installed then. */
+bool api__body_copy(struct api_exchange *ex, const char *content_type,
+                    const char *data, size_t len);
+
+/* problem.c: answer with the error's status and an RFC 9457 body. detail
+ * may be NULL (the table's title or the core's sentence is used then). */
+void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void api__fail_mc(struct api_exchange *ex, enum mc_err err);
+
+/* router.c */
+void api__route(struct api_exchange *ex, const struct api_request *req);
+const char *api__route_label(enum api_route r);
+enum api_route api__route_from_label(const char *label);
+
+/* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
+void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
+               char out[API_ETAG_MAX]);
+/* If-Match (strong) and If-None-Match (weak) lists; "*" matches any
+ * existing representation. A malformed list matches nothing. */
+bool api__etag_list_match(const char *header, const char *etag, bool weak);
+/* If-Range: true only for exactly the current strong ETag. */
+bool api__if_range_match(const char *header, const char *etag);
+/* Evaluate If-Match on an unsafe request to an existing mapping name, at
+ * the start of the exchange. Returns false after answering 412/404/... */
+bool api__check_if_match(struct api_exchange *ex,
+                         const struct api_request *req);
+
+/* json.c. jansson's json_t is "struct json_t"; naming the tag keeps
+ * jansson.h out of the files that don't use it. */
+struct json_t;
+enum api_field_type { API_FIELD_STRING, API_FIELD_U64, API_FIELD_BOOL };
+struct api_field {
+    const char *name;
+    enum api_field_type type;
+    bool nullable; /* null counts as absent */
+};
+/* Check Content-Encoding and Content-Length of a JSON body at start; false
+ * after answering. */
+bool api__json_start(struct api_exchange *ex, const struct api_request *req);
+/* Accumulate a body chunk; answers 413 past API_JSON_MAX. */
+void api__json_feed(struct api_exchange *ex, const void *data, size_t len);
+/* Parse the accumulated body as an object whose members are all in fields[]
+ * with the right types. *out is a new reference, or NULL for an empty body.
+ * False after answering 400. */
+bool api__json_parse(struct api_exchange *ex, const struct api_field *fields,
+                     size_t nfields, struct json_t **out);
+/* A member already checked to be API_FIELD_U64. */
+uint64_t api__json_u64(struct json_t *v);
+/* Answer status with obj (stolen) as an application/json body. */
+void api__respond_json(struct api_exchange *ex, enum api_success status,
+                       struct json_t *obj);
+
+/* maps.c */
+struct json_t *api__mapping_json(const struct api *api,
+                                 const struct mc_info *info,
+                                 uint64_t mapping_id);
+void api__maps_list(struct api_exchange *ex);
+void api__map_get(struct api_exchange *ex);
+void api__map_put_start(struct api_exchange *ex, const struct api_request *r);
+void api__map_put_end(struct api_exchange *ex);
+void api__map_patch_end(struct api_exchange *ex);
+void api__map_delete(struct api_exchange *ex, const struct api_request *r);
+
+/* data.c (reads) and data_put.c (writes) */
+void api__data_get(struct api_exchange *ex, const struct api_request *req);
+void api__data_put_start(struct api_exchange *ex,
+                         const struct api_request *req);
+void api__data_put_body(struct api_exchange *ex, const void *data, size_t len);
+void api__data_put_end(struct api_exchange *ex);
+void api__data_put_free(struct api_exchange *ex, bool completed);
+
+/* body.c: response bodies over a mapping. A plan lists the body as text
+ * pieces and mapping slices in order. */
+struct api_plan_seg {
+    const char *text; /* into plan->text, or NULL for a mapping slice */
+    uint64_t off;     /* mapping offset, or offset into the text */
+    uint64_t len;
+    uint64_t pos; /* where the segment starts in the body */
+};
+struct api_plan {
+    struct api_plan_seg *seg; /* malloc'ed */
+    size_t nseg;
+    char *text; /* malloc'ed, may be NULL */
+    uint64_t total;
+};
+void api__plan_free(struct api_plan *plan);
+/* Turn plan (stolen, freed on failure too) into ex's response body over m:
+ * pinned views when small enough, a reader otherwise, and always a reader
+ * for HEAD. Returns MC_OK or the core's error (nothing installed then). */
+enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
+                                struct api_plan *plan);
+
+/* flush.c, service.c, metrics.c */
+void api__flush_end(struct api_exchange *ex);
+void api__healthz(struct api_exchange *ex);
+void api__readyz(struct api_exchange *ex);
+void api__info(struct api_exchange *ex);
+void api__metrics_get(struct api_exchange *ex);
+void api__metrics_unacknowledged(struct api *api);
+
+/* Fill buf with n random bytes: getrandom, or a clock-and-counter mix when
+ * the kernel has none to give (boundaries and nonces need to be unlikely to
+ * collide, not secret). Can't fail. */
+void api__random(void *buf, size_t n);
+
+#endif

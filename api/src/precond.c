@@ -1,0 +1,125 @@
+/* precond.c - ETags and the conditional request headers (RFC 9110 s. 13).
+ *
+ * A mapping's ETag is "<boot nonce>-<mapping id>-<generation>", all hex. The
+ * core bumps the generation on every write and resize; the mapping id tells
+ * apart a mapping deleted and created again under the same name (whose
+ * generation restarts); the boot nonce, drawn at random by api_create, does
+ * the same across restarts, when ids restart too. So equal ETags mean equal
+ * bytes, which is what makes them strong.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
+               char out[API_ETAG_MAX])
+{
+    snprintf(out, API_ETAG_MAX, "\"%08" PRIx32 "-%" PRIx64 "-%" PRIx64 "\"",
+             api->boot_nonce, mapping_id, generation);
+}
+
+static const char *skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+bool api__etag_list_match(const char *header, const char *etag, bool weak)
+{
+    const char *p;
+    size_t etag_len = strlen(etag);
+
+    if (header == NULL)
+        return false;
+    p = skip_ows(header);
+    if (*p == '*')
+        return *skip_ows(p + 1) == '\0';
+
+    /* 1#entity-tag: [ "W/" ] DQUOTE *etagc DQUOTE, comma-separated. */
+    for (;;) {
+        bool is_weak = false;
+        const char *q;
+
+        p = skip_ows(p);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '\0')
+            return false;
+        if (p[0] == 'W' && p[1] == '/') {
+            is_weak = true;
+            p += 2;
+        }
+        if (*p != '"')
+            return false; /* malformed: matches nothing */
+        q = strchr(p + 1, '"');
+        if (q == NULL)
+            return false;
+        /* Weak comparison ignores the W/ prefix; strong comparison needs
+         * both tags strong, and ours always are. */
+        if (weak || !is_weak) {
+            size_t len = (size_t)(q + 1 - p);
+
+            if (len == etag_len && memcmp(p, etag, len) == 0)
+                return true;
+        }
+        p = skip_ows(q + 1);
+        if (*p == ',')
+            p++;
+        else if (*p != '\0')
+            return false;
+    }
+}
+
+bool api__if_range_match(const char *header, const char *etag)
+{
+    const char *p;
+    size_t etag_len = strlen(etag);
+    size_t len;
+
+    if (header == NULL)
+        return false;
+    /* An HTTP-date never matches: we keep no Last-Modified validator that
+     * is strong enough (RFC 9110 section 13.1.5 asks for a strong one). A
+     * weak tag never matches either, since If-Range compares strongly. */
+    p = skip_ows(header);
+    len = strlen(p);
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    return len == etag_len && memcmp(p, etag, len) == 0;
+}
+
+bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
+{
+    const char *hdr = req->header(req->conn, "If-Match");
+    struct mc_mapping *m = NULL;
+    char etag[API_ETAG_MAX];
+    enum mc_err rc;
+    bool ok;
+
+    if (hdr == NULL)
+        return true;
+    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+    if (rc == MC_ENOTFOUND) {
+        /* RFC 9110 section 13.1.1: If-Match fails without a current
+         * representation, even for "*". */
+        api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
+        return false;
+    }
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return false;
+    }
+    api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+    mc_mapping_unref(m);
+    ok = api__etag_list_match(hdr, etag, false);
+    if (!ok) {
+        api__fail(ex, API_EPRECONDITION, "If-Match: the ETag is now %s", etag);
+        api__header(ex, "ETag", "%s", etag);
+    }
+    return ok;
+}

@@ -1,0 +1,255 @@
+/* internal.h - what the files of mapcore share and nobody else may use.
+ *
+ * Functions here take the mc__ prefix: they are module-internal, not API.
+ *
+ * Lock order (take them in this order, release in reverse, never backwards):
+ *
+ *   catalog create_lock  serialises create and remove (the only table writers
+ *                        that do file I/O), so two creates of one name cannot
+ *                        race on the backing file.
+ *   catalog persist_lock serialises writers of catalog.json.
+ *   catalog table lock   (rwlock) the name -> mapping table. Held only to look
+ *                        up, insert, remove or snapshot; never across I/O.
+ *   mapping lock         size, pin count and deferred truncation of one
+ *                        mapping. Held across that mapping's ftruncate and
+ *                        fallocate, because a grow racing a deferred shrink
+ *                        would otherwise truncate freshly grown bytes. Resizes
+ *                        are rare admin operations, so readers of the same
+ *                        mapping waiting for a fallocate is an accepted cost.
+ *   cache lock           the shared view cache. Never held across mmap,
+ *                        munmap, msync or any file I/O; and nothing that can
+ *                        take another lock is called under it.
+ *
+ * Reference rules: the catalog table holds one reference per mapping; a
+ * pinned view holds one reference to its mapping (taken in mapping.c), so a
+ * mapping with pinned views cannot be destroyed. Cached but unpinned views
+ * hold none: destroying a mapping drops its views from the cache first.
+ */
+#ifndef MAPCORE_INTERNAL_H
+#define MAPCORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mapcore/mc_catalog.h"
+#include "mapcore/mc_error.h"
+#include "mapcore/mc_mapping.h"
+#include "mapcore/mc_viewcache.h"
+
+/* ---- error.c ---------------------------------------------------------- */
+
+/* Remember the errno behind a translated error for mc_last_errno(). */
+void mc__set_last_errno(int err);
+
+/* ---- sys.c: every system call that touches files or mappings ----------- */
+
+/* Translate err (an errno value) to a library code once, and remember it for
+ * mc_last_errno(). Path errors (EXDEV/ELOOP from RESOLVE_BENEATH, ENOTDIR,
+ * EISDIR) become MC_EPATH; ENOENT MC_ENOFILE; ENOSPC/EDQUOT MC_ENOSPC;
+ * ENOMEM/EAGAIN MC_ENOMEM; EFBIG MC_ETOOBIG; anything else MC_EIO. */
+enum mc_err mc__sys_err(int err);
+
+/* Open (creating one level, 0750, if missing) the data directory. */
+enum mc_err mc__sys_open_datadir(const char *path, int *dirfd);
+
+/* Open the directory `name` (one component) under dirfd, creating it 0750
+ * when create is set. *created tells whether this call made it. */
+enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
+                                int *fd, bool *created);
+
+/* Open the relative path beneath dirfd. With may_create, a missing file is
+ * created 0640 (and missing parent directories 0750), and *created says so;
+ * the file is opened with O_EXCL then, so *created is exact even when two
+ * callers race. A symlink leading outside dirfd (or any symlink when openat2
+ * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Non-regular
+ * files are refused with MC_EPATH. */
+enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
+                                 bool may_create, int *fd, bool *created);
+
+/* Unlink the relative path beneath dirfd (its parent resolved beneath). */
+enum mc_err mc__sys_unlink_beneath(int dirfd, const char *path);
+
+/* Turn openat2 off (tests use it to exercise the component-walk fallback). */
+void mc__sys_disable_openat2(bool off);
+
+/* Size of an open file. */
+enum mc_err mc__sys_file_size(int fd, uint64_t *size);
+/* Set the file size (ftruncate). */
+enum mc_err mc__sys_truncate(int fd, uint64_t size);
+/* Reserve blocks for [off, off+len) (posix_fallocate); may extend the file. */
+enum mc_err mc__sys_reserve(int fd, uint64_t off, uint64_t len);
+/* Make [off, off+len) read as zeros without changing the size: punch a hole,
+ * or write zeros where the filesystem cannot punch. */
+enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len);
+/* fdatasync / fsync. */
+enum mc_err mc__sys_datasync(int fd);
+enum mc_err mc__sys_fsync(int fd);
+/* close(fd) when fd >= 0; errors are ignored (nothing useful to do). */
+void mc__sys_close(int fd);
+
+/* A memfd of size bytes, sealed against shrinking (F_SEAL_SHRINK|SEAL_SEAL)
+ * so nobody can cause SIGBUS by truncating it; commit reserves the pages. */
+enum mc_err mc__sys_memfd(const char *name, uint64_t size, bool commit,
+                          int *fd);
+
+/* mmap len bytes of fd at off; writable views are PROT_READ|PROT_WRITE,
+ * private ones MAP_PRIVATE (copy-on-write). */
+enum mc_err mc__sys_map(int fd, uint64_t off, size_t len, bool writable,
+                        bool private_copy, void **out);
+void mc__sys_unmap(void *addr, size_t len);
+/* msync(MS_SYNC) of [addr, addr+len); addr must be page aligned. */
+enum mc_err mc__sys_msync(void *addr, size_t len);
+
+/* Read a whole small file (at most max bytes) under dirfd into a new
+ * NUL-terminated buffer. MC_ENOFILE when missing; MC_ETOOBIG above max. */
+enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
+                              char **buf, size_t *len);
+/* Atomically replace name under dirfd with data: write tmp_name, fsync it,
+ * renameat it over name, fsync dirfd. */
+enum mc_err mc__sys_replace_file(int dirfd, const char *tmp_name,
+                                 const char *name, const void *data,
+                                 size_t len);
+/* True when dirfd's directory is writable for us right now. */
+bool mc__sys_dir_writable(int dirfd);
+
+/* Wall-clock time in Unix epoch milliseconds. */
+int64_t mc__now_ms(void);
+/* The system page size. */
+uint64_t mc__page_size(void);
+
+/* ---- viewcache.c -------------------------------------------------------- */
+
+struct mc_viewcache;
+
+/* A cached view. The public struct mc_view * handed out by mc_view_acquire
+ * is this entry itself; it stays valid while pinned. */
+struct mc_view {
+    struct mc_mapping *m; /* borrowed: views are dropped before m dies */
+    uint64_t mapping_id;
+    uint64_t index; /* which view_size-aligned window of the mapping */
+    uint8_t *base;  /* view_size bytes mapped */
+    /* Everything below is protected by the cache lock. */
+    unsigned pins;
+    bool sticky; /* a written writecopy view: never evicted */
+    struct mc_view *hash_next;
+    struct mc_view *lru_prev, *lru_next; /* linked iff pins == 0 && !sticky */
+    struct mc_view *m_prev, *m_next;     /* all views of m */
+};
+
+enum mc_err mc__viewcache_create(uint64_t view_size, uint64_t budget,
+                                 struct mc_viewcache **out);
+/* Unmap every view and free. No view may be pinned. vc may be NULL. */
+void mc__viewcache_destroy(struct mc_viewcache *vc);
+uint64_t mc__viewcache_view_size(const struct mc_viewcache *vc);
+
+/* Pin the view `index` of m, mapping it on a miss. MC_EBUSY when the budget
+ * is reached and nothing can be evicted. */
+enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
+                                  uint64_t index, struct mc_view **out);
+/* Unpin v (it becomes evictable at zero pins unless sticky). */
+void mc__viewcache_release(struct mc_viewcache *vc, struct mc_view *v);
+/* Keep v mapped until its mapping dies (v must be pinned). */
+void mc__viewcache_set_sticky(struct mc_viewcache *vc, struct mc_view *v);
+/* Unmap the unpinned views of m with index >= first. Pinned ones stay. */
+void mc__viewcache_drop(struct mc_viewcache *vc, struct mc_mapping *m,
+                        uint64_t first);
+/* Pin the views of m currently mapped with first <= index <= last; *out gets
+ * a new malloc'ed array (NULL when none). Release each, then free. */
+enum mc_err mc__viewcache_pin_range(struct mc_viewcache *vc,
+                                    struct mc_mapping *m, uint64_t first,
+                                    uint64_t last, struct mc_view ***out,
+                                    size_t *count);
+/* Number of views of m mapped now. */
+uint64_t mc__viewcache_count(struct mc_viewcache *vc, struct mc_mapping *m);
+void mc__viewcache_stats(struct mc_viewcache *vc, struct mc_cache_stats *out);
+
+/* ---- mapping.c ---------------------------------------------------------- */
+
+struct mc_mapping {
+    atomic_uint_fast64_t refs;
+    uint64_t id;
+    struct mc_catalog *cat;  /* borrowed back pointer, to persist on resize */
+    struct mc_viewcache *vc; /* borrowed: the catalog's shared cache */
+    uint64_t max_size;       /* the catalog's max_map_size */
+    int fd;                  /* owned; -1 for a damaged mapping */
+    bool writable_map;       /* views mapped PROT_WRITE */
+    bool private_map;        /* views mapped MAP_PRIVATE (writecopy) */
+    /* Constant after creation. */
+    char name[MC_NAME_MAX + 1];
+    char file[MC_PATH_MAX + 1];
+    enum mc_backing backing;
+    enum mc_protection protection;
+    enum mc_allocation allocation;
+    bool writethrough;
+    bool damaged;
+    int64_t created_at_ms;
+
+    pthread_mutex_t lock; /* protects the fields up to the next comment */
+    uint64_t size;        /* logical size: every bound is checked against it */
+    unsigned pins;        /* acquisitions in flight or views pinned */
+    bool trunc_pending;   /* a shrink waits for pins to reach zero */
+
+    atomic_uint_fast64_t generation;
+    atomic_int_fast64_t modified_at_ms;
+    atomic_uint_fast64_t bytes_read;
+    atomic_uint_fast64_t bytes_written;
+
+    /* Protected by the cache lock (owned by viewcache.c). */
+    struct mc_view *views;
+    uint64_t views_cached;
+};
+
+/* Build a mapping from meta (name, file, backing, protection, allocation,
+ * writethrough, size, times). Steals fd (also on failure); fd -1 with
+ * damaged. *out is a new reference. */
+enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
+                            uint64_t max_size, const struct mc_info *meta,
+                            int fd, bool damaged, struct mc_mapping **out);
+
+/* ---- resize.c ----------------------------------------------------------- */
+
+/* Drop one pin counted by acquire (mapping.c). The last pin of a mapping
+ * carries out a truncation that a shrink deferred. Takes the mapping lock. */
+void mc__mapping_unpin(struct mc_mapping *m);
+
+/* ---- backing.c ---------------------------------------------------------- */
+
+/* The effective request after defaults: what a new mapping will be. */
+struct mc__backing_req {
+    const char *name;
+    const char *file; /* NULL for memory */
+    enum mc_backing backing;
+    bool size_given;
+    uint64_t size;
+    enum mc_protection protection;
+    enum mc_allocation allocation;
+    uint64_t max_size;
+};
+
+/* Open or create the backing of a new mapping and size it. On success *fd is
+ * open, *size the final logical size and *created_file whether this call
+ * created the file (the caller unlinks it if it fails later). On failure
+ * nothing is left behind. */
+enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
+                             int *fd, uint64_t *size, bool *created_file);
+
+/* ---- catalog.c / store.c ------------------------------------------------ */
+
+/* Write the catalog file from the current table (file mappings only). Safe
+ * from any thread holding no mapcore lock. */
+enum mc_err mc__catalog_persist(struct mc_catalog *cat);
+
+/* Load <data>/.mmapd/catalog.json into a new array of entries (only the
+ * persisted fields are set; *out NULL when count is 0). A missing file is an
+ * empty catalog; anything malformed is MC_ECORRUPT, the file untouched. */
+enum mc_err mc__store_load(int datafd, struct mc_info **out, size_t *count);
+/* Atomically write the file-backed entries of items to catalog.json,
+ * creating .mmapd (0750) when missing. Callers serialise calls. */
+enum mc_err mc__store_save(int datafd, const struct mc_info *items,
+                           size_t count);
+
+#endif

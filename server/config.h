@@ -1,0 +1,87 @@
+/* config.h - the command line and environment of the mmapd executable.
+ *
+ * Every flag of the contract (shared API.md, "Command line") has a field in
+ * struct srv_config and an environment variable MMAPD_<UPPER_SNAKE>; a flag
+ * given on the command line wins over its variable, which wins over the
+ * default. srv_config_parse() has no side effects (it neither prints nor
+ * exits nor touches the file system), so the unit tests drive it directly.
+ *
+ * Caveats: string fields are borrowed from argv or from the environment
+ * lookup (or are static defaults); they stay valid as long as those do.
+ */
+#ifndef SERVER_CONFIG_H
+#define SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+#define SRV_DEFAULT_LISTEN "127.0.0.1:8080"
+#define SRV_DEFAULT_DATA_DIR "./data"
+#define SRV_DEFAULT_MAX_CONNECTIONS 1024u
+#define SRV_DEFAULT_MAX_RANGES 64u
+#define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
+#define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */
+#define SRV_DEFAULT_TIMEOUT_S 60u
+
+struct srv_config {
+    /* --listen: the numeric address as given (IPv6 without brackets), its
+     * port, and the socket address built from both. */
+    char listen_host[64];
+    uint16_t listen_port;
+    bool listen_ipv6;
+    bool listen_loopback;
+    struct sockaddr_storage listen_addr;
+    socklen_t listen_addr_len;
+
+    const char *data_dir;
+    uint64_t view_size;   /* 0: the catalog's default */
+    uint64_t cache_bytes; /* 0: the catalog's default */
+    unsigned threads;
+    unsigned max_connections;
+    unsigned max_ranges;
+    uint64_t max_body;
+    uint64_t max_map_size;
+    unsigned timeout_s; /* idle connection timeout; 0: never */
+    const char *token_file; /* refused until authentication lands */
+    const char *tls_cert;   /* refused until TLS lands */
+    const char *tls_key;
+    bool allow_anonymous;
+    bool access_log;
+    enum srv_log_level log_level;
+};
+
+enum srv_config_result {
+    SRV_CONFIG_OK,      /* run the server */
+    SRV_CONFIG_HELP,    /* print usage to stdout, exit 0 */
+    SRV_CONFIG_VERSION, /* print the version, exit 0 */
+    SRV_CONFIG_EVALUE,  /* a bad value or combination: errbuf says; exit 2 */
+    SRV_CONFIG_EUSAGE,  /* an unknown flag or argument: errbuf + usage; exit 2 */
+};
+
+/* Looks up an environment variable; NULL when unset. getenv fits. */
+typedef const char *(*srv_env_fn)(const char *name);
+
+/* Fill *cfg from defaults, then env (may be NULL: no environment), then
+ * argv[1..argc). On SRV_CONFIG_EVALUE/EUSAGE errbuf holds one line naming
+ * the flag or variable at fault (without a trailing newline). Can be called
+ * from any thread; has no side effects besides *cfg and errbuf. */
+enum srv_config_result srv_config_parse(int argc, char *const argv[],
+                                        srv_env_fn env, struct srv_config *cfg,
+                                        char *errbuf, size_t errlen);
+
+/* Print the usage text (every flag, its variable and default) to f. */
+void srv_config_usage(FILE *f);
+
+/* Format the listen address as a URL authority ("127.0.0.1:8080",
+ * "[::1]:8080") with the given port into buf. */
+void srv_config_authority(const struct srv_config *cfg, uint16_t port,
+                          char *buf, size_t len);
+
+#endif

@@ -1,0 +1,115 @@
+/* itest.h - the integration harness: the real mmapd, driven over HTTP.
+ *
+ * itest_start() forks and execs $MMAPD_BIN on 127.0.0.1:0 with a fresh
+ * temporary data directory, reads its stdout until the "mmapd listening on
+ * http://127.0.0.1:PORT" line, and keeps the PID; itest_stop() sends SIGTERM
+ * and checks that the server exits 0 in time. A stopped server can be
+ * started again on the same data directory. itest_cleanup() removes it.
+ *
+ * Requests go through libcurl (one fresh handle each, so nothing leaks
+ * between cases) or, for requests libcurl won't send, a raw socket.
+ *
+ * Caveats: every helper fails the test case (exit 1) when the harness itself
+ * cannot do its job; a status code or body the server gets wrong is for the
+ * test to check, never hidden here.
+ */
+#ifndef ITEST_H
+#define ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "check.h"
+
+#define ITEST_MAX_ARGS 24
+
+struct itest_server {
+    pid_t pid;        /* 0 when not running */
+    int out_fd;       /* read end of the server's stdout */
+    uint16_t port;
+    char dir[256];    /* the data directory */
+    char base[64];    /* "http://127.0.0.1:PORT" */
+};
+
+/* Start mmapd with extra arguments (NULL-terminated, may be NULL). The
+ * first start creates s->dir (s must be zeroed before); later starts reuse
+ * it. */
+void itest_start(struct itest_server *s, const char *const extra[]);
+
+/* SIGTERM, wait at most 15 s, and require exit status 0. */
+void itest_stop(struct itest_server *s);
+
+/* Stop if running, then remove the data directory. */
+void itest_cleanup(struct itest_server *s);
+
+/* Run mmapd with args (NULL-terminated, program name not included) until it
+ * exits, at most timeout_s seconds (then SIGKILL and fail). Its stdout and
+ * stderr are collected into out (NUL-terminated, cut at outlen). Returns the
+ * exit status; fails the test when it died of a signal. */
+int itest_run(const char *const args[], unsigned timeout_s, char *out,
+              size_t outlen);
+
+struct itest_resp {
+    long status;
+    char *headers; /* the final response's header block, NUL-terminated */
+    char *body;    /* NUL-terminated for convenience; len excludes it */
+    size_t len;
+};
+
+/* Send method path (relative to s->base, e.g. "/v1/maps/a") with extra
+ * header lines ("Name: value", NULL-terminated, may be NULL) and a body
+ * (NULL: none; a non-NULL body of length 0 sends Content-Length: 0).
+ * HEAD is sent as a real HEAD. Fills *r; free with itest_resp_free. */
+void itest_request(const struct itest_server *s, const char *method,
+                   const char *path, const char *const headers[],
+                   const void *body, size_t len, struct itest_resp *r);
+void itest_resp_free(struct itest_resp *r);
+
+/* The value of header `name` (case-insensitive) in r, copied into buf and
+ * returned; NULL when absent. */
+const char *itest_header(const struct itest_resp *r, const char *name,
+                         char *buf, size_t len);
+
+/* Parse r's body as JSON; fails the test when it is not. New reference. */
+json_t *itest_json(const struct itest_resp *r);
+
+/* Require status and an application/problem+json body with this "code"
+ * and a matching "status" member. */
+void itest_expect_problem_at(const char *file, int line,
+                             const struct itest_resp *r, long status,
+                             const char *code);
+#define itest_expect_problem(r, status, code)                                \
+    itest_expect_problem_at(__FILE__, __LINE__, (r), (status), (code))
+
+/* Shorthand: request, expect `status` and problem `code`, free. */
+#define ITEST_PROBLEM(s, method, path, hdrs, body, len, status, code)        \
+    do {                                                                     \
+        struct itest_resp itest_r_;                                          \
+        itest_request((s), (method), (path), (hdrs), (body), (len), &itest_r_); \
+        itest_expect_problem(&itest_r_, (status), (code));                   \
+        itest_resp_free(&itest_r_);                                          \
+    } while (0)
+
+/* Send raw bytes to the server and read its reply until it closes the
+ * connection or timeout_ms passes without data. Returns the reply length;
+ * out is NUL-terminated. */
+size_t itest_raw(const struct itest_server *s, const void *req, size_t len,
+                 char *out, size_t outlen, unsigned timeout_ms);
+
+/* Fill buf with a reproducible pseudo-random pattern (xorshift from seed). */
+void itest_pattern(void *buf, size_t len, uint64_t seed);
+
+/* Create mapping `name` with a JSON body; require 201. */
+void itest_create(const struct itest_server *s, const char *name,
+                  const char *json);
+
+/* The whole data of `name` via GET; require 200. *len gets its length.
+ * Returns a malloc'ed buffer. */
+char *itest_get_data(const struct itest_server *s, const char *name,
+                     size_t *len);
+
+#endif

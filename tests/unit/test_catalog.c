@@ -1,0 +1,659 @@
+/* test_catalog.c - the catalog: create-or-open rules, paths, persistence.
+ *
+ * Proves the CreateFileMapping rules (create, open when compatible, conflict
+ * otherwise, create-only), that failed creates leave nothing behind, that
+ * paths can't leave the data directory (by text or by symlink, also on the
+ * openat2-less fallback), that file mappings survive close/open with their
+ * bytes while memory ones don't, that a corrupt catalog is refused and left
+ * alone, that truncated backings load as damaged, and that commit reserves
+ * blocks where sparse doesn't.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "mapcore/mc_catalog.h"
+
+/* Module-internal (mapcore/src/internal.h): switches path resolution to the
+ * component walk used where openat2 is unavailable. */
+void mc__sys_disable_openat2(bool off);
+
+#define VS 4096u
+
+#define CHECK_RC(expr, want)                                                   \
+    do {                                                                       \
+        enum mc_err check_rc_ = (expr);                                        \
+        if (check_rc_ != (want))                                               \
+            TEST_FAIL("%s: %s != %s", #expr, mc_errname(check_rc_),            \
+                      mc_errname(want));                                       \
+    } while (0)
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* root is the temporary directory; the data directory is root/data, which
+ * the catalog creates itself. outside is root/outside, a place symlinks may
+ * point to. */
+struct fixture {
+    char root[64];
+    char data[96];
+    int datafd;
+    struct mc_catalog *cat;
+};
+
+static void open_cat(struct fixture *f)
+{
+    struct mc_catalog_options opt = {.data_dir = f->data,
+                                     .view_size = VS,
+                                     .cache_bytes = 64 * VS,
+                                     .max_map_size = 1u << 24};
+
+    CHECK_RC(mc_catalog_open(&opt, &f->cat), MC_OK);
+}
+
+static void setup(struct fixture *f)
+{
+    snprintf(f->root, sizeof f->root, "/tmp/mc-cat-XXXXXX");
+    CHECK(mkdtemp(f->root) != NULL);
+    snprintf(f->data, sizeof f->data, "%s/data", f->root);
+    open_cat(f);
+    f->datafd = open(f->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(f->datafd >= 0);
+}
+
+static void teardown(struct fixture *f)
+{
+    mc_catalog_close(f->cat);
+    close(f->datafd);
+    CHECK(nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+static bool exists(struct fixture *f, const char *path)
+{
+    struct stat st;
+
+    return fstatat(f->datafd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static struct stat stat_of(struct fixture *f, const char *path)
+{
+    struct stat st;
+
+    CHECK(fstatat(f->datafd, path, &st, 0) == 0);
+    return st;
+}
+
+static void write_file(struct fixture *f, const char *path, uint8_t byte,
+                       size_t len)
+{
+    uint8_t *buf = malloc(len);
+    int fd =
+        openat(f->datafd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    CHECK(buf && fd >= 0);
+    memset(buf, byte, len);
+    CHECK_EQ_U64(write(fd, buf, len), len);
+    close(fd);
+    free(buf);
+}
+
+static enum mc_err create(struct fixture *f, const char *name,
+                          struct mc_spec spec, bool *created)
+{
+    struct mc_mapping *m = NULL;
+    bool c = false;
+    enum mc_err rc = mc_catalog_create(f->cat, name, &spec, false, &m, &c);
+
+    if (created)
+        *created = c;
+    mc_mapping_unref(m);
+    return rc;
+}
+
+static struct mc_spec sized(uint64_t size)
+{
+    return (struct mc_spec){.given = MC_SPEC_SIZE, .size = size};
+}
+
+TEST(create_then_open_rules)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    bool created = true;
+
+    setup(&f);
+    CHECK(exists(&f, ".") && mc_catalog_writable(f.cat));
+    CHECK_RC(create(&f, "a", sized(2 * VS), &created), MC_OK);
+    CHECK(created);
+    CHECK_EQ_U64(stat_of(&f, "a").st_size, 2 * VS);
+    /* Open: nothing given, a smaller size, every field equal. */
+    CHECK_RC(create(&f, "a", (struct mc_spec){0}, &created), MC_OK);
+    CHECK(!created);
+    CHECK_RC(create(&f, "a", sized(VS), &created), MC_OK);
+    CHECK(!created);
+    CHECK_RC(create(&f, "a", sized(2 * VS), NULL), MC_OK);
+    struct mc_spec all = {.given = MC_SPEC_BACKING | MC_SPEC_FILE |
+                                   MC_SPEC_SIZE | MC_SPEC_PROTECTION |
+                                   MC_SPEC_ALLOCATION | MC_SPEC_WRITETHROUGH,
+                          .backing = MC_BACKING_FILE,
+                          .file = "a",
+                          .size = 2 * VS,
+                          .protection = MC_PROT_READWRITE,
+                          .allocation = MC_ALLOC_COMMIT,
+                          .writethrough = false};
+    CHECK_RC(create(&f, "a", all, &created), MC_OK);
+    CHECK(!created);
+    /* Each differing field is a conflict. */
+    CHECK_RC(create(&f, "a", sized(2 * VS + 1), NULL), MC_ECONFLICT);
+    struct mc_spec s = all;
+    s.file = "b";
+    CHECK_RC(create(&f, "a", s, NULL), MC_ECONFLICT);
+    s = all;
+    s.protection = MC_PROT_READONLY;
+    CHECK_RC(create(&f, "a", s, NULL), MC_ECONFLICT);
+    s = all;
+    s.allocation = MC_ALLOC_SPARSE;
+    CHECK_RC(create(&f, "a", s, NULL), MC_ECONFLICT);
+    s = all;
+    s.writethrough = true;
+    CHECK_RC(create(&f, "a", s, NULL), MC_ECONFLICT);
+    s = (struct mc_spec){.given = MC_SPEC_BACKING | MC_SPEC_SIZE,
+                         .backing = MC_BACKING_MEMORY,
+                         .size = VS};
+    CHECK_RC(create(&f, "a", s, NULL), MC_ECONFLICT);
+    CHECK(!exists(&f, "b"));
+    /* Create-only. */
+    CHECK_RC(mc_catalog_create(f.cat, "a", &all, true, &m, &created),
+             MC_EEXIST);
+    CHECK(m == NULL);
+    /* Get. */
+    CHECK_RC(mc_catalog_get(f.cat, "a", &m), MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), 2 * VS);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_get(f.cat, "zz", &m), MC_ENOTFOUND);
+    CHECK_RC(create(&f, ".a", sized(VS), NULL), MC_ENAME);
+    CHECK_RC(create(&f, "a/b", sized(VS), NULL), MC_ENAME);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
+    teardown(&f);
+}
+
+TEST(failed_creates_leave_nothing)
+{
+    struct fixture f;
+
+    setup(&f);
+    CHECK_RC(create(&f, "nosize", (struct mc_spec){0}, NULL), MC_EZEROSIZE);
+    CHECK_RC(create(&f, "zero", sized(0), NULL), MC_EZEROSIZE);
+    CHECK_RC(create(&f, "big", sized((1u << 24) + 1), NULL), MC_ETOOBIG);
+    struct mc_spec ro = {.given = MC_SPEC_PROTECTION,
+                         .protection = MC_PROT_READONLY};
+    CHECK_RC(create(&f, "missing", ro, NULL), MC_ENOFILE);
+    ro.protection = MC_PROT_WRITECOPY;
+    CHECK_RC(create(&f, "missing", ro, NULL), MC_ENOFILE);
+    CHECK(!exists(&f, "nosize") && !exists(&f, "zero") && !exists(&f, "big"));
+    CHECK(!exists(&f, "missing"));
+
+    /* A file that cannot be grown (RLIMIT_FSIZE stands in for a full disk):
+     * the file this call created is removed again, and no entry stays. */
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = 2 * VS;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    enum mc_err rc = create(&f, "toolarge", sized(8 * VS), NULL);
+    struct mc_spec sparse = {.given = MC_SPEC_SIZE | MC_SPEC_ALLOCATION,
+                             .size = 8 * VS,
+                             .allocation = MC_ALLOC_SPARSE};
+    enum mc_err rc2 = create(&f, "toolarge2", sparse, NULL);
+    /* An existing mapping that fails to grow keeps its size. */
+    CHECK_RC(create(&f, "small", sized(VS), NULL), MC_OK);
+    struct mc_mapping *m = NULL;
+    CHECK_RC(mc_catalog_get(f.cat, "small", &m), MC_OK);
+    enum mc_err rc3 = mc_mapping_resize(m, 8 * VS);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, prev);
+    CHECK(rc != MC_OK && rc2 != MC_OK && rc3 != MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), VS);
+    CHECK_EQ_U64(stat_of(&f, "small").st_size, VS);
+    mc_mapping_unref(m);
+    CHECK(!exists(&f, "toolarge") && !exists(&f, "toolarge2"));
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
+    teardown(&f);
+}
+
+TEST(default_size_and_prefix)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    bool created = false;
+    uint8_t b = 0;
+
+    setup(&f);
+    write_file(&f, "existing.bin", 0x42, 10000);
+    struct mc_spec spec = {.given = MC_SPEC_FILE, .file = "existing.bin"};
+    CHECK_RC(mc_catalog_create(f.cat, "whole", &spec, false, &m, &created),
+             MC_OK);
+    CHECK(created);
+    CHECK_EQ_U64(mc_mapping_size(m), 10000);
+    CHECK_RC(mc_mapping_read(m, 9999, &b, 1), MC_OK);
+    CHECK_EQ_U64(b, 0x42);
+    mc_mapping_unref(m);
+    /* A smaller readwrite size maps a prefix and leaves the file alone. */
+    spec.given |= MC_SPEC_SIZE;
+    spec.size = 100;
+    CHECK_RC(mc_catalog_create(f.cat, "prefix", &spec, false, &m, &created),
+             MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), 100);
+    CHECK_EQ_U64(stat_of(&f, "existing.bin").st_size, 10000);
+    CHECK_RC(mc_mapping_read(m, 100, &b, 1), MC_ERANGE);
+    mc_mapping_unref(m);
+    /* A readonly mapping may not be larger than its file. */
+    spec.given |= MC_SPEC_PROTECTION;
+    spec.protection = MC_PROT_READONLY;
+    spec.size = 10001;
+    CHECK_RC(mc_catalog_create(f.cat, "ro", &spec, false, &m, &created),
+             MC_ECONFLICT);
+    CHECK_EQ_U64(stat_of(&f, "existing.bin").st_size, 10000);
+    /* An empty file without a size is MC_EZEROSIZE. */
+    write_file(&f, "empty.bin", 0, 0);
+    spec = (struct mc_spec){.given = MC_SPEC_FILE, .file = "empty.bin"};
+    CHECK_RC(mc_catalog_create(f.cat, "empty", &spec, false, &m, &created),
+             MC_EZEROSIZE);
+    CHECK(exists(&f, "empty.bin")); /* not ours to delete */
+    teardown(&f);
+}
+
+TEST(path_escapes_refused)
+{
+    struct fixture f;
+    char outside[128];
+    char target[160];
+
+    setup(&f);
+    snprintf(outside, sizeof outside, "%s/outside", f.root);
+    CHECK(mkdir(outside, 0755) == 0);
+    struct mc_spec spec = {.given = MC_SPEC_FILE | MC_SPEC_SIZE, .size = VS};
+    const char *bad[] = {"/etc/passwd", "../escape",           "a/../../x",
+                         "a//b",        ".mmapd/catalog.json", "",
+                         "a/"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        spec.file = bad[i];
+        CHECK_RC(create(&f, "bad", spec, NULL), MC_EPATH);
+    }
+    /* A symlinked directory and a symlinked file leading outside. */
+    CHECK(symlinkat(outside, f.datafd, "out") == 0);
+    snprintf(target, sizeof target, "%s/secret", outside);
+    CHECK(symlinkat(target, f.datafd, "secret-link") == 0);
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(fd >= 0 && write(fd, "top secret", 10) == 10);
+    close(fd);
+    spec.file = "out/x";
+    CHECK_RC(create(&f, "bad", spec, NULL), MC_EPATH);
+    spec.file = "out/new/dir/x";
+    CHECK_RC(create(&f, "bad", spec, NULL), MC_EPATH);
+    struct mc_spec ro = {.given = MC_SPEC_FILE | MC_SPEC_PROTECTION,
+                         .file = "secret-link",
+                         .protection = MC_PROT_READONLY};
+    CHECK_RC(create(&f, "bad", ro, NULL), MC_EPATH);
+    /* Relative symlinks climbing out are caught too. */
+    CHECK(symlinkat("../outside/secret", f.datafd, "climb") == 0);
+    ro.file = "climb";
+    CHECK_RC(create(&f, "bad", ro, NULL), MC_EPATH);
+    struct stat st;
+    char probe[200];
+    snprintf(probe, sizeof probe, "%s/x", outside);
+    CHECK(stat(probe, &st) != 0); /* nothing was created outside */
+    snprintf(probe, sizeof probe, "%s/new", outside);
+    CHECK(stat(probe, &st) != 0);
+
+    /* Symlinks that stay inside are fine. */
+    CHECK(mkdirat(f.datafd, "real", 0750) == 0);
+    CHECK(symlinkat("real", f.datafd, "alias") == 0);
+    spec.file = "alias/inside.bin";
+    CHECK_RC(create(&f, "inside", spec, NULL), MC_OK);
+    CHECK_EQ_U64(stat_of(&f, "real/inside.bin").st_size, VS);
+    /* A directory or a FIFO is not a backing file. */
+    spec.file = "real";
+    CHECK_RC(create(&f, "dir", spec, NULL), MC_EPATH);
+    CHECK(mkfifoat(f.datafd, "fifo", 0600) == 0);
+    spec.file = "fifo";
+    CHECK_RC(create(&f, "fifo", spec, NULL), MC_EPATH);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
+    teardown(&f);
+}
+
+TEST(path_walk_fallback_refuses_symlinks)
+{
+    struct fixture f;
+    char outside[128];
+
+    setup(&f);
+    mc__sys_disable_openat2(true);
+    snprintf(outside, sizeof outside, "%s/outside", f.root);
+    CHECK(mkdir(outside, 0755) == 0);
+    CHECK(symlinkat(outside, f.datafd, "out") == 0);
+    CHECK(mkdirat(f.datafd, "real", 0750) == 0);
+    CHECK(symlinkat("real", f.datafd, "alias") == 0);
+    struct mc_spec spec = {.given = MC_SPEC_FILE | MC_SPEC_SIZE, .size = VS};
+    spec.file = "out/x";
+    enum mc_err r1 = create(&f, "a", spec, NULL);
+    /* Stricter than openat2: even a symlink that stays inside is refused. */
+    spec.file = "alias/x";
+    enum mc_err r2 = create(&f, "b", spec, NULL);
+    spec.file = "p/q/r.bin";
+    enum mc_err r3 = create(&f, "c", spec, NULL);
+    mc__sys_disable_openat2(false);
+    CHECK_RC(r1, MC_EPATH);
+    CHECK_RC(r2, MC_EPATH);
+    CHECK_RC(r3, MC_OK);
+    CHECK_EQ_U64(stat_of(&f, "p/q/r.bin").st_size, VS);
+    teardown(&f);
+}
+
+TEST(subdirectories_created)
+{
+    struct fixture f;
+
+    setup(&f);
+    struct mc_spec spec = {.given = MC_SPEC_FILE | MC_SPEC_SIZE,
+                           .file = "x/y/z/data.bin",
+                           .size = 3 * VS};
+    CHECK_RC(create(&f, "deep", spec, NULL), MC_OK);
+    CHECK(S_ISDIR(stat_of(&f, "x").st_mode));
+    CHECK(S_ISDIR(stat_of(&f, "x/y/z").st_mode));
+    struct stat st = stat_of(&f, "x/y/z/data.bin");
+    CHECK(S_ISREG(st.st_mode));
+    CHECK_EQ_U64(st.st_size, 3 * VS);
+    CHECK_EQ_U64(st.st_mode & 0077 & ~(mode_t)0040, 0); /* 0640 at most */
+    /* A second file next to it reuses the directories. */
+    spec.file = "x/y/other.bin";
+    CHECK_RC(create(&f, "other", spec, NULL), MC_OK);
+    /* A component that is a file is a path error. */
+    spec.file = "x/y/other.bin/sub";
+    CHECK_RC(create(&f, "sub", spec, NULL), MC_EPATH);
+    teardown(&f);
+}
+
+TEST(persistence_across_reopen)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    struct mc_info *list = NULL;
+    size_t n = 0;
+    uint8_t buf[64];
+
+    setup(&f);
+    CHECK_RC(create(&f, "one", sized(3 * VS), NULL), MC_OK);
+    struct mc_spec two = {.given = MC_SPEC_SIZE | MC_SPEC_FILE |
+                                   MC_SPEC_WRITETHROUGH | MC_SPEC_ALLOCATION,
+                          .size = VS + 5,
+                          .file = "sub/two.bin",
+                          .writethrough = true,
+                          .allocation = MC_ALLOC_SPARSE};
+    CHECK_RC(create(&f, "two", two, NULL), MC_OK);
+    struct mc_spec mem = {.given = MC_SPEC_BACKING | MC_SPEC_SIZE,
+                          .backing = MC_BACKING_MEMORY,
+                          .size = VS};
+    CHECK_RC(create(&f, "mem", mem, NULL), MC_OK);
+    CHECK_RC(mc_catalog_get(f.cat, "one", &m), MC_OK);
+    memset(buf, 0x5c, sizeof buf);
+    CHECK_RC(mc_mapping_write(m, VS - 32, buf, sizeof buf), MC_OK);
+    CHECK_RC(mc_mapping_resize(m, 2 * VS), MC_OK);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_get(f.cat, "mem", &m), MC_OK);
+    CHECK_RC(mc_mapping_write(m, 0, buf, sizeof buf), MC_OK);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    CHECK_EQ_U64(n, 3);
+    int64_t created_one = list[1].created_at_ms;
+    CHECK_EQ_STR(list[1].name, "one");
+    free(list);
+    CHECK(exists(&f, ".mmapd/catalog.json"));
+
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    CHECK_EQ_U64(n, 2); /* the memory mapping is gone */
+    CHECK_EQ_STR(list[0].name, "one");
+    CHECK_EQ_STR(list[1].name, "two");
+    CHECK_EQ_U64(list[0].size, 2 * VS); /* the resize was persisted */
+    CHECK_EQ_U64(list[0].created_at_ms, created_one);
+    CHECK(!list[0].damaged && !list[1].damaged);
+    CHECK_EQ_STR(list[1].file, "sub/two.bin");
+    CHECK_EQ_U64(list[1].size, VS + 5);
+    CHECK(list[1].writethrough);
+    CHECK(list[1].allocation == MC_ALLOC_SPARSE);
+    CHECK(list[1].protection == MC_PROT_READWRITE);
+    free(list);
+    CHECK_RC(mc_catalog_get(f.cat, "mem", &m), MC_ENOTFOUND);
+    CHECK_RC(mc_catalog_get(f.cat, "one", &m), MC_OK);
+    memset(buf, 0, sizeof buf);
+    CHECK_RC(mc_mapping_read(m, VS - 32, buf, sizeof buf), MC_OK);
+    for (size_t i = 0; i < sizeof buf; i++)
+        CHECK_EQ_U64(buf[i], 0x5c);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+TEST(remove_and_unlink)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    uint8_t b = 7;
+
+    setup(&f);
+    CHECK_RC(create(&f, "keep", sized(VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "drop", sized(VS), NULL), MC_OK);
+    CHECK_RC(mc_catalog_get(f.cat, "keep", &m), MC_OK);
+    CHECK_RC(mc_catalog_remove(f.cat, "keep", false), MC_OK);
+    CHECK(exists(&f, "keep"));
+    /* A reference held across the removal keeps working. */
+    CHECK_RC(mc_mapping_write(m, 0, &b, 1), MC_OK);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_remove(f.cat, "drop", true), MC_OK);
+    CHECK(!exists(&f, "drop"));
+    CHECK_RC(mc_catalog_remove(f.cat, "drop", true), MC_ENOTFOUND);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 0);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 0);
+    teardown(&f);
+}
+
+/* Write text as the catalog file, try to open, and check the file is
+ * untouched afterwards. */
+static void expect_corrupt(struct fixture *f, const char *text)
+{
+    struct mc_catalog_options opt = {
+        .data_dir = f->data, .view_size = VS, .cache_bytes = 64 * VS};
+    struct mc_catalog *cat = NULL;
+    char back[4096];
+    int fd = openat(f->datafd, ".mmapd/catalog.json",
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+
+    CHECK(fd >= 0);
+    CHECK_EQ_U64(write(fd, text, strlen(text)), strlen(text));
+    close(fd);
+    CHECK_RC(mc_catalog_open(&opt, &cat), MC_ECORRUPT);
+    CHECK(cat == NULL);
+    fd = openat(f->datafd, ".mmapd/catalog.json", O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    ssize_t n = read(fd, back, sizeof back);
+    close(fd);
+    CHECK_EQ_U64(n, strlen(text));
+    CHECK_MEM(back, text, strlen(text));
+}
+
+TEST(corrupt_catalog_refused_and_kept)
+{
+    struct fixture f;
+
+    setup(&f);
+    CHECK_RC(create(&f, "m", sized(VS), NULL), MC_OK);
+    mc_catalog_close(f.cat);
+    f.cat = NULL;
+#define ENTRY(name, file, size)                                                \
+    "{\"name\":\"" name "\",\"file\":\"" file "\",\"size\":" size              \
+    ",\"protection\":\"readwrite\",\"allocation\":\"commit\","                 \
+    "\"writethrough\":false,\"created_at_ms\":1,\"modified_at_ms\":2}"
+#define CATALOG(items)                                                         \
+    "{\"format\":\"mmapd-catalog\",\"version\":1,\"mappings\":[" items "]}"
+    expect_corrupt(&f, "this is not json");
+    expect_corrupt(&f, "");
+    expect_corrupt(&f, "{\"format\":\"mmapd-catalog\",\"version\":1,");
+    expect_corrupt(&f, "{\"format\":\"other\",\"version\":1,\"mappings\":[]}");
+    expect_corrupt(&f, "{\"format\":\"mmapd-catalog\",\"version\":2,"
+                       "\"mappings\":[]}");
+    expect_corrupt(
+        &f, CATALOG(ENTRY("m", "m", "4096") "," ENTRY("m", "n", "4096")));
+    expect_corrupt(&f, CATALOG(ENTRY("m", "../m", "4096")));
+    expect_corrupt(&f, CATALOG(ENTRY(".m", "m", "4096")));
+    expect_corrupt(&f, CATALOG(ENTRY("m", "m", "-1")));
+    expect_corrupt(&f, CATALOG(ENTRY("m", "m", "\"4096\"")));
+    expect_corrupt(&f, CATALOG("{\"name\":\"m\"}"));
+    /* And a valid one still loads afterwards. */
+    struct mc_catalog_options opt = {
+        .data_dir = f.data, .view_size = VS, .cache_bytes = 64 * VS};
+    int fd =
+        openat(f.datafd, ".mmapd/catalog.json", O_WRONLY | O_TRUNC | O_CLOEXEC);
+    const char *good = CATALOG(ENTRY("m", "m", "4096"));
+    CHECK(fd >= 0);
+    CHECK_EQ_U64(write(fd, good, strlen(good)), strlen(good));
+    close(fd);
+    CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
+    teardown(&f);
+}
+
+TEST(damaged_when_truncated_while_closed)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    struct mc_info *list = NULL;
+    size_t n = 0;
+    uint8_t b = 1;
+
+    setup(&f);
+    CHECK_RC(create(&f, "short", sized(3 * VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "gone", sized(VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "fine", sized(VS), NULL), MC_OK);
+    mc_catalog_close(f.cat);
+    int fd = openat(f.datafd, "short", O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && ftruncate(fd, VS) == 0);
+    close(fd);
+    CHECK(unlinkat(f.datafd, "gone", 0) == 0);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    CHECK_EQ_U64(n, 3);
+    CHECK_EQ_STR(list[0].name, "fine"); /* fine, gone, short: name order */
+    CHECK(!list[0].damaged && list[1].damaged && list[2].damaged);
+    CHECK_EQ_U64(list[2].size, 3 * VS); /* the recorded size is kept */
+    free(list);
+    CHECK_RC(mc_catalog_get(f.cat, "short", &m), MC_OK);
+    struct mc_view *v;
+    const uint8_t *p;
+    size_t len;
+    CHECK_RC(mc_mapping_read(m, 0, &b, 1), MC_EDAMAGED);
+    CHECK_RC(mc_mapping_write(m, 0, &b, 1), MC_EDAMAGED);
+    CHECK_RC(mc_view_acquire(m, 0, &v, &p, &len), MC_EDAMAGED);
+    CHECK_RC(mc_mapping_resize(m, VS), MC_EDAMAGED);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_get(f.cat, "fine", &m), MC_OK);
+    CHECK_RC(mc_mapping_write(m, 0, &b, 1), MC_OK);
+    mc_mapping_unref(m);
+    /* Damaged entries are not dropped by the next persist. */
+    CHECK_RC(mc_catalog_sync(f.cat), MC_OK);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 3);
+    teardown(&f);
+}
+
+TEST(truncated_behind_our_back)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    uint8_t buf[16];
+
+    setup(&f);
+    CHECK_RC(create(&f, "victim", sized(4 * VS), NULL), MC_OK);
+    CHECK_RC(mc_catalog_get(f.cat, "victim", &m), MC_OK);
+    int fd = openat(f.datafd, "victim", O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && ftruncate(fd, VS) == 0);
+    close(fd);
+    /* Touching the missing part would raise SIGBUS; it is refused. */
+    CHECK_RC(mc_mapping_read(m, 2 * VS, buf, sizeof buf), MC_ETRUNCATED);
+    CHECK_RC(mc_mapping_read(m, VS - 8, buf, sizeof buf), MC_ETRUNCATED);
+    CHECK_RC(mc_mapping_read(m, 0, buf, sizeof buf), MC_OK);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+TEST(commit_reserves_sparse_does_not)
+{
+    struct fixture f;
+    const uint64_t size = 1u << 20;
+
+    setup(&f);
+    CHECK_RC(create(&f, "commit", sized(size), NULL), MC_OK);
+    struct mc_spec sparse = {.given = MC_SPEC_SIZE | MC_SPEC_ALLOCATION,
+                             .size = size,
+                             .allocation = MC_ALLOC_SPARSE};
+    CHECK_RC(create(&f, "sparse", sparse, NULL), MC_OK);
+    struct stat c = stat_of(&f, "commit");
+    struct stat s = stat_of(&f, "sparse");
+    CHECK_EQ_U64(c.st_size, size);
+    CHECK_EQ_U64(s.st_size, size);
+    CHECK((uint64_t)c.st_blocks * 512 >= size);
+    CHECK((uint64_t)s.st_blocks * 512 < size / 2);
+    /* Growing a commit mapping reserves the new part too. */
+    struct mc_mapping *m = NULL;
+    CHECK_RC(mc_catalog_get(f.cat, "commit", &m), MC_OK);
+    CHECK_RC(mc_mapping_resize(m, 2 * size), MC_OK);
+    mc_mapping_unref(m);
+    c = stat_of(&f, "commit");
+    CHECK((uint64_t)c.st_blocks * 512 >= 2 * size);
+    teardown(&f);
+}
+
+TEST(options_and_defaults)
+{
+    struct fixture f;
+    struct mc_catalog_options got;
+    struct mc_catalog *cat = NULL;
+
+    setup(&f);
+    mc_catalog_options_get(f.cat, &got);
+    CHECK_EQ_U64(got.view_size, VS);
+    CHECK_EQ_U64(got.max_map_size, 1u << 24);
+    mc_catalog_close(f.cat);
+    f.cat = NULL;
+    struct mc_catalog_options opt = {.data_dir = f.data};
+    CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
+    mc_catalog_options_get(f.cat, &got);
+    CHECK_EQ_U64(got.view_size, MC_DEFAULT_VIEW_SIZE);
+    CHECK_EQ_U64(got.cache_bytes, MC_DEFAULT_CACHE_BYTES);
+    CHECK_EQ_U64(got.max_map_size, MC_DEFAULT_MAX_MAP_SIZE);
+    opt.view_size = 3 * VS; /* not a power of two */
+    CHECK_RC(mc_catalog_open(&opt, &cat), MC_EINVAL);
+    opt.view_size = 512; /* below the page size */
+    CHECK_RC(mc_catalog_open(&opt, &cat), MC_EINVAL);
+    opt.view_size = 4 * VS;
+    opt.cache_bytes = VS; /* budget below one view */
+    CHECK_RC(mc_catalog_open(&opt, &cat), MC_EINVAL);
+    CHECK(cat == NULL);
+    teardown(&f);
+}
+
+TEST_MAIN()

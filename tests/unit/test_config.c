@@ -1,0 +1,375 @@
+/* test_config.c - proves that srv_config_parse() turns flags and environment
+ * variables into the documented configuration: the defaults, both flag
+ * forms, every variable, a flag winning over its variable, size suffixes,
+ * and that every malformed value, unknown flag and unsupported feature is
+ * refused with a message naming the flag or variable at fault.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+/* A fake environment: NULL-terminated pairs "NAME", "VALUE". */
+static const char *const *fake_env;
+
+static const char *env_lookup(const char *name)
+{
+    for (size_t i = 0; fake_env && fake_env[i]; i += 2) {
+        if (strcmp(fake_env[i], name) == 0)
+            return fake_env[i + 1];
+    }
+    return NULL;
+}
+
+/* Parse argv (NULL-terminated, program name first) with env pairs. */
+static enum srv_config_result parse(const char *const *argv,
+                                    const char *const *env,
+                                    struct srv_config *cfg, char *err,
+                                    size_t errlen)
+{
+    int argc = 0;
+
+    while (argv[argc])
+        argc++;
+    fake_env = env;
+    return srv_config_parse(argc, (char *const *)argv, env_lookup, cfg, err,
+                            errlen);
+}
+
+#define ARGS(...) ((const char *const[]){"mmapd", __VA_ARGS__, NULL})
+#define NOARGS ((const char *const[]){"mmapd", NULL})
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Expect a parse failure of the given kind whose message mentions `who`. */
+static void expect_fail(const char *const *argv, const char *const *env,
+                        enum srv_config_result want, const char *who)
+{
+    struct srv_config cfg;
+    char err[256];
+    enum srv_config_result got = parse(argv, env, &cfg, err, sizeof(err));
+
+    if (got != want)
+        TEST_FAIL("argv[1]=%s: result %d, want %d (err: %s)",
+                  argv[1] ? argv[1] : "(none)", (int)got, (int)want, err);
+    if (!strstr(err, who))
+        TEST_FAIL("argv[1]=%s: message \"%s\" does not name %s",
+                  argv[1] ? argv[1] : "(none)", err, who);
+}
+
+static void expect_ok(const char *const *argv, const char *const *env,
+                      struct srv_config *cfg)
+{
+    char err[256];
+    enum srv_config_result got = parse(argv, env, cfg, err, sizeof(err));
+
+    if (got != SRV_CONFIG_OK)
+        TEST_FAIL("argv[1]=%s: result %d, want OK (err: %s)",
+                  argv[1] ? argv[1] : "(none)", (int)got, err);
+}
+
+TEST(defaults)
+{
+    struct srv_config cfg;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    expect_ok(NOARGS, NULL, &cfg);
+    CHECK_EQ_STR(cfg.listen_host, "127.0.0.1");
+    CHECK_EQ_U64(cfg.listen_port, 8080);
+    CHECK(!cfg.listen_ipv6);
+    CHECK(cfg.listen_loopback);
+    CHECK_EQ_STR(cfg.data_dir, "./data");
+    CHECK_EQ_U64(cfg.view_size, 0);
+    CHECK_EQ_U64(cfg.cache_bytes, 0);
+    CHECK_EQ_U64(cfg.threads, cpus > 0 ? (uint64_t)cpus : 1);
+    CHECK_EQ_U64(cfg.max_connections, 1024);
+    CHECK_EQ_U64(cfg.max_ranges, 64);
+    CHECK_EQ_U64(cfg.max_body, 1ull << 30);
+    CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
+    CHECK_EQ_U64(cfg.timeout_s, 60);
+    CHECK(cfg.token_file == NULL);
+    CHECK(cfg.tls_cert == NULL && cfg.tls_key == NULL);
+    CHECK(!cfg.allow_anonymous);
+    CHECK(cfg.access_log);
+    CHECK(cfg.log_level == SRV_LOG_INFO);
+}
+
+TEST(flags_both_forms)
+{
+    struct srv_config cfg;
+
+    expect_ok(ARGS("--listen", "127.0.0.2:0", "--data-dir=/tmp/d",
+                   "--view-size", "64KiB", "--cache-bytes=1GiB",
+                   "--threads", "3", "--max-connections=10",
+                   "--max-ranges", "5", "--max-body=2MiB",
+                   "--max-map-size", "4GiB", "--timeout=7",
+                   "--access-log", "off", "--log-level=debug"),
+              NULL, &cfg);
+    CHECK_EQ_STR(cfg.listen_host, "127.0.0.2");
+    CHECK_EQ_U64(cfg.listen_port, 0);
+    CHECK(cfg.listen_loopback);
+    CHECK_EQ_STR(cfg.data_dir, "/tmp/d");
+    CHECK_EQ_U64(cfg.view_size, 64 * 1024);
+    CHECK_EQ_U64(cfg.cache_bytes, 1ull << 30);
+    CHECK_EQ_U64(cfg.threads, 3);
+    CHECK_EQ_U64(cfg.max_connections, 10);
+    CHECK_EQ_U64(cfg.max_ranges, 5);
+    CHECK_EQ_U64(cfg.max_body, 2u << 20);
+    CHECK_EQ_U64(cfg.max_map_size, 4ull << 30);
+    CHECK_EQ_U64(cfg.timeout_s, 7);
+    CHECK(!cfg.access_log);
+    CHECK(cfg.log_level == SRV_LOG_DEBUG);
+}
+
+TEST(listen_forms)
+{
+    struct srv_config cfg;
+
+    expect_ok(ARGS("--listen", "[::1]:9000"), NULL, &cfg);
+    CHECK(cfg.listen_ipv6);
+    CHECK(cfg.listen_loopback);
+    CHECK_EQ_STR(cfg.listen_host, "::1");
+    CHECK_EQ_U64(cfg.listen_port, 9000);
+    CHECK_EQ_U64(cfg.listen_addr.ss_family, AF_INET6);
+
+    expect_ok(ARGS("--listen=localhost:65535"), NULL, &cfg);
+    CHECK_EQ_STR(cfg.listen_host, "127.0.0.1");
+    CHECK_EQ_U64(cfg.listen_port, 65535);
+    CHECK_EQ_U64(cfg.listen_addr.ss_family, AF_INET);
+
+    expect_ok(ARGS("--listen", "0.0.0.0:80", "--allow-anonymous"), NULL, &cfg);
+    CHECK(!cfg.listen_loopback);
+    CHECK(cfg.allow_anonymous);
+
+    char buf[64];
+    expect_ok(ARGS("--listen", "[::1]:0"), NULL, &cfg);
+    srv_config_authority(&cfg, 4242, buf, sizeof(buf));
+    CHECK_EQ_STR(buf, "[::1]:4242");
+    expect_ok(ARGS("--listen", "127.0.0.1:0"), NULL, &cfg);
+    srv_config_authority(&cfg, 4242, buf, sizeof(buf));
+    CHECK_EQ_STR(buf, "127.0.0.1:4242");
+}
+
+TEST(bad_listen)
+{
+    static const char *const bad[] = {
+        "127.0.0.1",        /* no port */
+        "127.0.0.1:",       /* empty port */
+        ":8080",            /* empty host */
+        "127.0.0.1:65536",  /* port too large */
+        "127.0.0.1:-1",     /* negative port */
+        "127.0.0.1:8o",     /* garbage port */
+        "127.0.0.1:80 ",    /* trailing blank */
+        "300.0.0.1:80",     /* not an address */
+        "example.com:80",   /* host names are not resolved */
+        "::1:80",           /* IPv6 without brackets */
+        "[::1]80",          /* no colon after the bracket */
+        "[::1:80",          /* unclosed bracket */
+        "[]:80",            /* empty brackets */
+        "[127.0.0.1]:80",   /* IPv4 in brackets */
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_fail(ARGS("--listen", bad[i]), NULL, SRV_CONFIG_EVALUE,
+                    "--listen");
+}
+
+TEST(env_and_flag_over_env)
+{
+    struct srv_config cfg;
+    const char *const *env =
+        ENV("MMAPD_DATA_DIR", "/env/dir", "MMAPD_VIEW_SIZE", "128KiB",
+            "MMAPD_THREADS", "2", "MMAPD_LISTEN", "[::1]:81",
+            "MMAPD_MAX_BODY", "3MiB", "MMAPD_MAX_MAP_SIZE", "1TiB",
+            "MMAPD_CACHE_BYTES", "16MiB", "MMAPD_MAX_CONNECTIONS", "9",
+            "MMAPD_MAX_RANGES", "8", "MMAPD_TIMEOUT", "0",
+            "MMAPD_ACCESS_LOG", "off", "MMAPD_LOG_LEVEL", "warn",
+            "MMAPD_ALLOW_ANONYMOUS", "true");
+
+    expect_ok(NOARGS, env, &cfg);
+    CHECK_EQ_STR(cfg.data_dir, "/env/dir");
+    CHECK_EQ_U64(cfg.view_size, 128 * 1024);
+    CHECK_EQ_U64(cfg.threads, 2);
+    CHECK(cfg.listen_ipv6);
+    CHECK_EQ_U64(cfg.listen_port, 81);
+    CHECK_EQ_U64(cfg.max_body, 3u << 20);
+    CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
+    CHECK_EQ_U64(cfg.cache_bytes, 16u << 20);
+    CHECK_EQ_U64(cfg.max_connections, 9);
+    CHECK_EQ_U64(cfg.max_ranges, 8);
+    CHECK_EQ_U64(cfg.timeout_s, 0);
+    CHECK(!cfg.access_log);
+    CHECK(cfg.log_level == SRV_LOG_WARN);
+    CHECK(cfg.allow_anonymous);
+
+    expect_ok(ARGS("--data-dir", "/flag/dir", "--view-size=64KiB"), env, &cfg);
+    CHECK_EQ_STR(cfg.data_dir, "/flag/dir");
+    CHECK_EQ_U64(cfg.view_size, 64 * 1024);
+    CHECK_EQ_U64(cfg.threads, 2); /* untouched by flags: still from env */
+
+    /* A bad variable shadowed by its flag is never looked at. */
+    expect_ok(ARGS("--threads", "4"), ENV("MMAPD_THREADS", "lots"), &cfg);
+    CHECK_EQ_U64(cfg.threads, 4);
+}
+
+TEST(size_suffixes)
+{
+    static const struct {
+        const char *text;
+        uint64_t want;
+    } cases[] = {
+        {"4096", 4096},          {"64KiB", 64 << 10}, {"64K", 64 << 10},
+        {"1MiB", 1 << 20},       {"1mb", 1 << 20},    {"4GiB", 4ull << 30},
+        {"2TiB", 2ull << 40},    {"512B", 512},
+    };
+    struct srv_config cfg;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        expect_ok(ARGS("--max-body", cases[i].text), NULL, &cfg);
+        CHECK_EQ_U64(cfg.max_body, cases[i].want);
+    }
+}
+
+TEST(bad_sizes)
+{
+    static const char *const flags[] = {"--max-body", "--max-map-size",
+                                        "--cache-bytes", "--view-size"};
+    static const char *const bad[] = {
+        "-1", "", "abc", "12XB", "1.5MiB", " 64", "64 KiB", "0x10",
+        "99999999999999999999", "17179869184TiB", /* overflow */
+        "0",
+    };
+    for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            expect_fail(ARGS(flags[f], bad[i]), NULL, SRV_CONFIG_EVALUE,
+                        flags[f]);
+    }
+    expect_fail(NOARGS, ENV("MMAPD_MAX_BODY", "lots"), SRV_CONFIG_EVALUE,
+                "MMAPD_MAX_BODY");
+}
+
+TEST(view_size_power_of_two)
+{
+    struct srv_config cfg;
+    long page = sysconf(_SC_PAGESIZE);
+    char half[32];
+
+    expect_fail(ARGS("--view-size", "96KiB"), NULL, SRV_CONFIG_EVALUE,
+                "--view-size");
+    expect_fail(ARGS("--view-size", "65537"), NULL, SRV_CONFIG_EVALUE,
+                "--view-size");
+    snprintf(half, sizeof(half), "%ld", page / 2);
+    expect_fail(ARGS("--view-size", half), NULL, SRV_CONFIG_EVALUE,
+                "--view-size");
+    expect_fail(NOARGS, ENV("MMAPD_VIEW_SIZE", "3MiB"), SRV_CONFIG_EVALUE,
+                "MMAPD_VIEW_SIZE");
+    expect_ok(ARGS("--view-size", "2MiB"), NULL, &cfg);
+    CHECK_EQ_U64(cfg.view_size, 2u << 20);
+}
+
+TEST(bad_numbers)
+{
+    static const char *const flags[] = {"--threads", "--max-connections",
+                                        "--max-ranges", "--timeout"};
+    static const char *const bad[] = {
+        "-1", "+3", "", "x", "3x", " 3", "1e3", "18446744073709551616",
+        "4294967297", /* would wrap to 1 as an unsigned */
+    };
+    for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            expect_fail(ARGS(flags[f], bad[i]), NULL, SRV_CONFIG_EVALUE,
+                        flags[f]);
+    }
+    /* Zero threads, connections or ranges make no sense. */
+    expect_fail(ARGS("--threads", "0"), NULL, SRV_CONFIG_EVALUE, "--threads");
+    expect_fail(ARGS("--max-connections=0"), NULL, SRV_CONFIG_EVALUE,
+                "--max-connections");
+    expect_fail(ARGS("--max-ranges=0"), NULL, SRV_CONFIG_EVALUE,
+                "--max-ranges");
+}
+
+TEST(bad_switches)
+{
+    expect_fail(ARGS("--access-log", "maybe"), NULL, SRV_CONFIG_EVALUE,
+                "--access-log");
+    expect_fail(ARGS("--log-level", "loud"), NULL, SRV_CONFIG_EVALUE,
+                "--log-level");
+    expect_fail(ARGS("--allow-anonymous=perhaps"), NULL, SRV_CONFIG_EVALUE,
+                "--allow-anonymous");
+    expect_fail(NOARGS, ENV("MMAPD_ALLOW_ANONYMOUS", "2"), SRV_CONFIG_EVALUE,
+                "MMAPD_ALLOW_ANONYMOUS");
+    expect_fail(ARGS("--data-dir", ""), NULL, SRV_CONFIG_EVALUE, "--data-dir");
+    expect_fail(ARGS("--data-dir"), NULL, SRV_CONFIG_EVALUE, "--data-dir");
+}
+
+TEST(unknown_flags)
+{
+    expect_fail(ARGS("--frobnicate"), NULL, SRV_CONFIG_EUSAGE, "--frobnicate");
+    expect_fail(ARGS("--listen-on=1"), NULL, SRV_CONFIG_EUSAGE, "--listen-on");
+    expect_fail(ARGS("-h"), NULL, SRV_CONFIG_EUSAGE, "-h");
+    expect_fail(ARGS("data"), NULL, SRV_CONFIG_EUSAGE, "data");
+    expect_fail(ARGS("--"), NULL, SRV_CONFIG_EUSAGE, "--");
+}
+
+TEST(help_and_version)
+{
+    struct srv_config cfg;
+    char err[128];
+
+    CHECK(parse(ARGS("--help"), NULL, &cfg, err, sizeof(err)) ==
+          SRV_CONFIG_HELP);
+    CHECK(parse(ARGS("--threads", "2", "--version"), NULL, &cfg, err,
+                sizeof(err)) == SRV_CONFIG_VERSION);
+    expect_fail(ARGS("--version=1"), NULL, SRV_CONFIG_EVALUE, "--version");
+}
+
+TEST(unsupported_features_refused)
+{
+    expect_fail(ARGS("--token-file", "/etc/tokens.json"), NULL,
+                SRV_CONFIG_EVALUE, "--token-file is not supported yet");
+    expect_fail(NOARGS, ENV("MMAPD_TOKEN_FILE", "t.json"), SRV_CONFIG_EVALUE,
+                "--token-file is not supported yet");
+    expect_fail(ARGS("--tls-cert", "c.pem", "--tls-key", "k.pem"), NULL,
+                SRV_CONFIG_EVALUE, "--tls-cert is not supported yet");
+    expect_fail(ARGS("--tls-key", "k.pem"), NULL, SRV_CONFIG_EVALUE,
+                "--tls-key is not supported yet");
+}
+
+TEST(non_loopback_needs_allow_anonymous)
+{
+    struct srv_config cfg;
+
+    expect_fail(ARGS("--listen", "0.0.0.0:8080"), NULL, SRV_CONFIG_EVALUE,
+                "--allow-anonymous");
+    expect_fail(ARGS("--listen", "[::]:8080"), NULL, SRV_CONFIG_EVALUE,
+                "--allow-anonymous");
+    expect_ok(ARGS("--listen", "[::]:8080", "--allow-anonymous"), NULL, &cfg);
+    expect_ok(ARGS("--listen", "0.0.0.0:8080"),
+              ENV("MMAPD_ALLOW_ANONYMOUS", "yes"), &cfg);
+}
+
+TEST(usage_lists_every_flag)
+{
+    static const char *const names[] = {
+        "--listen", "--data-dir", "--view-size", "--cache-bytes",
+        "--threads", "--max-connections", "--max-ranges", "--max-body",
+        "--max-map-size", "--timeout", "--token-file", "--allow-anonymous",
+        "--tls-cert", "--tls-key", "--access-log", "--log-level", "--help",
+        "--version", "MMAPD_DATA_DIR", "MMAPD_VIEW_SIZE", "MMAPD_LISTEN",
+        "127.0.0.1:8080", "./data",
+    };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    CHECK(f != NULL);
+    srv_config_usage(f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strstr(text, names[i]))
+            TEST_FAIL("usage does not mention %s", names[i]);
+    }
+    free(text);
+}
+
+TEST_MAIN()

@@ -1,0 +1,417 @@
+/* test_parse.c - the client-input parsers of api_parse.h, good and bad.
+ *
+ * Every parser gets its negative cases beside the positive ones: signs,
+ * blanks, overflow at 2^64, empty input and trailing garbage must all be
+ * refused, never read as something else.
+ */
+#include "api/api_parse.h"
+#include "check.h"
+
+#define U64_MAX_STR "18446744073709551615"
+#define U64_OVER_STR "18446744073709551616"
+
+TEST(u64_accepts_plain_digits)
+{
+    uint64_t v = 7;
+
+    CHECK(api_parse_u64("0", &v));
+    CHECK_EQ_U64(v, 0);
+    CHECK(api_parse_u64("42", &v));
+    CHECK_EQ_U64(v, 42);
+    CHECK(api_parse_u64("000123", &v));
+    CHECK_EQ_U64(v, 123);
+    CHECK(api_parse_u64(U64_MAX_STR, &v));
+    CHECK_EQ_U64(v, UINT64_MAX);
+    CHECK(api_parse_u64n("12345", 3, &v));
+    CHECK_EQ_U64(v, 123);
+}
+
+TEST(u64_rejects_everything_else)
+{
+    static const char *const bad[] = {
+        "",
+        " 1",
+        "1 ",
+        "+1",
+        "-1",
+        "-0",
+        "0x10",
+        "1e3",
+        "1.0",
+        "12a",
+        "a12",
+        "\t1",
+        U64_OVER_STR,
+        "99999999999999999999",
+        "184467440737095516150",
+    };
+    uint64_t v = 7;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_parse_u64(bad[i], &v))
+            TEST_FAIL("api_parse_u64 accepted \"%s\"", bad[i]);
+    }
+    CHECK_EQ_U64(v, 7); /* untouched on failure */
+    CHECK(!api_parse_u64(NULL, &v));
+    CHECK(!api_parse_u64n("123", 0, &v));
+    CHECK(!api_parse_u64n("1-3", 3, &v));
+}
+
+TEST(size_units)
+{
+    uint64_t v = 0;
+
+    CHECK(api_parse_size("4096", &v));
+    CHECK_EQ_U64(v, 4096);
+    CHECK(api_parse_size("10B", &v));
+    CHECK_EQ_U64(v, 10);
+    CHECK(api_parse_size("64KiB", &v));
+    CHECK_EQ_U64(v, 65536);
+    CHECK(api_parse_size("64k", &v));
+    CHECK_EQ_U64(v, 65536);
+    CHECK(api_parse_size("1MiB", &v));
+    CHECK_EQ_U64(v, 1048576);
+    CHECK(api_parse_size("1mb", &v));
+    CHECK_EQ_U64(v, 1048576);
+    CHECK(api_parse_size("4GiB", &v));
+    CHECK_EQ_U64(v, 4ull << 30);
+    CHECK(api_parse_size("2T", &v));
+    CHECK_EQ_U64(v, 2ull << 40);
+    CHECK(api_parse_size("16777215TiB", &v));
+    CHECK_EQ_U64(v, 16777215ull << 40);
+}
+
+TEST(size_rejects)
+{
+    static const char *const bad[] = {
+        "",           "KiB", "1 KiB", " 1K",         "1K ",
+        "-1K",        "+1K", "1.5G",  "1KiBB",       "1Ki",
+        "1X",         "1PB", "0x1K",  "16777216TiB", "18014398509481984K",
+        U64_OVER_STR,
+    };
+    uint64_t v = 3;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_parse_size(bad[i], &v))
+            TEST_FAIL("api_parse_size accepted \"%s\"", bad[i]);
+    }
+    CHECK_EQ_U64(v, 3);
+    CHECK(!api_parse_size(NULL, &v));
+}
+
+/* Parse hdr against size with room for max ranges. */
+static enum api_range_result rp(const char *hdr, uint64_t size, size_t max,
+                                struct api_range *r, size_t *n)
+{
+    return api_range_parse(hdr, size, r, max, n);
+}
+
+TEST(range_single_forms)
+{
+    struct api_range r[8];
+    size_t n = 99;
+
+    CHECK(rp("bytes=0-9", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(r[0].first, 0);
+    CHECK_EQ_U64(r[0].last, 9);
+
+    CHECK(rp("bytes=90-", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].first, 90);
+    CHECK_EQ_U64(r[0].last, 99);
+
+    CHECK(rp("bytes=-10", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].first, 90);
+    CHECK_EQ_U64(r[0].last, 99);
+
+    /* A suffix longer than the representation means all of it. */
+    CHECK(rp("bytes=-500", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].first, 0);
+    CHECK_EQ_U64(r[0].last, 99);
+
+    /* A last position past the end is clamped. */
+    CHECK(rp("bytes=50-1000", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].first, 50);
+    CHECK_EQ_U64(r[0].last, 99);
+    CHECK(rp("bytes=0-" U64_MAX_STR, 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].last, 99);
+
+    CHECK(rp("bytes=99-99", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(r[0].first, 99);
+    CHECK_EQ_U64(r[0].last, 99);
+    CHECK(rp("bytes=5-5", 100, 8, r, &n) == API_RANGE_OK);
+}
+
+TEST(range_unit_and_whitespace)
+{
+    struct api_range r[8];
+    size_t n = 0;
+
+    CHECK(rp("BYTES = 0-1 , 3-4", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 2);
+    CHECK_EQ_U64(r[0].first, 0);
+    CHECK_EQ_U64(r[0].last, 1);
+    CHECK_EQ_U64(r[1].first, 3);
+    CHECK_EQ_U64(r[1].last, 4);
+    CHECK(rp("Bytes=0-1", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK(rp(" bytes=0-1\t", 100, 8, r, &n) == API_RANGE_OK);
+    /* Empty list elements are accepted and ignored (RFC 9110 5.6.1). */
+    CHECK(rp("bytes=,0-1,,2-3,", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 2);
+}
+
+TEST(range_malformed_is_ignored)
+{
+    static const char *const bad[] = {
+        "",
+        "bytes",
+        "bytes=",
+        "bytes= ",
+        "bytes=,",
+        "bytes=5-3", /* last before first: invalid */
+        "bytes=-",
+        "bytes=--5",
+        "bytes=1--5",
+        "bytes=+1-5",
+        "bytes=1-+5",
+        "bytes=-+5",
+        "bytes=0 -1",
+        "bytes=0- 1",
+        "bytes=0-1;",
+        "bytes=0-1 x",
+        "bytes=0-1,x",
+        "bytes=a-1",
+        "bytes=0x1-2",
+        "bytes=1.5-2",
+        "bytes 0-1",
+        "bytes:0-1",
+        "items=0-1",
+        "bytesx=0-1",
+        "=0-1",
+        "bytes=" U64_OVER_STR "-",
+        "bytes=0-" U64_OVER_STR,
+        "bytes=-" U64_OVER_STR,
+        "bytes=0-1,5-3", /* one bad spec spoils the header */
+    };
+    struct api_range r[8];
+    size_t n = 42;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        enum api_range_result res = rp(bad[i], 100, 8, r, &n);
+
+        if (res != API_RANGE_IGNORE)
+            TEST_FAIL("\"%s\" gave %d, not IGNORE", bad[i], (int)res);
+        CHECK_EQ_U64(n, 0);
+    }
+    CHECK(api_range_parse(NULL, 100, r, 8, &n) == API_RANGE_IGNORE);
+}
+
+TEST(range_unsatisfiable)
+{
+    struct api_range r[8];
+    size_t n = 42;
+
+    CHECK(rp("bytes=-0", 100, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+    CHECK_EQ_U64(n, 0);
+    CHECK(rp("bytes=100-", 100, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+    CHECK(rp("bytes=100-200", 100, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+    CHECK(rp("bytes=" U64_MAX_STR "-", 100, 8, r, &n) ==
+          API_RANGE_UNSATISFIABLE);
+    CHECK(rp("bytes=100-200,300-", 100, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+    /* Nothing is satisfiable in an empty representation. */
+    CHECK(rp("bytes=0-0", 0, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+    CHECK(rp("bytes=-5", 0, 8, r, &n) == API_RANGE_UNSATISFIABLE);
+}
+
+TEST(range_drops_unsatisfiable_among_satisfiable)
+{
+    struct api_range r[8];
+    size_t n = 0;
+
+    CHECK(rp("bytes=200-300,0-0,-0,150-", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(r[0].first, 0);
+    CHECK_EQ_U64(r[0].last, 0);
+}
+
+TEST(range_request_order_kept)
+{
+    struct api_range r[8];
+    size_t n = 0;
+
+    CHECK(rp("bytes=50-59,0-9,-5", 100, 8, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 3);
+    CHECK_EQ_U64(r[0].first, 50);
+    CHECK_EQ_U64(r[1].first, 0);
+    CHECK_EQ_U64(r[2].first, 95);
+}
+
+TEST(range_too_many)
+{
+    struct api_range r[4];
+    size_t n = 0;
+
+    CHECK(rp("bytes=0-0,2-2,4-4,6-6", 100, 4, r, &n) == API_RANGE_OK);
+    CHECK_EQ_U64(n, 4);
+    CHECK(rp("bytes=0-0,2-2,4-4,6-6,8-8", 100, 4, r, &n) == API_RANGE_TOO_MANY);
+    /* Unsatisfiable specs count toward the cap too. */
+    CHECK(rp("bytes=0-0,200-,300-,400-,500-", 100, 4, r, &n) ==
+          API_RANGE_TOO_MANY);
+    /* Empty elements do not. */
+    CHECK(rp("bytes=0-0,,,,,,2-2", 100, 4, r, &n) == API_RANGE_OK);
+    /* A cap of zero turns ranges off. */
+    CHECK(rp("bytes=0-0", 100, 0, r, &n) == API_RANGE_TOO_MANY);
+    /* Malformed beats too many. */
+    CHECK(rp("bytes=0-0,2-2,4-4,6-6,8-8,x", 100, 4, r, &n) == API_RANGE_IGNORE);
+}
+
+TEST(coalesce)
+{
+    struct api_range r[8] = {
+        {50, 59}, {0, 9}, {10, 19}, {55, 70}, {90, 99}, {30, 30},
+    };
+    size_t n = api_ranges_coalesce(r, 6);
+
+    CHECK_EQ_U64(n, 4);
+    CHECK_EQ_U64(r[0].first, 0); /* 0-9 + adjacent 10-19 */
+    CHECK_EQ_U64(r[0].last, 19);
+    CHECK_EQ_U64(r[1].first, 30);
+    CHECK_EQ_U64(r[1].last, 30);
+    CHECK_EQ_U64(r[2].first, 50); /* 50-59 + overlapping 55-70 */
+    CHECK_EQ_U64(r[2].last, 70);
+    CHECK_EQ_U64(r[3].first, 90);
+    CHECK_EQ_U64(r[3].last, 99);
+
+    /* A gap of one byte keeps ranges apart. */
+    struct api_range g[2] = {{0, 4}, {6, 9}};
+    CHECK_EQ_U64(api_ranges_coalesce(g, 2), 2);
+
+    /* Contained ranges vanish into their container. */
+    struct api_range c[3] = {{0, 99}, {10, 20}, {99, 99}};
+    CHECK_EQ_U64(api_ranges_coalesce(c, 3), 1);
+    CHECK_EQ_U64(c[0].last, 99);
+
+    /* No successor of 2^64-1: no overflow in the adjacency test. */
+    struct api_range m[2] = {{UINT64_MAX - 1, UINT64_MAX}, {0, 1}};
+    CHECK_EQ_U64(api_ranges_coalesce(m, 2), 2);
+    CHECK_EQ_U64(m[1].last, UINT64_MAX);
+
+    CHECK_EQ_U64(api_ranges_coalesce(r, 0), 0);
+    struct api_range one[1] = {{5, 6}};
+    CHECK_EQ_U64(api_ranges_coalesce(one, 1), 1);
+}
+
+TEST(content_range_good)
+{
+    struct api_content_range cr;
+
+    CHECK(api_content_range_parse("bytes 0-9/*", &cr));
+    CHECK_EQ_U64(cr.first, 0);
+    CHECK_EQ_U64(cr.last, 9);
+    CHECK(!cr.has_total);
+
+    CHECK(api_content_range_parse("bytes 0-9/10", &cr));
+    CHECK(cr.has_total);
+    CHECK_EQ_U64(cr.total, 10);
+
+    CHECK(api_content_range_parse("BYTES 5-5/100", &cr));
+    CHECK_EQ_U64(cr.first, 5);
+    CHECK_EQ_U64(cr.last, 5);
+
+    CHECK(api_content_range_parse(" bytes  1-2/3 ", &cr));
+    CHECK(api_content_range_parse("bytes 0-" U64_MAX_STR "/*", &cr));
+    CHECK_EQ_U64(cr.last, UINT64_MAX);
+}
+
+TEST(content_range_bad)
+{
+    static const char *const bad[] = {
+        "",
+        "bytes",
+        "bytes ",
+        "0-9/10", /* missing unit */
+        "bytes=0-9/10",
+        "bytes0-9/10",
+        "items 0-9/10",
+        "bytes 9-0/10",  /* last before first */
+        "bytes 0-10/10", /* last at the total */
+        "bytes 0-0/0",
+        "bytes 0-9",
+        "bytes 0-9/",
+        "bytes 0-/10",
+        "bytes -9/10",
+        "bytes */10",    /* unsatisfied-range means nothing for a write */
+        "bytes 0-9/10x", /* trailing garbage */
+        "bytes 0-9/*x",
+        "bytes 0-9/**",
+        "bytes 0 -9/10",
+        "bytes +0-9/10",
+        "bytes 0-9/-10",
+        "bytes 0-9/" U64_OVER_STR,
+        "bytes " U64_OVER_STR "-1/*",
+    };
+    struct api_content_range cr = {1, 2, true, 3};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_content_range_parse(bad[i], &cr))
+            TEST_FAIL("accepted Content-Range \"%s\"", bad[i]);
+    }
+    CHECK_EQ_U64(cr.first, 1); /* untouched on failure */
+    CHECK(!api_content_range_parse(NULL, &cr));
+}
+
+static bool dec(const char *seg, char *out, size_t size)
+{
+    return api_segment_decode(seg, strlen(seg), out, size);
+}
+
+TEST(segment_decode_good)
+{
+    char out[16];
+
+    CHECK(dec("plain", out, sizeof(out)));
+    CHECK_EQ_STR(out, "plain");
+    CHECK(dec("a%2Db", out, sizeof(out)));
+    CHECK_EQ_STR(out, "a-b");
+    CHECK(dec("%41%62%63", out, sizeof(out)));
+    CHECK_EQ_STR(out, "Abc");
+    CHECK(dec("%7e%7E", out, sizeof(out)));
+    CHECK_EQ_STR(out, "~~");
+    CHECK(dec("a+b", out, sizeof(out))); /* '+' is literal in a path */
+    CHECK_EQ_STR(out, "a+b");
+    CHECK(dec("", out, sizeof(out)));
+    CHECK_EQ_STR(out, "");
+    /* Only len bytes count. */
+    CHECK(api_segment_decode("abc/def", 3, out, sizeof(out)));
+    CHECK_EQ_STR(out, "abc");
+}
+
+TEST(segment_decode_bad)
+{
+    static const char *const bad[] = {
+        "a%2Fb", "a%2fb", "%00", "a%00b", "%G1", "%1G",
+        "%4",    "%",     "a%",  "%%41",  "a/b",
+    };
+    char out[16];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (dec(bad[i], out, sizeof(out)))
+            TEST_FAIL("decoded \"%s\"", bad[i]);
+    }
+}
+
+TEST(segment_decode_buffer_size)
+{
+    char out[4];
+
+    CHECK(dec("abc", out, 4)); /* three bytes and the terminator */
+    CHECK_EQ_STR(out, "abc");
+    CHECK(!dec("abcd", out, 4));
+    CHECK(dec("%41%42%43", out, 4)); /* the decoded length is what counts */
+    CHECK(!dec("%41%42%43%44", out, 4));
+    CHECK(!dec("", out, 0));
+    CHECK(dec("", out, 1));
+    CHECK(!api_segment_decode(NULL, 0, out, 4));
+}
+
+TEST_MAIN()
