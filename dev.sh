@@ -5,6 +5,8 @@
 #   ./dev.sh test         build and run the whole test suite (ctest)
 #   ./dev.sh test-asan    the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   ./dev.sh test-tsan    the unit tests (the concurrent core included) under ThreadSanitizer
+#   ./dev.sh fuzz [SECS]  build the libFuzzer targets (clang) and fuzz each for SECS (15) seconds
+#   ./dev.sh container-test  build the container image and prove it runs (podman; minutes)
 #   ./dev.sh deps         only install the Debian packages that are missing
 #
 # Every command first installs the missing Debian 12 packages (apt-get, as root
@@ -13,9 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# What building, testing and the README's curl examples need.
+# What building, testing and the README's curl examples need (openssl makes
+# the throwaway certificate of tests/integration/test_tls.c).
 PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
-          libcurl4-openssl-dev curl ca-certificates)
+          libcurl4-openssl-dev curl ca-certificates openssl
+          nginx-light yamllint python3-yaml)
+# nginx-light: the proxy of the scale-out test (tests/integration/test_scaleout.sh);
+# yamllint, python3-yaml: deploy/check.sh. Without them those tests skip.
+# systemd-analyze (package systemd, heavy) is not installed: its check skips.
 
 install_missing() {
     local missing=() p
@@ -61,8 +68,26 @@ case "$cmd" in
     test) install_missing; suite dev ;;
     test-asan) install_missing; suite asan ;;
     test-tsan) install_missing; suite tsan -L unit ;;
+    fuzz)
+        # clang and its runtimes (libFuzzer, the sanitizers) only for this.
+        install_missing clang libclang-rt-14-dev
+        exec tests/fuzz/run_fuzzers.sh "$@"
+        ;;
+    container-test)
+        # Not part of `test` nor of CI: the image build takes minutes. The
+        # shared script installs podman and makes the local base image, and
+        # prints the engine config to use (runc, bounded rlimits).
+        env_sh=../shared/tools/container-env.sh
+        if [ -f "$env_sh" ]; then
+            line=$(bash "$env_sh" | tail -n 1)
+            case $line in "export CONTAINERS_CONF="*) export "${line#export }" ;; esac
+        else
+            echo "dev.sh: $env_sh not found; using podman as it is" >&2
+        fi
+        exec deploy/container-test.sh "$@"
+        ;;
     *)
-        sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+        sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
         exit 2
         ;;
 esac

@@ -55,6 +55,13 @@ static const struct flag flags[] = {
      "online CPUs", "worker threads"},
     {"max-connections", "MMAPD_MAX_CONNECTIONS", FLAG_COUNT,
      F(max_connections), 1, 1000000, "N", "1024", "concurrent connections"},
+    {"max-connections-per-client", "MMAPD_MAX_CONNECTIONS_PER_CLIENT",
+     FLAG_COUNT, F(max_connections_per_client), 0, 1000000, "N", "0",
+     "concurrent connections from one IP address, more are closed at once; "
+     "0: no limit (a proxy's clients all share its address)"},
+    {"max-header-bytes", "MMAPD_MAX_HEADER_BYTES", FLAG_SIZE,
+     F(max_header_bytes), 8192, 1u << 24, "BYTES", "64KiB",
+     "room for a request's line and headers; more is answered 431"},
     {"max-ranges", "MMAPD_MAX_RANGES", FLAG_COUNT, F(max_ranges), 1, 100000,
      "N", "64", "ranges per Range header; past it the whole body is sent"},
     {"max-body", "MMAPD_MAX_BODY", FLAG_SIZE, F(max_body), 1, UINT64_MAX,
@@ -64,14 +71,15 @@ static const struct flag flags[] = {
     {"timeout", "MMAPD_TIMEOUT", FLAG_COUNT, F(timeout_s), 0, 86400,
      "SECONDS", "60", "close connections idle this long; 0: never"},
     {"token-file", "MMAPD_TOKEN_FILE", FLAG_STRING, F(token_file), 0, 0,
-     "FILE", "none", "bearer tokens (not supported yet)"},
+     "FILE", "none",
+     "bearer tokens (JSON); reloaded on SIGHUP"},
     {"allow-anonymous", "MMAPD_ALLOW_ANONYMOUS", FLAG_BOOL,
      F(allow_anonymous), 0, 0, NULL, "off",
      "allow listening beyond loopback without a token file"},
     {"tls-cert", "MMAPD_TLS_CERT", FLAG_STRING, F(tls_cert), 0, 0, "FILE",
-     "none", "TLS certificate (not supported yet)"},
+     "none", "TLS certificate chain (PEM); needs --tls-key"},
     {"tls-key", "MMAPD_TLS_KEY", FLAG_STRING, F(tls_key), 0, 0, "FILE",
-     "none", "TLS private key (not supported yet)"},
+     "none", "TLS private key (PEM); needs --tls-cert"},
     {"access-log", "MMAPD_ACCESS_LOG", FLAG_ONOFF, F(access_log), 0, 0,
      "on|off", "on", "one JSON line per request on stderr"},
     {"log-level", "MMAPD_LOG_LEVEL", FLAG_LEVEL, F(log_level), 0, 0,
@@ -301,6 +309,8 @@ static void set_defaults(struct srv_config *cfg)
     cfg->data_dir = SRV_DEFAULT_DATA_DIR;
     cfg->threads = cpus > 0 ? (unsigned)(cpus > 1024 ? 1024 : cpus) : 1;
     cfg->max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
+    cfg->max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+    cfg->max_header_bytes = SRV_DEFAULT_MAX_HEADER_BYTES;
     cfg->max_ranges = SRV_DEFAULT_MAX_RANGES;
     cfg->max_body = SRV_DEFAULT_MAX_BODY;
     cfg->max_map_size = SRV_DEFAULT_MAX_MAP_SIZE;
@@ -309,22 +319,22 @@ static void set_defaults(struct srv_config *cfg)
     cfg->log_level = SRV_LOG_INFO;
 }
 
-/* The checks that involve several flags, or features that are named in the
- * contract but not built yet: those must stop the server rather than be
- * silently ignored, since a user relying on them would be unprotected. */
+/* The checks that involve several flags. A certificate without its key
+ * (or the reverse) is refused rather than served as plain HTTP, since a
+ * user who asked for TLS would otherwise send tokens in the clear. */
 static bool validate(const struct srv_config *cfg, char *errbuf,
                      size_t errlen)
 {
-    if (cfg->token_file)
-        return fail(errbuf, errlen, "--token-file is not supported yet");
-    if (cfg->tls_cert)
-        return fail(errbuf, errlen, "--tls-cert is not supported yet");
-    if (cfg->tls_key)
-        return fail(errbuf, errlen, "--tls-key is not supported yet");
-    if (!cfg->listen_loopback && !cfg->allow_anonymous)
+    if (cfg->tls_cert && !cfg->tls_key)
         return fail(errbuf, errlen,
-                    "--listen %s is not a loopback address: without a token "
-                    "file that needs --allow-anonymous",
+                    "--tls-cert needs --tls-key (give both or neither)");
+    if (cfg->tls_key && !cfg->tls_cert)
+        return fail(errbuf, errlen,
+                    "--tls-key needs --tls-cert (give both or neither)");
+    if (!cfg->listen_loopback && !cfg->token_file && !cfg->allow_anonymous)
+        return fail(errbuf, errlen,
+                    "--listen %s is not a loopback address: that needs "
+                    "--token-file, or --allow-anonymous to serve everyone",
                     cfg->listen_host);
     return true;
 }

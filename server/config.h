@@ -25,6 +25,14 @@
 #define SRV_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SRV_DEFAULT_DATA_DIR "./data"
 #define SRV_DEFAULT_MAX_CONNECTIONS 1024u
+/* Per client IP address; 0: no limit. Off by default because behind a
+ * reverse proxy (deploy/nginx) every connection comes from the proxy's one
+ * address, and a per-address cap would throttle all clients at once; set it
+ * when clients connect directly. */
+#define SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 0u
+/* Memory per connection for the request line, the headers and the response
+ * head (libmicrohttpd's pool); a request whose head does not fit is 431. */
+#define SRV_DEFAULT_MAX_HEADER_BYTES (64u * 1024u)
 #define SRV_DEFAULT_MAX_RANGES 64u
 #define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
 #define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */
@@ -45,12 +53,14 @@ struct srv_config {
     uint64_t cache_bytes; /* 0: the catalog's default */
     unsigned threads;
     unsigned max_connections;
+    unsigned max_connections_per_client; /* 0: no limit */
+    uint64_t max_header_bytes; /* libmicrohttpd connection memory */
     unsigned max_ranges;
     uint64_t max_body;
     uint64_t max_map_size;
     unsigned timeout_s; /* idle connection timeout; 0: never */
-    const char *token_file; /* refused until authentication lands */
-    const char *tls_cert;   /* refused until TLS lands */
+    const char *token_file; /* NULL: anonymous (loopback only by default) */
+    const char *tls_cert;   /* both or neither of these two */
     const char *tls_key;
     bool allow_anonymous;
     bool access_log;

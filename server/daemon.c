@@ -35,16 +35,23 @@
 #include "api/api.h"
 #include "config.h"
 #include "log.h"
+#include "secretfile.h"
+#include "viewbody.h"
 
-#define CONNECTION_MEMORY (64u * 1024u)
 #define READER_BLOCK (64u * 1024u)
 #define DISCARD_MAX (16ull << 20)
+/* Largest certificate chain or key file we read. */
+#define TLS_FILE_MAX ((size_t)1 << 20)
 
 struct srv_daemon {
     struct MHD_Daemon *mhd;
     struct api *api;
     uint16_t port;
     atomic_uint inflight; /* requests between on_uri and on_completed */
+    /* PEM text of the certificate chain and the key, kept for the daemon's
+     * life because libmicrohttpd is not documented to copy them. */
+    char *tls_cert, *tls_key;
+    size_t tls_cert_len, tls_key_len;
 };
 
 /* Per-request state; allocated in on_uri, freed in on_completed only. */
@@ -187,7 +194,7 @@ static void body_release(struct api_body *body)
  * callback runs exactly once: handed to libmicrohttpd on success, called
  * here on failure. Returns NULL when out of memory. */
 static struct MHD_Response *response_from_body(struct api_body *body,
-                                               bool head)
+                                               bool head, bool copy_views)
 {
     struct MHD_Response *mr = NULL;
 
@@ -202,6 +209,10 @@ static struct MHD_Response *response_from_body(struct api_body *body,
         body_release(body);
         return mr;
     case API_BODY_IOV: {
+        /* TLS reads the views in user space, where a truncated backing
+         * file raises SIGBUS: copy them under the guard (viewbody.h). */
+        if (copy_views)
+            return srv_viewbody_response(body, READER_BLOCK);
         /* libmicrohttpd copies the array (not the bytes it points to). */
         struct MHD_IoVec small[8];
         struct MHD_IoVec *iov = small;
@@ -284,7 +295,7 @@ static enum MHD_Result queue_response(struct srv_request *r,
         return queue_internal_error(r, conn);
     api_response_take_body(r->ex, &body);
     r->body_len = body.length;
-    mr = response_from_body(&body, r->head);
+    mr = response_from_body(&body, r->head, r->d->tls_cert != NULL);
     if (!mr)
         return queue_internal_error(r, conn);
     for (unsigned i = 0; i < resp->nheaders && i < API_MAX_HEADERS; i++) {
@@ -416,9 +427,49 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&d->inflight, 1);
 }
 
+static void daemon_free(struct srv_daemon *d)
+{
+    srv_secretfile_free(d->tls_cert, d->tls_cert_len);
+    srv_secretfile_free(d->tls_key, d->tls_key_len);
+    free(d);
+}
+
+/* Read the certificate and key named in cfg into d and fill opts with the
+ * options that hand them to libmicrohttpd. Without TLS opts is just the
+ * end marker. Returns 0, or -1 with a reason in errbuf. */
+static int tls_setup(const struct srv_config *cfg, struct srv_daemon *d,
+                     struct MHD_OptionItem opts[3], char *errbuf,
+                     size_t errlen)
+{
+    opts[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (!cfg->tls_cert)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(errbuf, errlen,
+                 "--tls-cert: this libmicrohttpd was built without TLS "
+                 "(GnuTLS) support");
+        return -1;
+    }
+    if (srv_secretfile_read(cfg->tls_cert, "TLS certificate", false,
+                            TLS_FILE_MAX,
+                            &d->tls_cert, &d->tls_cert_len, errbuf,
+                            errlen) != 0 ||
+        srv_secretfile_read(cfg->tls_key, "TLS key", true, TLS_FILE_MAX,
+                            &d->tls_key, &d->tls_key_len, errbuf,
+                            errlen) != 0)
+        return -1;
+    opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                      d->tls_cert};
+    opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                      d->tls_key};
+    opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return 0;
+}
+
 int srv_daemon_start(const struct srv_config *cfg, struct api *api,
                      struct srv_daemon **out, char *errbuf, size_t errlen)
 {
+    struct MHD_OptionItem tls_opts[3];
     struct srv_daemon *d;
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
@@ -435,6 +486,12 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     }
     d->api = api;
     atomic_init(&d->inflight, 0);
+    if (tls_setup(cfg, d, tls_opts, errbuf, errlen) != 0) {
+        daemon_free(d);
+        return -1;
+    }
+    if (cfg->tls_cert)
+        flags |= MHD_USE_TLS;
     errno = 0;
     d->mhd = MHD_start_daemon(
         flags, cfg->listen_port, NULL, NULL, on_request, d,
@@ -443,18 +500,27 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        /* One client must not take every connection: the ones past this
+         * limit are closed as soon as they are accepted. */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        /* The pool holds the request line, the headers and the response
+         * head; a request head that does not fit is answered 431. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, d,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+        MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!d->mhd) {
         char where[96];
 
         srv_config_authority(cfg, cfg->listen_port, where, sizeof(where));
-        snprintf(errbuf, errlen, "cannot listen on %s%s%s", where,
-                 errno ? ": " : "", errno ? strerror(errno) : "");
-        free(d);
+        snprintf(errbuf, errlen, "cannot listen on %s%s%s%s", where,
+                 errno ? ": " : "", errno ? strerror(errno) : "",
+                 cfg->tls_cert ? " (or the TLS certificate and key are not "
+                                 "a valid matching PEM pair)"
+                               : "");
+        daemon_free(d);
         return -1;
     }
     info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -495,5 +561,5 @@ void srv_daemon_stop(struct srv_daemon *d)
     if (!d)
         return;
     MHD_stop_daemon(d->mhd);
-    free(d);
+    daemon_free(d);
 }

@@ -2,17 +2,21 @@
  * the graceful shutdown sequence. Everything else lives in the modules.
  *
  * Exit status: 0 after a graceful shutdown (or --help/--version), 1 when the
- * server cannot start (catalog, listen socket), 2 for a bad command line.
+ * server cannot start (token file, TLS files, catalog, listen socket), 2 for
+ * a bad command line.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "api/api.h"
+#include "api/api_auth.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "mapcore/mc_catalog.h"
 #include "signals.h"
+#include "tokens.h"
 
 /* How long in-flight requests get to finish after SIGTERM/SIGINT. */
 #define DRAIN_TIMEOUT_MS 10000u
@@ -50,6 +54,7 @@ int main(int argc, char **argv)
     struct srv_config cfg;
     struct mc_catalog *catalog = NULL;
     struct api *api = NULL;
+    struct api_tokens *tokens = NULL;
     struct srv_daemon *daemon = NULL;
     char err[512];
     char where[96];
@@ -80,6 +85,17 @@ int main(int argc, char **argv)
         srv_log(SRV_LOG_ERROR, "cannot block signals");
         return 1;
     }
+    /* Before the catalog: a bad token file is a configuration error that
+     * should not wait for a large catalog to load. */
+    if (cfg.token_file &&
+        srv_tokens_load(cfg.token_file, &tokens, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "%s; refusing to start", err);
+        goto out;
+    }
+    if (!cfg.token_file)
+        srv_log(SRV_LOG_WARN, "no --token-file: every client that can reach "
+                "%s may read, write and delete every mapping",
+                cfg.listen_host);
     if (open_catalog(&cfg, &catalog) != MC_OK)
         goto out;
     if (api_create(&(struct api_config){
@@ -89,6 +105,7 @@ int main(int argc, char **argv)
                        .version = MMAPD_VERSION,
                        .threads = cfg.threads,
                        .max_connections = cfg.max_connections,
+                       .tokens = tokens,
                    },
                    &api) != 0) {
         srv_log(SRV_LOG_ERROR, "cannot create the api (out of memory)");
@@ -100,10 +117,20 @@ int main(int argc, char **argv)
     }
 
     srv_config_authority(&cfg, srv_daemon_port(daemon), where, sizeof(where));
-    printf("mmapd listening on http://%s\n", where);
+    printf("mmapd listening on %s://%s\n", cfg.tls_cert ? "https" : "http",
+           where);
     fflush(stdout);
 
-    sig = srv_signals_wait();
+    /* SIGHUP reloads the token file; connections stay open throughout. */
+    for (;;) {
+        sig = srv_signals_wait();
+        if (sig != SIGHUP)
+            break;
+        if (cfg.token_file)
+            srv_tokens_reload(cfg.token_file, api);
+        else
+            srv_log(SRV_LOG_INFO, "SIGHUP: no --token-file to reload");
+    }
     srv_log(SRV_LOG_INFO, "signal %d received: shutting down", sig);
     srv_daemon_quiesce(daemon);
     if (!srv_daemon_drain(daemon, DRAIN_TIMEOUT_MS))
@@ -117,6 +144,7 @@ int main(int argc, char **argv)
 out:
     srv_daemon_stop(daemon);
     api_destroy(api);
+    api_tokens_unref(tokens);
     mc_catalog_close(catalog); /* flushes and persists */
     if (status == 0)
         srv_log(SRV_LOG_INFO, "stopped");

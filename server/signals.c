@@ -4,8 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "log.h"
-
 static void wanted(sigset_t *set)
 {
     sigemptyset(set);
@@ -38,12 +36,6 @@ int srv_signals_wait(void)
 
         if (sigwait(&set, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            srv_log(SRV_LOG_INFO,
-                    "SIGHUP received: token reload is not implemented yet, "
-                    "ignored");
-            continue;
-        }
         return sig;
     }
 }

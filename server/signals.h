@@ -15,9 +15,9 @@
  * in every thread it creates later). Returns 0, or an errno value. */
 int srv_signals_block(void);
 
-/* Wait until SIGTERM or SIGINT arrives and return it. SIGHUP (reserved for
- * reloading tokens) is logged and ignored; SIGPIPE never arrives here, it
- * stays blocked and pending signals of it are harmless. */
+/* Wait until SIGTERM, SIGINT or SIGHUP arrives and return it: the first
+ * two mean shut down, SIGHUP means reload the token file. SIGPIPE never
+ * arrives here, it stays blocked and pending signals of it are harmless. */
 int srv_signals_wait(void);
 
 #endif

@@ -7,6 +7,10 @@
  *    the body is an iovec of text pieces and slices of those views, so the
  *    mapped bytes are handed to the socket without a copy. The pins are
  *    dropped by the body's release callback.
+ *  - snapshot: bodies with at most the atomic-write limit of mapping bytes
+ *    are copied at once under the range lock (body_snapshot.c), so they
+ *    never show half of a concurrent atomic write. Pinned and reader bodies
+ *    are for larger answers, where API.md promises no such thing.
  *  - reader: nothing is pinned between calls; each call copies the next
  *    piece with mc_mapping_read. Used for bodies too large to pin without
  *    starving other requests of cache, and for HEAD, which sends no body.
@@ -95,6 +99,7 @@ static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
                 return MC_ERANGE; /* promised >= 1; never spin on it */
             if (len > left)
                 len = (size_t)left;
+            mc_mapping_count_read(pb->map, len);
             pb->iov[niov].base = data;
             pb->iov[niov].len = len;
             niov++;
@@ -171,6 +176,11 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
     pin_limit =
         st.budget_bytes / 4 < API_PIN_MAX ? st.budget_bytes / 4 : API_PIN_MAX;
 
+    /* Small bodies are copied under the range lock: only they are
+     * consistent with concurrent atomic writes (body_snapshot.c). */
+    if (ex->method != API_METHOD_HEAD &&
+        api__plan_mapping_bytes(plan) <= ex->api->atomic_write_max)
+        return api__body_snapshot(ex, m, plan);
     if (ex->method != API_METHOD_HEAD && plan->total <= pin_limit &&
         st.view_size > 0) {
         struct pinned_body *pb = calloc(1, sizeof(*pb));

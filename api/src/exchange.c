@@ -126,7 +126,7 @@ struct api_exchange *api_exchange_start(struct api *api,
     ex->method = req->method;
     ex->resp.body.kind = API_BODY_NONE;
     api__route(ex, req);
-    if (ex->ready)
+    if (ex->ready || !api__authorize(ex))
         return ex;
 
     switch (ex->op) {
@@ -165,6 +165,15 @@ struct api_exchange *api_exchange_start(struct api *api,
     case API_OP_DATA_PUT:
         api__data_put_start(ex, req);
         break;
+    case API_OP_DATA_PATCH:
+        api__data_patch_start(ex, req);
+        break;
+    case API_OP_OBJECT_GET:
+        api__object_get(ex);
+        break;
+    case API_OP_OBJECT_PUT:
+        api__object_put_start(ex, req);
+        break;
     case API_OP_NONE:
         break;
     }
@@ -186,6 +195,8 @@ void api_exchange_body(struct api_exchange *ex, const void *data, size_t len)
         return;
     if (ex->op == API_OP_DATA_PUT)
         api__data_put_body(ex, data, len);
+    else if (ex->op == API_OP_DATA_PATCH)
+        api__data_patch_body(ex, data, len);
     else
         api__json_feed(ex, data, len);
 }
@@ -206,6 +217,12 @@ void api_exchange_end(struct api_exchange *ex)
         break;
     case API_OP_DATA_PUT:
         api__data_put_end(ex);
+        break;
+    case API_OP_DATA_PATCH:
+        api__data_patch_end(ex);
+        break;
+    case API_OP_OBJECT_PUT:
+        api__object_put_end(ex);
         break;
     default:
         break;
@@ -241,6 +258,7 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
     if (ex == NULL)
         return;
     api__data_put_free(ex, completed);
+    api__auth_release(ex);
     body_release(&ex->resp.body);
     free(ex->json);
     free(ex);

@@ -13,12 +13,14 @@
 #ifndef API_INTERNAL_H
 #define API_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/api_auth.h"
 #include "api/api_parse.h"
 #include "api/api_status.h"
 #include "mapcore/mc_catalog.h"
@@ -27,9 +29,11 @@
 #define API_JSON_MAX ((size_t)64 * 1024)
 /* Default atomic-write limit (API.md: at least 1 MiB). */
 #define API_ATOMIC_WRITE_DEFAULT ((uint64_t)1 << 20)
-/* Responses up to this size (and a quarter of the cache budget) are served
- * from pinned views; larger ones are copied chunk by chunk, so one big GET
- * cannot pin the whole cache and starve every other client. */
+/* Responses with at most the atomic-write limit of mapping bytes are
+ * copied at once under the range lock (body_snapshot.c). Larger ones up to
+ * this size (and a quarter of the cache budget) are served from pinned
+ * views; larger still are copied chunk by chunk, so one big GET cannot pin
+ * the whole cache and starve every other client. */
 #define API_PIN_MAX ((uint64_t)16 << 20)
 /* Room for "\"<8 hex>-<16 hex>-<16 hex>\"" and its terminator. */
 #define API_ETAG_MAX 48
@@ -54,6 +58,7 @@ enum api_route {
     API_ROUTE_MAP,
     API_ROUTE_DATA,
     API_ROUTE_FLUSH,
+    API_ROUTE_OBJECTS,
     API_ROUTE_COUNT
 };
 
@@ -71,7 +76,10 @@ enum api_op {
     API_OP_MAP_DELETE,
     API_OP_DATA_GET,
     API_OP_DATA_PUT,
+    API_OP_DATA_PATCH, /* byte-range PATCH (data_patch.c) */
     API_OP_FLUSH,
+    API_OP_OBJECT_GET,
+    API_OP_OBJECT_PUT,
 };
 
 /* Duration histogram upper bounds, in microseconds; one more bucket (+Inf)
@@ -80,14 +88,18 @@ enum api_op {
 /* Counters by exact status (100..599), indexed status - API_STATUS_FIRST. */
 #define API_STATUS_FIRST 100
 #define API_STATUS_SLOTS 500
+/* The duration histogram is kept by route and status class (1xx..5xx):
+ * exact codes would multiply its series by the number of codes seen. */
+#define API_STATUS_CLASSES 5
 
 /* Fixed arrays of atomics, so recording a request never allocates or locks.
  * Relaxed ordering is enough: each counter is independent and a scrape
  * that sees a slightly stale mix of counters is still a valid sample. */
 struct api_metrics {
     atomic_uint_least64_t requests[API_ROUTE_COUNT][API_STATUS_SLOTS];
-    atomic_uint_least64_t buckets[API_ROUTE_COUNT][API_HIST_BOUNDS + 1];
-    atomic_uint_least64_t duration_us_sum[API_ROUTE_COUNT];
+    atomic_uint_least64_t buckets[API_ROUTE_COUNT][API_STATUS_CLASSES]
+                                 [API_HIST_BOUNDS + 1];
+    atomic_uint_least64_t duration_us_sum[API_ROUTE_COUNT][API_STATUS_CLASSES];
     atomic_uint_least64_t bytes_received;
     atomic_uint_least64_t bytes_sent;
     atomic_uint_least64_t writes_unacknowledged;
@@ -103,6 +115,13 @@ struct api {
     char version[64];
     uint32_t boot_nonce; /* makes ETags of a restarted server differ */
     struct api_metrics metrics;
+    /* The token table, NULL when anonymous. tokens_lock guards only the
+     * pointer, held just long enough to take a reference: a reload swaps
+     * the pointer under it, and an exchange keeps the table it started
+     * with (its own reference) until it ends. Never held with another
+     * lock. */
+    pthread_mutex_t tokens_lock;
+    struct api_tokens *tokens;
 };
 
 /* State of PUT /v1/maps/{name}/data between the headers and the end. */
@@ -119,6 +138,9 @@ struct api_put {
     bool streaming;    /* gave up buffering: written as it arrives */
     bool written;      /* some bytes reached the mapping */
     bool acknowledged; /* answered 204 */
+    /* PATCH of data only: the body format and its multipart boundary. */
+    bool multipart;
+    char boundary[72];
 };
 
 struct api_exchange {
@@ -130,6 +152,13 @@ struct api_exchange {
     bool wants_body;
     bool ready;       /* resp holds the answer */
     bool create_only; /* PUT /v1/maps/{name} with If-None-Match: * */
+    /* Authentication, see access.c: the table the exchange was checked
+     * against (a new reference, dropped at free; NULL when anonymous) and
+     * the caller's entry in it. */
+    struct api_tokens *auth_tokens;
+    const struct api_token *auth_token;
+    uint64_t obj_offset; /* {offset} of /objects/{offset} */
+    bool obj_dry_run;    /* PUT of an object with ?dry_run=true */
     char *json;       /* JSON request body, at most API_JSON_MAX */
     size_t json_len;
     struct api_put put;
@@ -161,6 +190,17 @@ void api__route(struct api_exchange *ex, const struct api_request *req);
 const char *api__route_label(enum api_route r);
 enum api_route api__route_from_label(const char *label);
 
+/* access.c: who may do what. api__authenticate runs in the router once
+ * the route is known (everything but /healthz and /readyz needs a token
+ * when a table is set); api__authorize once the operation and name are.
+ * Both answer 401 or 403 themselves and return false then. api__may is
+ * true for everything when the api is anonymous. */
+bool api__authenticate(struct api_exchange *ex, const struct api_request *req);
+bool api__authorize(struct api_exchange *ex);
+bool api__may(const struct api_exchange *ex, enum api_perm perm,
+              const char *name);
+void api__auth_release(struct api_exchange *ex);
+
 /* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
 void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
                char out[API_ETAG_MAX]);
@@ -169,8 +209,9 @@ void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
 bool api__etag_list_match(const char *header, const char *etag, bool weak);
 /* If-Range: true only for exactly the current strong ETag. */
 bool api__if_range_match(const char *header, const char *etag);
-/* Evaluate If-Match on an unsafe request to an existing mapping name, at
- * the start of the exchange. Returns false after answering 412/404/... */
+/* Evaluate If-Match, then If-None-Match, on an unsafe request to a
+ * mapping name, at the start of the exchange (RFC 9110 section 13.2.2:
+ * either failing is 412). Returns false after answering 412/500/... */
 bool api__check_if_match(struct api_exchange *ex,
                          const struct api_request *req);
 
@@ -196,6 +237,10 @@ bool api__json_parse(struct api_exchange *ex, const struct api_field *fields,
 /* A member already checked to be API_FIELD_U64. */
 uint64_t api__json_u64(struct json_t *v);
 /* Answer status with obj (stolen) as an application/json body. */
+/* Serialise obj (stolen; NULL is taken as out of memory) compactly with a
+ * final newline as the response body. False when out of memory. */
+bool api__body_json(struct api_exchange *ex, const char *content_type,
+                    struct json_t *obj);
 void api__respond_json(struct api_exchange *ex, enum api_success status,
                        struct json_t *obj);
 
@@ -217,6 +262,18 @@ void api__data_put_start(struct api_exchange *ex,
 void api__data_put_body(struct api_exchange *ex, const void *data, size_t len);
 void api__data_put_end(struct api_exchange *ex);
 void api__data_put_free(struct api_exchange *ex, bool completed);
+/* objects.c: GET and PUT of /objects/{offset}. */
+void api__object_get(struct api_exchange *ex);
+void api__object_put_start(struct api_exchange *ex,
+                           const struct api_request *req);
+void api__object_put_end(struct api_exchange *ex);
+
+/* data_patch.c: PATCH of /data, sharing struct api_put (and its free). */
+void api__data_patch_start(struct api_exchange *ex,
+                           const struct api_request *req);
+void api__data_patch_body(struct api_exchange *ex, const void *data,
+                          size_t len);
+void api__data_patch_end(struct api_exchange *ex);
 
 /* body.c: response bodies over a mapping. A plan lists the body as text
  * pieces and mapping slices in order. */
@@ -238,6 +295,14 @@ void api__plan_free(struct api_plan *plan);
  * for HEAD. Returns MC_OK or the core's error (nothing installed then). */
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
                                 struct api_plan *plan);
+
+/* body_snapshot.c: the bytes of the plan's mapping slices, summed
+ * (UINT64_MAX on overflow); and a body copied out of m at once under the
+ * range lock, for plans with at most the atomic-write limit of mapping
+ * bytes. Steals plan as api__body_from_plan does. */
+uint64_t api__plan_mapping_bytes(const struct api_plan *plan);
+enum mc_err api__body_snapshot(struct api_exchange *ex, struct mc_mapping *m,
+                               struct api_plan *plan);
 
 /* flush.c, service.c, metrics.c */
 void api__flush_end(struct api_exchange *ex);

@@ -142,27 +142,35 @@ uint64_t api__json_u64(struct json_t *v)
     return (uint64_t)json_integer_value(v);
 }
 
+bool api__body_json(struct api_exchange *ex, const char *content_type,
+                    struct json_t *obj)
+{
+    char *text;
+    size_t len;
+    bool ok;
+
+    if (obj == NULL)
+        return false;
+    /* Compact on the wire, but ended by a newline so that curl's output does
+     * not run into the shell prompt. */
+    text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text == NULL)
+        return false;
+    len = strlen(text);
+    text[len] = '\n'; /* json_dumps' terminator becomes the newline */
+    ok = api__body_copy(ex, content_type, text, len + 1);
+    free(text);
+    return ok;
+}
+
 void api__respond_json(struct api_exchange *ex, enum api_success status,
                        struct json_t *obj)
 {
-    char *text;
-
-    if (obj == NULL) {
-        api__fail(ex, API_EINTERNAL, "out of memory");
-        return;
-    }
-    text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (text == NULL) {
-        api__fail(ex, API_EINTERNAL, "out of memory");
-        return;
-    }
     /* Keep any headers the handler already set (ETag, Location). */
-    if (!api__body_copy(ex, "application/json", text, strlen(text))) {
-        free(text);
+    if (!api__body_json(ex, "application/json", obj)) {
         api__fail(ex, API_EINTERNAL, "out of memory");
         return;
     }
-    free(text);
     api__respond(ex, status);
 }

@@ -80,6 +80,10 @@ void api__maps_list(struct api_exchange *ex)
         struct mc_mapping *m = NULL;
         json_t *item;
 
+        /* With tokens, the listing shows only what the caller may read:
+         * names are data too. */
+        if (!api__may(ex, API_PERM_READ, infos[i].name))
+            continue;
         /* mc_info carries no mapping id, which the ETag needs; a mapping
          * removed since the snapshot is simply left out. */
         if (mc_catalog_get(ex->api->cat, infos[i].name, &m) != MC_OK)
@@ -274,12 +278,64 @@ static bool spec_from_json(struct api_exchange *ex, json_t *obj,
     return true;
 }
 
+static void forbid_put(struct api_exchange *ex, const char *what)
+{
+    api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"", what,
+              ex->name);
+}
+
+/* Creating needs admin on the name. Choosing the backing file needs more:
+ * a scoped admin ("write": ["app-"]) could otherwise map the file behind a
+ * name outside its scope under a name inside it, and read or write those
+ * bytes. So an explicit "file" on a create needs admin on every name. */
+static bool may_create(const struct api_exchange *ex,
+                       const struct mc_spec *spec)
+{
+    if (!api__may(ex, API_PERM_ADMIN, ex->name))
+        return false;
+    return (spec->given & MC_SPEC_FILE) == 0 ||
+           ex->auth_tokens == NULL ||
+           api_token_may_all(ex->auth_token, API_PERM_ADMIN);
+}
+
+/* PUT /v1/maps/{name} opens an existing name (needs read) or creates a new
+ * one (needs admin). A token with both may do either; with only one of
+ * them, make the catalog do only that: create-only when it may not read,
+ * and a prior existence check when it may not create (the rare race with
+ * a concurrent DELETE is undone after the create). False after answering
+ * 403. */
+static bool may_open_or_create(struct api_exchange *ex,
+                               const struct mc_spec *spec, bool *create_only)
+{
+    bool read = api__may(ex, API_PERM_READ, ex->name);
+    bool create = may_create(ex, spec);
+    struct mc_mapping *m = NULL;
+
+    if (!read && !create) {
+        forbid_put(ex, "open (needs read) or create (needs admin; an "
+                       "explicit \"file\" needs admin on every name)");
+        return false;
+    }
+    if (!read)
+        *create_only = true;
+    if (!create) {
+        if (mc_catalog_get(ex->api->cat, ex->name, &m) != MC_OK) {
+            forbid_put(ex, "create (needs admin; an explicit \"file\" "
+                           "needs admin on every name)");
+            return false;
+        }
+        mc_mapping_unref(m);
+    }
+    return true;
+}
+
 void api__map_put_end(struct api_exchange *ex)
 {
     json_t *obj = NULL;
     struct mc_spec spec;
     struct mc_mapping *m = NULL;
     bool created = false;
+    bool create_only = ex->create_only;
     enum mc_err rc;
 
     if (!api__json_parse(ex, create_fields,
@@ -288,8 +344,24 @@ void api__map_put_end(struct api_exchange *ex)
         return;
     if (!spec_from_json(ex, obj, &spec))
         goto out;
-    rc = mc_catalog_create(ex->api->cat, ex->name, &spec, ex->create_only, &m,
+    if (!may_open_or_create(ex, &spec, &create_only))
+        goto out;
+    rc = mc_catalog_create(ex->api->cat, ex->name, &spec, create_only, &m,
                            &created);
+    if (rc == MC_EEXIST && create_only && !ex->create_only) {
+        forbid_put(ex, "open (needs read)");
+        goto out;
+    }
+    if (rc == MC_OK && created && !may_create(ex, &spec)) {
+        /* The name vanished between the existence check and the create
+         * (a concurrent DELETE): this token may not create it, so undo.
+         * The backing file is kept, as a DELETE without unlink keeps it. */
+        mc_mapping_unref(m);
+        m = NULL;
+        (void)mc_catalog_remove(ex->api->cat, ex->name, false);
+        forbid_put(ex, "create (needs admin)");
+        goto out;
+    }
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         goto out;

@@ -30,6 +30,9 @@ void api_metrics_record(struct api *api, const char *route, unsigned status,
     struct api_metrics *mt = &api->metrics;
     enum api_route r = api__route_from_label(route);
     size_t b = 0;
+    /* A status outside 100..599 (a connection that broke off before an
+     * answer) is timed as a 5xx: it failed. */
+    unsigned c = status >= 100 && status < 600 ? status / 100 - 1 : 4;
 
     if (status >= API_STATUS_FIRST &&
         status < API_STATUS_FIRST + API_STATUS_SLOTS)
@@ -37,8 +40,9 @@ void api_metrics_record(struct api *api, const char *route, unsigned status,
                                   1, RELAXED);
     while (b < API_HIST_BOUNDS && duration_us > bucket_us[b])
         b++;
-    atomic_fetch_add_explicit(&mt->buckets[r][b], 1, RELAXED);
-    atomic_fetch_add_explicit(&mt->duration_us_sum[r], duration_us, RELAXED);
+    atomic_fetch_add_explicit(&mt->buckets[r][c][b], 1, RELAXED);
+    atomic_fetch_add_explicit(&mt->duration_us_sum[r][c], duration_us,
+                              RELAXED);
     atomic_fetch_add_explicit(&mt->bytes_received, bytes_in, RELAXED);
     atomic_fetch_add_explicit(&mt->bytes_sent, bytes_out, RELAXED);
 }
@@ -95,27 +99,38 @@ static void render(FILE *f, struct api *api)
            load(&mt->writes_unacknowledged));
 
     family(f, "mmapd_request_duration_seconds", "histogram",
-           "Time from the request line to the end of the response, by route.");
+           "Time from the request line to the end of the response, by route "
+           "and status class.");
     for (unsigned r = 0; r < API_ROUTE_COUNT; r++) {
         const char *label = api__route_label((enum api_route)r);
-        uint64_t cum = 0;
-        uint64_t sum_us = load(&mt->duration_us_sum[r]);
 
-        for (unsigned b = 0; b <= API_HIST_BOUNDS; b++) {
-            cum += load(&mt->buckets[r][b]);
+        for (unsigned c = 0; c < API_STATUS_CLASSES; c++) {
+            uint64_t n[API_HIST_BOUNDS + 1], total = 0, cum = 0;
+            uint64_t sum_us = load(&mt->duration_us_sum[r][c]);
+
+            /* Load each bucket once, so the cumulative counts and _count
+             * printed agree even while requests are being recorded. */
+            for (unsigned b = 0; b <= API_HIST_BOUNDS; b++)
+                total += n[b] = load(&mt->buckets[r][c][b]);
+            if (total == 0)
+                continue; /* series appear once the class has been seen */
+            for (unsigned b = 0; b <= API_HIST_BOUNDS; b++) {
+                cum += n[b];
+                fprintf(f,
+                        "mmapd_request_duration_seconds_bucket{route=\"%s\","
+                        "status_class=\"%uxx\",le=\"%s\"} %" PRIu64 "\n",
+                        label, c + 1,
+                        b < API_HIST_BOUNDS ? bucket_le[b] : "+Inf", cum);
+            }
             fprintf(f,
-                    "mmapd_request_duration_seconds_bucket{route=\"%s\","
-                    "le=\"%s\"} %" PRIu64 "\n",
-                    label, b < API_HIST_BOUNDS ? bucket_le[b] : "+Inf", cum);
+                    "mmapd_request_duration_seconds_sum{route=\"%s\","
+                    "status_class=\"%uxx\"} %" PRIu64 ".%06" PRIu64 "\n",
+                    label, c + 1, sum_us / 1000000, sum_us % 1000000);
+            fprintf(f,
+                    "mmapd_request_duration_seconds_count{route=\"%s\","
+                    "status_class=\"%uxx\"} %" PRIu64 "\n",
+                    label, c + 1, cum);
         }
-        fprintf(f,
-                "mmapd_request_duration_seconds_sum{route=\"%s\"} "
-                "%" PRIu64 ".%06" PRIu64 "\n",
-                label, sum_us / 1000000, sum_us % 1000000);
-        fprintf(f,
-                "mmapd_request_duration_seconds_count{route=\"%s\"} "
-                "%" PRIu64 "\n",
-                label, cum);
     }
 
     mc_catalog_cache_stats(api->cat, &st);

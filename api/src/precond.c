@@ -96,17 +96,20 @@ bool api__if_range_match(const char *header, const char *etag)
 bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
 {
     const char *hdr = req->header(req->conn, "If-Match");
+    const char *inm = req->header(req->conn, "If-None-Match");
     struct mc_mapping *m = NULL;
     char etag[API_ETAG_MAX];
     enum mc_err rc;
-    bool ok;
 
-    if (hdr == NULL)
+    if (hdr == NULL && inm == NULL)
         return true;
     rc = mc_catalog_get(ex->api->cat, ex->name, &m);
     if (rc == MC_ENOTFOUND) {
         /* RFC 9110 section 13.1.1: If-Match fails without a current
-         * representation, even for "*". */
+         * representation, even for "*". If-None-Match alone holds then,
+         * and the handler answers 404 for the missing mapping itself. */
+        if (hdr == NULL)
+            return true;
         api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
         return false;
     }
@@ -116,10 +119,19 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
     }
     api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
     mc_mapping_unref(m);
-    ok = api__etag_list_match(hdr, etag, false);
-    if (!ok) {
+    /* Section 13.2.2: If-Match first (strong), then If-None-Match (weak),
+     * which on a method other than GET and HEAD fails with 412 when it
+     * matches, "*" matching any current representation. */
+    if (hdr != NULL && !api__etag_list_match(hdr, etag, false)) {
         api__fail(ex, API_EPRECONDITION, "If-Match: the ETag is now %s", etag);
         api__header(ex, "ETag", "%s", etag);
+        return false;
     }
-    return ok;
+    if (inm != NULL && api__etag_list_match(inm, etag, true)) {
+        api__fail(ex, API_EPRECONDITION, "If-None-Match: the ETag is %s",
+                  etag);
+        api__header(ex, "ETag", "%s", etag);
+        return false;
+    }
+    return true;
 }

@@ -21,7 +21,6 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
     const struct api_status_entry *e = api_status_lookup(err);
     char detail[512];
     json_t *obj;
-    char *text;
 
     if (fmt != NULL) {
         va_list ap;
@@ -53,12 +52,7 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
                     "detail", d, "code", e->code);
     if (obj == NULL)
         return; /* out of memory: the status alone still tells the story */
-    text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (text == NULL)
-        return;
-    api__body_copy(ex, "application/problem+json", text, strlen(text));
-    free(text);
+    api__body_json(ex, "application/problem+json", obj);
 }
 
 void api__fail_mc(struct api_exchange *ex, enum mc_err err)

@@ -41,9 +41,12 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
     [API_ROUTE_MAP] = {API_ROUTE_MAP, "map",
                        M_GET | M_HEAD | M_PUT | M_PATCH | M_DELETE,
                        "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
-    [API_ROUTE_DATA] = {API_ROUTE_DATA, "data", M_GET | M_HEAD | M_PUT,
-                        "GET, HEAD, PUT, OPTIONS"},
+    [API_ROUTE_DATA] = {API_ROUTE_DATA, "data",
+                        M_GET | M_HEAD | M_PUT | M_PATCH,
+                        "GET, HEAD, PUT, PATCH, OPTIONS"},
     [API_ROUTE_FLUSH] = {API_ROUTE_FLUSH, "flush", M_POST, "POST, OPTIONS"},
+    [API_ROUTE_OBJECTS] = {API_ROUTE_OBJECTS, "objects", M_GET | M_HEAD | M_PUT,
+                           "GET, HEAD, PUT, OPTIONS"},
 };
 
 const char *api__route_label(enum api_route r)
@@ -125,6 +128,8 @@ static enum api_route match(const struct seg *s, size_t n,
         return API_ROUTE_DATA;
     if (n == 4 && seg_is(&s[3], "flush"))
         return API_ROUTE_FLUSH;
+    if (n == 5 && seg_is(&s[3], "objects"))
+        return API_ROUTE_OBJECTS;
     *name = NULL;
     return API_ROUTE_NONE;
 }
@@ -153,9 +158,13 @@ static enum api_op op_for(enum api_route r, enum api_method m)
             return API_OP_MAP_PATCH;
         return API_OP_MAP_DELETE;
     case API_ROUTE_DATA:
+        if (m == API_METHOD_PATCH)
+            return API_OP_DATA_PATCH;
         return get ? API_OP_DATA_GET : API_OP_DATA_PUT;
     case API_ROUTE_FLUSH:
         return API_OP_FLUSH;
+    case API_ROUTE_OBJECTS:
+        return get ? API_OP_OBJECT_GET : API_OP_OBJECT_PUT;
     default:
         return API_OP_NONE;
     }
@@ -163,14 +172,18 @@ static enum api_op op_for(enum api_route r, enum api_method m)
 
 void api__route(struct api_exchange *ex, const struct api_request *req)
 {
-    struct seg segs[4];
-    size_t n = split_path(req->path, segs, 4);
+    struct seg segs[5];
+    size_t n = split_path(req->path, segs, 5);
     const struct seg *name = NULL;
-    enum api_route r = n <= 4 ? match(segs, n, &name) : API_ROUTE_NONE;
+    enum api_route r = n <= 5 ? match(segs, n, &name) : API_ROUTE_NONE;
     const struct route_def *def = &routes[r];
 
     ex->route = r;
     ex->op = API_OP_NONE;
+    /* Before anything else answers: without a valid token, a caller must
+     * not learn which paths, methods or names exist. */
+    if (!api__authenticate(ex, req))
+        return;
     if (r == API_ROUTE_NONE) {
         api__fail(ex, API_ENOROUTE, "no resource at this path");
         return;
@@ -194,6 +207,14 @@ void api__route(struct api_exchange *ex, const struct api_request *req)
                       "names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
             return;
         }
+    }
+    /* The {offset} of an object: plain decimal digits, never decoded (a
+     * digit needs no escape). */
+    if (r == API_ROUTE_OBJECTS &&
+        !api_parse_u64n(segs[4].p, segs[4].len, &ex->obj_offset)) {
+        api__fail(ex, API_ERR_MC(MC_EINVAL),
+                  "an object offset is a decimal integer below 2^64");
+        return;
     }
     ex->op = op_for(r, req->method);
 }

@@ -65,12 +65,21 @@ int api_create(const struct api_config *cfg, struct api **out)
     snprintf(api->version, sizeof(api->version), "%s",
              cfg->version != NULL ? cfg->version : "unknown");
     api__random(&api->boot_nonce, sizeof(api->boot_nonce));
+    if (pthread_mutex_init(&api->tokens_lock, NULL) != 0) {
+        free(api);
+        return -1;
+    }
+    api->tokens = api_tokens_ref(cfg->tokens);
     *out = api;
     return 0;
 }
 
 void api_destroy(struct api *api)
 {
+    if (api == NULL)
+        return;
+    api_tokens_unref(api->tokens);
+    pthread_mutex_destroy(&api->tokens_lock);
     free(api);
 }
 

@@ -43,7 +43,10 @@ static const struct api_status_entry table[] = {
     {API_EBODYTOOBIG, 413, "payload_too_large", "Request body too large"},
     {API_EMEDIA, 415, "unsupported_media_type", "Unsupported media type"},
     {API_ENOTREADY, 503, "not_ready", "Not ready"},
+    {API_EUNAUTHORIZED, 401, "unauthorized", "Unauthorized"},
+    {API_EFORBIDDEN, 403, "forbidden", "Forbidden"},
     {API_EINTERNAL, 500, "internal_error", "Internal error"},
+    {API_ENOOBJECT, 404, "no_object", "No object at this offset"},
 };
 /* clang-format on */
 

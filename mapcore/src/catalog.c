@@ -199,6 +199,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         rc = MC_EINVAL;
         goto cleanup;
     }
+    /* Views of file mappings can raise SIGBUS (guard.c); the handler must
+     * be in place before the first one is mapped. */
+    mc__guard_install();
     rc = mc__sys_open_datadir(opt->data_dir, &cat->datafd);
     if (rc != MC_OK)
         goto cleanup;

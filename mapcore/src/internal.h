@@ -10,6 +10,9 @@
  *   catalog persist_lock serialises writers of catalog.json.
  *   catalog table lock   (rwlock) the name -> mapping table. Held only to look
  *                        up, insert, remove or snapshot; never across I/O.
+ *   mapping range lock   (rangelock.c) byte ranges held shared by readers
+ *                        and exclusive by writers for the length of one
+ *                        copy. Its own mutex is held only to edit the table.
  *   mapping lock         size, pin count and deferred truncation of one
  *                        mapping. Held across that mapping's ftruncate and
  *                        fallocate, because a grow racing a deferred shrink
@@ -167,6 +170,52 @@ enum mc_err mc__viewcache_pin_range(struct mc_viewcache *vc,
 uint64_t mc__viewcache_count(struct mc_viewcache *vc, struct mc_mapping *m);
 void mc__viewcache_stats(struct mc_viewcache *vc, struct mc_cache_stats *out);
 
+/* ---- rangelock.c -------------------------------------------------------- */
+
+/* One granted or waiting range of a request; see rangelock.c. */
+struct mc__range_ent {
+    uint64_t first;
+    uint64_t end; /* one past the last byte */
+    uint64_t ticket;
+    bool exclusive;
+};
+
+/* Byte-range locks of one mapping. mu guards the table only; a range "held"
+ * is a logical lock, so taking the mapping lock or the cache lock while
+ * holding ranges is fine (the range lock comes first in the lock order). */
+struct mc__rangelock {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct mc__range_ent *ent; /* granted and waiting entries */
+    size_t n;
+    size_t cap;
+    uint64_t next_ticket;
+};
+
+void mc__rangelock_init(struct mc__rangelock *rl);
+/* No range may be held. */
+void mc__rangelock_destroy(struct mc__rangelock *rl);
+/* Take all n ranges (bounds already checked) at once, shared or exclusive,
+ * waiting for earlier conflicting requests. *ticket names the hold for
+ * unlock. MC_ENOMEM when the table cannot grow (nothing is held then). */
+enum mc_err mc__rangelock_lock(struct mc__rangelock *rl,
+                               const struct mc_range *r, size_t n,
+                               bool exclusive, uint64_t *ticket);
+void mc__rangelock_unlock(struct mc__rangelock *rl, uint64_t ticket);
+
+/* ---- guard.c: copies that survive SIGBUS -------------------------------- */
+
+/* Install the process-wide SIGBUS handler once (mc_catalog_open does). Safe
+ * to call from any thread, any number of times. */
+void mc__guard_install(void);
+/* True once the handler is in place. */
+bool mc__guard_installed(void);
+/* memcpy(dst, src, n) where `mapped` (dst or src) points into a view. True
+ * when the copy completed; false when touching mapped raised SIGBUS, with
+ * the faulting address in *fault (the bytes before it may have moved). */
+bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
+                    uintptr_t *fault);
+
 /* ---- mapping.c ---------------------------------------------------------- */
 
 struct mc_mapping {
@@ -192,6 +241,9 @@ struct mc_mapping {
     uint64_t size;        /* logical size: every bound is checked against it */
     unsigned pins;        /* acquisitions in flight or views pinned */
     bool trunc_pending;   /* a shrink waits for pins to reach zero */
+
+    /* Taken around every copy into or out of the mapping (mapping.c). */
+    struct mc__rangelock ranges;
 
     atomic_uint_fast64_t generation;
     atomic_int_fast64_t modified_at_ms;

@@ -6,6 +6,7 @@
  * counted in m->pins, so a shrink can tell whether someone may still be
  * touching the pages it would cut off (see resize.c).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     m->damaged = damaged;
     m->created_at_ms = meta->created_at_ms;
     pthread_mutex_init(&m->lock, NULL);
+    mc__rangelock_init(&m->ranges);
     m->size = meta->size;
     atomic_init(&m->generation, 1);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
@@ -102,6 +104,7 @@ void mc_mapping_unref(struct mc_mapping *m)
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
     mc__sys_close(m->fd);
+    mc__rangelock_destroy(&m->ranges);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -224,13 +227,14 @@ enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
     uint8_t *p = NULL;
     enum mc_err rc = acquire(m, off, out, &p, len);
 
-    if (rc == MC_OK) {
+    if (rc == MC_OK)
         *data = p;
-        /* The caller may serve less than *len; counting what it may touch
-         * is the best figure we have. */
-        atomic_fetch_add_explicit(&m->bytes_read, *len, memory_order_relaxed);
-    }
     return rc;
+}
+
+void mc_mapping_count_read(struct mc_mapping *m, uint64_t bytes)
+{
+    atomic_fetch_add_explicit(&m->bytes_read, bytes, memory_order_relaxed);
 }
 
 void mc_view_release(struct mc_view *v)
@@ -241,87 +245,163 @@ void mc_view_release(struct mc_view *v)
 
 /* ---- reads and writes --------------------------------------------------- */
 
-/* MC_ERANGE unless [off, off+len) lies inside the current size. */
-static enum mc_err check_range(struct mc_mapping *m, uint64_t off, uint64_t len)
+/* MC_ERANGE unless every range lies inside the current size; *total gets
+ * the sum of their lengths (MC_ERANGE when even that overflows size_t). */
+static enum mc_err check_ranges(struct mc_mapping *m, const struct mc_range *r,
+                                size_t n, size_t *total)
 {
-    uint64_t end;
+    uint64_t size = mc_mapping_size(m);
+    uint64_t sum = 0;
 
-    if (__builtin_add_overflow(off, len, &end))
+    for (size_t i = 0; i < n; i++) {
+        uint64_t end;
+
+        if (__builtin_add_overflow(r[i].off, r[i].len, &end) || end > size)
+            return MC_ERANGE;
+        if (__builtin_add_overflow(sum, r[i].len, &sum))
+            return MC_ERANGE;
+    }
+    if (sum > SIZE_MAX)
         return MC_ERANGE;
-    if (end > mc_mapping_size(m))
-        return MC_ERANGE;
+    *total = (size_t)sum;
     return MC_OK;
+}
+
+/* Name the cause of a SIGBUS at mapping offset `at` (guard.c caught it).
+ * A file that now ends at or before `at` was truncated behind our back;
+ * otherwise a write fault on a page the file system could not back means the
+ * disk is full (a sparse hole); anything else is an I/O error reading the
+ * page in. */
+static enum mc_err fault_cause(struct mc_mapping *m, uint64_t at, bool write)
+{
+    uint64_t file_size = 0;
+
+    if (m->backing == MC_BACKING_FILE &&
+        mc__sys_file_size(m->fd, &file_size) == MC_OK && file_size <= at)
+        return MC_ETRUNCATED;
+    if (write)
+        return MC_ENOSPC;
+    return MC_EIO;
+}
+
+/* Copy the ranges view by view, one pin at a time, so a copy never needs
+ * more than one view of the cache at once (a small cache budget must still
+ * serve big writes). The caller holds the ranges locked, which is what makes
+ * the copy atomic to other readers and writers; pinning everything first
+ * would buy all-or-nothing also against a failure inside the server (cache
+ * exhausted, file truncated behind our back), at the price of pinning up to
+ * a whole body's views at once. *done gets the bytes copied. */
+static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
+                               size_t n, uint8_t *const *buf, bool write,
+                               size_t *done)
+{
+    enum mc_err rc = MC_OK;
+
+    *done = 0;
+    for (size_t i = 0; i < n && rc == MC_OK; i++) {
+        uint64_t at = 0;
+
+        while (at < r[i].len) {
+            struct mc_view *v;
+            uint8_t *p;
+            size_t len;
+            uintptr_t fault = 0;
+            bool ok;
+
+            /* A shrink racing the copy makes acquire fail with MC_ERANGE:
+             * the caller gets the error, never bytes past the new end. */
+            rc = acquire(m, r[i].off + at, &v, &p, &len);
+            if (rc != MC_OK)
+                break;
+            if (len > r[i].len - at)
+                len = (size_t)(r[i].len - at);
+            if (write) {
+                /* Written copy-on-write pages exist only in this view: it
+                 * must never be evicted, or the write would disappear. */
+                if (m->private_map)
+                    mc__viewcache_set_sticky(m->vc, v);
+                ok = mc__guard_copy(p, buf[i] + at, len, p, &fault);
+            } else {
+                ok = mc__guard_copy(buf[i] + at, p, len, p, &fault);
+            }
+            release(v);
+            if (!ok) {
+                rc = fault_cause(m, r[i].off + at + (fault - (uintptr_t)p),
+                                 write);
+                break;
+            }
+            *done += len;
+            at += len;
+        }
+    }
+    return rc;
+}
+
+/* The one copy path of reads and writes: check the bounds, lock the ranges
+ * (shared to read, exclusive to write), copy, unlock. */
+static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
+                               size_t n, uint8_t *const *buf, bool write)
+{
+    size_t total = 0;
+    size_t done = 0;
+    uint64_t ticket;
+    enum mc_err rc;
+
+    if (write && m->protection == MC_PROT_READONLY)
+        return MC_ERDONLY;
+    if (m->damaged)
+        return MC_EDAMAGED;
+    rc = check_ranges(m, r, n, &total);
+    if (rc != MC_OK || total == 0)
+        return rc;
+    rc = mc__rangelock_lock(&m->ranges, r, n, write, &ticket);
+    if (rc != MC_OK)
+        return rc;
+    rc = copy_locked(m, r, n, buf, write, &done);
+    if (write && done > 0) {
+        /* Bumped before the ranges unlock, so whoever reads the new bytes
+         * afterwards also sees the new generation. */
+        atomic_fetch_add(&m->generation, 1);
+        atomic_store(&m->modified_at_ms, mc__now_ms());
+    }
+    mc__rangelock_unlock(&m->ranges, ticket);
+    atomic_fetch_add_explicit(write ? &m->bytes_written : &m->bytes_read, done,
+                              memory_order_relaxed);
+    return rc;
 }
 
 enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
                             size_t len)
 {
+    struct mc_range r = {off, len};
     uint8_t *dst = buf;
-    size_t done = 0;
-    enum mc_err rc;
 
-    if (m->damaged)
-        return MC_EDAMAGED;
-    rc = check_range(m, off, len);
-    if (rc != MC_OK)
-        return rc;
-    /* A shrink racing this loop makes a later acquire fail with MC_ERANGE;
-     * the caller gets the error, never bytes from past the new end. */
-    while (done < len) {
-        struct mc_view *v;
-        uint8_t *p;
-        size_t n;
-        rc = acquire(m, off + done, &v, &p, &n);
-        if (rc != MC_OK)
-            break;
-        if (n > len - done)
-            n = len - done;
-        memcpy(dst + done, p, n);
-        release(v);
-        done += n;
-    }
-    atomic_fetch_add_explicit(&m->bytes_read, done, memory_order_relaxed);
-    return rc;
+    return copy_ranges(m, &r, 1, &dst, false);
+}
+
+enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
+                             size_t n, void *const dst[])
+{
+    /* void * and uint8_t * share their representation; the array is only
+     * read. */
+    return copy_ranges(m, r, n, (uint8_t *const *)dst, false);
 }
 
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
                              const void *buf, size_t len)
 {
-    const uint8_t *src = buf;
-    size_t done = 0;
-    enum mc_err rc;
+    struct mc_range r = {off, len};
+    /* copy_ranges never writes through buf when it writes the mapping; the
+     * cast only lets one function serve both directions. */
+    uint8_t *src = (uint8_t *)(uintptr_t)buf;
 
-    if (m->protection == MC_PROT_READONLY)
-        return MC_ERDONLY;
-    if (m->damaged)
-        return MC_EDAMAGED;
-    rc = check_range(m, off, len);
-    if (rc != MC_OK)
-        return rc;
-    while (done < len) {
-        struct mc_view *v;
-        uint8_t *p;
-        size_t n;
-        rc = acquire(m, off + done, &v, &p, &n);
-        if (rc != MC_OK)
-            break;
-        if (n > len - done)
-            n = len - done;
-        /* Written copy-on-write pages exist only in this view: it must never
-         * be evicted, or the write would silently disappear. */
-        if (m->private_map)
-            mc__viewcache_set_sticky(m->vc, v);
-        memcpy(p, src + done, n);
-        release(v);
-        done += n;
-    }
-    if (done > 0) {
-        atomic_fetch_add(&m->generation, 1);
-        atomic_store(&m->modified_at_ms, mc__now_ms());
-        atomic_fetch_add_explicit(&m->bytes_written, done,
-                                  memory_order_relaxed);
-    }
-    return rc;
+    return copy_ranges(m, &r, 1, &src, true);
+}
+
+enum mc_err mc_mapping_writev(struct mc_mapping *m, const struct mc_range *r,
+                              size_t n, const void *const src[])
+{
+    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true);
 }
 
 enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #define LISTEN_PREFIX "mmapd listening on http://127.0.0.1:"
+#define LISTEN_PREFIX_TLS "mmapd listening on https://127.0.0.1:"
 
 /* Servers started and not yet cleaned up. A failed CHECK exits the process
  * in the middle of a case; the atexit hook then kills what is left and
@@ -146,6 +147,7 @@ void itest_start(struct itest_server *s, const char *const extra[])
     char line[256];
     size_t used = 0;
     uint64_t deadline;
+    const char *prefix;
 
     if (s->dir[0] == '\0') {
         snprintf(s->dir, sizeof(s->dir), "/tmp/mmapd-it-XXXXXX");
@@ -194,10 +196,11 @@ void itest_start(struct itest_server *s, const char *const extra[])
             TEST_FAIL("listening line too long");
     }
     line[used] = '\0';
-    if (strncmp(line, LISTEN_PREFIX, strlen(LISTEN_PREFIX)) != 0)
+    prefix = s->cainfo ? LISTEN_PREFIX_TLS : LISTEN_PREFIX;
+    if (strncmp(line, prefix, strlen(prefix)) != 0)
         TEST_FAIL("unexpected first line \"%s\"", line);
     {
-        const char *p = line + strlen(LISTEN_PREFIX);
+        const char *p = line + strlen(prefix);
         char *end;
         unsigned long port = strtoul(p, &end, 10);
 
@@ -205,8 +208,8 @@ void itest_start(struct itest_server *s, const char *const extra[])
             TEST_FAIL("bad port in \"%s\"", line);
         s->port = (uint16_t)port;
     }
-    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u",
-             (unsigned)s->port);
+    snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%u",
+             s->cainfo ? "https" : "http", (unsigned)s->port);
 }
 
 void itest_stop(struct itest_server *s)
@@ -370,6 +373,8 @@ void itest_request(const struct itest_server *s, const char *method,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
     curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    if (s->cainfo)
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->cainfo);
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (body) {

@@ -33,6 +33,10 @@ struct itest_server {
     uint16_t port;
     char dir[256];    /* the data directory */
     char base[64];    /* "http://127.0.0.1:PORT" */
+    /* Set before itest_start for a server given --tls-cert: the CA file
+     * that signs its certificate. The harness then expects an https://
+     * listening line and verifies the server with this file. */
+    const char *cainfo;
 };
 
 /* Start mmapd with extra arguments (NULL-terminated, may be NULL). The

@@ -224,11 +224,17 @@ TEST(command_line_refusals)
     char dir[] = "/tmp/mmapd-cli-XXXXXX";
 
     CHECK(mkdtemp(dir) != NULL);
-    expect_exit(A("--token-file", "/dev/null", "--data-dir", dir), 2,
-                A("--token-file is not supported yet"));
+    /* Files named by flags are read at start: a bad one stops the server
+     * (status 1, it could not start), a missing partner flag is a command
+     * line error (status 2). */
+    expect_exit(A("--token-file", "/dev/null", "--data-dir", dir), 1,
+                A("token file /dev/null is not a regular file",
+                  "refusing to start"));
     expect_exit(A("--tls-cert", "c.pem", "--tls-key", "k.pem", "--data-dir",
                   dir),
-                2, A("not supported yet"));
+                1, A("cannot open the TLS certificate c.pem"));
+    expect_exit(A("--tls-cert", "c.pem", "--data-dir", dir), 2,
+                A("--tls-cert needs --tls-key"));
     expect_exit(A("--listen", "0.0.0.0:0", "--data-dir", dir), 2,
                 A("--allow-anonymous"));
     expect_exit(A("--frobnicate", "--data-dir", dir), 2,

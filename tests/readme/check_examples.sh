@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check_examples.sh README MMAPD_BIN
+# check_examples.sh [--update] README MMAPD_BIN
 #
 # Proves that the README's curl examples work exactly as printed. It starts the
 # real mmapd on a free loopback port with an empty data directory, takes every
@@ -9,9 +9,18 @@
 # the lines printed under it in the README. Values that differ on every run
 # (ETags, timestamps, multipart boundaries, Date headers) are masked on both
 # sides before comparing; everything else must match to the byte.
+#
+# With --update it rewrites the printed outputs in README from what the
+# commands print now (for a maintainer after a deliberate change; review the
+# diff). The test itself never runs in that mode.
 set -euo pipefail
-readme=$1
-bin=$2
+update=0
+if [ "${1:-}" = "--update" ]; then
+    update=1
+    shift
+fi
+readme=$(realpath "$1")
+bin=$(realpath "$2")
 work=$(mktemp -d /tmp/mmapd-readme.XXXXXX)
 pid=
 cleanup() {
@@ -24,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/out"
-"$bin" --listen 127.0.0.1:0 --data-dir "$work/data" --access-log off >"$work/out" 2>"$work/err" &
+# --threads is pinned so that /v1/info prints the same on every machine.
+"$bin" --listen 127.0.0.1:0 --data-dir "$work/data" --threads 2 --access-log off >"$work/out" 2>"$work/err" &
 pid=$!
 exec 3<"$work/out"
 line=
@@ -37,6 +47,14 @@ mask() {
            -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z/TIME/g' \
            -e 's/boundary=[A-Za-z0-9]+/boundary=B/g; s/^--[A-Za-z0-9]{8,}(--)?/--B\1/' \
            -e '/^[Dd]ate: /d' -e 's/\r$//'
+}
+
+# The README cannot show whether output ended with a newline (a mapped range
+# usually does not), so both sides end in exactly one.
+trim() {
+    local text
+    text=$(cat)
+    printf '%s\n' "$text"
 }
 
 # Pull out the example blocks: "$ cmd" lines and the expected output after each.
@@ -57,9 +75,10 @@ flush_case() {
     n=$((n + 1))
     local run=${cmd//localhost:8080/127.0.0.1:$port}
     bash -c "$run" >"$work/actual" 2>"$work/stderr" || true
-    printf '%s' "$expected" | mask | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' >"$work/want"
-    mask <"$work/actual" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' >"$work/got"
-    if ! diff -u "$work/want" "$work/got" >"$work/diff"; then
+    cp "$work/actual" "$work/out.$n"
+    printf '%s' "$expected" | mask | trim >"$work/want"
+    mask <"$work/actual" | trim >"$work/got"
+    if [ "$update" -eq 0 ] && ! diff -u "$work/want" "$work/got" >"$work/diff"; then
         echo "FAILED example $n: \$ $cmd"
         cat "$work/diff" "$work/stderr"
         fail=$((fail + 1))
@@ -77,5 +96,31 @@ while IFS= read -r l; do
     fi
 done <"$work/examples"
 flush_case
+
+if [ "$update" -eq 1 ]; then
+    # Reprint the README with each command followed by its fresh output.
+    i=0 on=0 inblock=0 skipping=0
+    while IFS= read -r l; do
+        case "$l" in
+        *'<!-- examples:begin -->'*) on=1 ;;
+        *'<!-- examples:end -->'*) on=0 ;;
+        esac
+        if [ $on -eq 1 ] && [[ $l == '```console'* ]]; then inblock=1; skipping=0
+        elif [ $on -eq 1 ] && [ $inblock -eq 1 ] && [[ $l == '```'* ]]; then inblock=0; skipping=0
+        elif [ $inblock -eq 1 ] && [[ $l == '$ '* ]]; then
+            i=$((i + 1))
+            printf '%s\n' "$l"
+            sed -e 's/\r$//' "$work/out.$i"
+            [ -n "$(tail -c1 "$work/out.$i")" ] && echo
+            skipping=1
+            continue
+        elif [ $skipping -eq 1 ]; then continue
+        fi
+        printf '%s\n' "$l"
+    done <"$readme" >"$work/README.new"
+    cp "$work/README.new" "$readme"
+    echo "updated $i examples in $readme"
+    exit 0
+fi
 echo "$((n - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -259,10 +259,10 @@ TEST(routes)
     CHECK_EQ_STR(hdr(&a, "Allow"), "GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
     expect(&a, 204, NULL);
     a = RUN(&e, "GET", "/healthz", NULL, NULL, 0);
-    CHECK(strcmp(a.body, "{\"status\":\"ok\"}") == 0);
+    CHECK(strcmp(a.body, "{\"status\":\"ok\"}\n") == 0);
     expect(&a, 200, NULL);
     a = RUN(&e, "GET", "/readyz", NULL, NULL, 0);
-    CHECK(strcmp(a.body, "{\"status\":\"ready\"}") == 0);
+    CHECK(strcmp(a.body, "{\"status\":\"ready\"}\n") == 0);
     expect(&a, 200, NULL);
     env_close(&e);
 }
@@ -694,7 +694,7 @@ TEST(resize_flush_info_metrics)
     expect(&a, 400, "invalid_size");
 
     a = RUN(&e, "POST", "/v1/maps/r/flush", NULL, NULL, 0);
-    CHECK_EQ_STR(a.body, "{\"flushed\":5000}");
+    CHECK_EQ_STR(a.body, "{\"flushed\":5000}\n");
     expect(&a, 200, NULL);
     a = RUN(&e, "POST", "/v1/maps/r/flush", NULL,
             "{\"offset\":1000,\"length\":10}", 27);
@@ -721,11 +721,12 @@ TEST(resize_flush_info_metrics)
                  "mmapd_requests_total{route=\"data\",code=\"206\"} 1\n") !=
           NULL);
     CHECK(strstr(a.body, "mmapd_request_duration_seconds_bucket{route=\"data\","
-                         "le=\"0.001\"} 0\n") != NULL);
+                         "status_class=\"2xx\",le=\"0.001\"} 0\n") != NULL);
     CHECK(strstr(a.body, "mmapd_request_duration_seconds_bucket{route=\"data\","
-                         "le=\"0.0025\"} 1\n") != NULL);
+                         "status_class=\"2xx\",le=\"0.0025\"} 1\n") != NULL);
+    /* A status outside 100..599 is timed as a failure (5xx). */
     CHECK(strstr(a.body, "mmapd_request_duration_seconds_bucket{route=\"none\","
-                         "le=\"+Inf\"} 1\n") != NULL);
+                         "status_class=\"5xx\",le=\"+Inf\"} 1\n") != NULL);
     CHECK(strstr(a.body, "# TYPE mmapd_view_cache_hits_total counter\n") !=
           NULL);
     CHECK(strstr(a.body, "mmapd_mappings 1\n") != NULL);

@@ -1,8 +1,9 @@
 /* test_config.c - proves that srv_config_parse() turns flags and environment
  * variables into the documented configuration: the defaults, both flag
  * forms, every variable, a flag winning over its variable, size suffixes,
- * and that every malformed value, unknown flag and unsupported feature is
- * refused with a message naming the flag or variable at fault.
+ * and that every malformed value, unknown flag and bad combination (a
+ * certificate without its key, a public address without a token file or
+ * --allow-anonymous) is refused with a message naming the flag at fault.
  */
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,8 @@ TEST(defaults)
     CHECK_EQ_U64(cfg.cache_bytes, 0);
     CHECK_EQ_U64(cfg.threads, cpus > 0 ? (uint64_t)cpus : 1);
     CHECK_EQ_U64(cfg.max_connections, 1024);
+    CHECK_EQ_U64(cfg.max_connections_per_client, 0);
+    CHECK_EQ_U64(cfg.max_header_bytes, 64 * 1024);
     CHECK_EQ_U64(cfg.max_ranges, 64);
     CHECK_EQ_U64(cfg.max_body, 1ull << 30);
     CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
@@ -270,7 +273,8 @@ TEST(view_size_power_of_two)
 TEST(bad_numbers)
 {
     static const char *const flags[] = {"--threads", "--max-connections",
-                                        "--max-ranges", "--timeout"};
+                                        "--max-ranges", "--timeout",
+                                        "--max-connections-per-client"};
     static const char *const bad[] = {
         "-1", "+3", "", "x", "3x", " 3", "1e3", "18446744073709551616",
         "4294967297", /* would wrap to 1 as an unsigned */
@@ -286,6 +290,36 @@ TEST(bad_numbers)
                 "--max-connections");
     expect_fail(ARGS("--max-ranges=0"), NULL, SRV_CONFIG_EVALUE,
                 "--max-ranges");
+}
+
+/* The connection limits: flags, variables, and their bounds. The header
+ * room must leave libmicrohttpd space for a request head at all (8 KiB at
+ * least) and cannot be made unbounded. */
+TEST(connection_limits)
+{
+    struct srv_config cfg;
+
+    expect_ok(ARGS("--max-connections-per-client", "3",
+                   "--max-header-bytes", "16KiB"),
+              NULL, &cfg);
+    CHECK_EQ_U64(cfg.max_connections_per_client, 3);
+    CHECK_EQ_U64(cfg.max_header_bytes, 16 * 1024);
+    expect_ok(NOARGS,
+              ENV("MMAPD_MAX_CONNECTIONS_PER_CLIENT", "5",
+                  "MMAPD_MAX_HEADER_BYTES", "1MiB"),
+              &cfg);
+    CHECK_EQ_U64(cfg.max_connections_per_client, 5);
+    CHECK_EQ_U64(cfg.max_header_bytes, 1u << 20);
+    expect_ok(ARGS("--max-connections-per-client=0"), NULL, &cfg);
+    CHECK_EQ_U64(cfg.max_connections_per_client, 0); /* no limit */
+    expect_fail(ARGS("--max-connections-per-client=1000001"), NULL,
+                SRV_CONFIG_EVALUE, "--max-connections-per-client");
+    expect_fail(ARGS("--max-header-bytes", "4KiB"), NULL, SRV_CONFIG_EVALUE,
+                "--max-header-bytes");
+    expect_fail(ARGS("--max-header-bytes", "1GiB"), NULL, SRV_CONFIG_EVALUE,
+                "--max-header-bytes");
+    expect_fail(ARGS("--max-header-bytes", "-1"), NULL, SRV_CONFIG_EVALUE,
+                "--max-header-bytes");
 }
 
 TEST(bad_switches)
@@ -323,16 +357,33 @@ TEST(help_and_version)
     expect_fail(ARGS("--version=1"), NULL, SRV_CONFIG_EVALUE, "--version");
 }
 
-TEST(unsupported_features_refused)
+TEST(token_file_and_tls_accepted)
 {
-    expect_fail(ARGS("--token-file", "/etc/tokens.json"), NULL,
-                SRV_CONFIG_EVALUE, "--token-file is not supported yet");
-    expect_fail(NOARGS, ENV("MMAPD_TOKEN_FILE", "t.json"), SRV_CONFIG_EVALUE,
-                "--token-file is not supported yet");
-    expect_fail(ARGS("--tls-cert", "c.pem", "--tls-key", "k.pem"), NULL,
-                SRV_CONFIG_EVALUE, "--tls-cert is not supported yet");
+    struct srv_config cfg;
+
+    /* The parser only records the paths; the server reads the files. */
+    expect_ok(ARGS("--token-file", "/etc/tokens.json"), NULL, &cfg);
+    CHECK_EQ_STR(cfg.token_file, "/etc/tokens.json");
+    expect_ok(NOARGS, ENV("MMAPD_TOKEN_FILE", "t.json"), &cfg);
+    CHECK_EQ_STR(cfg.token_file, "t.json");
+    expect_ok(ARGS("--tls-cert", "c.pem", "--tls-key", "k.pem"), NULL, &cfg);
+    CHECK_EQ_STR(cfg.tls_cert, "c.pem");
+    CHECK_EQ_STR(cfg.tls_key, "k.pem");
+    expect_ok(NOARGS, ENV("MMAPD_TLS_CERT", "c.pem", "MMAPD_TLS_KEY", "k.pem"),
+              &cfg);
+    CHECK_EQ_STR(cfg.tls_cert, "c.pem");
+    expect_fail(ARGS("--token-file", ""), NULL, SRV_CONFIG_EVALUE,
+                "--token-file: empty value");
+}
+
+TEST(tls_needs_cert_and_key)
+{
+    expect_fail(ARGS("--tls-cert", "c.pem"), NULL, SRV_CONFIG_EVALUE,
+                "--tls-cert needs --tls-key");
     expect_fail(ARGS("--tls-key", "k.pem"), NULL, SRV_CONFIG_EVALUE,
-                "--tls-key is not supported yet");
+                "--tls-key needs --tls-cert");
+    expect_fail(NOARGS, ENV("MMAPD_TLS_CERT", "c.pem"), SRV_CONFIG_EVALUE,
+                "--tls-cert needs --tls-key");
 }
 
 TEST(non_loopback_needs_allow_anonymous)
@@ -346,6 +397,12 @@ TEST(non_loopback_needs_allow_anonymous)
     expect_ok(ARGS("--listen", "[::]:8080", "--allow-anonymous"), NULL, &cfg);
     expect_ok(ARGS("--listen", "0.0.0.0:8080"),
               ENV("MMAPD_ALLOW_ANONYMOUS", "yes"), &cfg);
+    /* With a token file every request but the probes is authenticated, so
+     * any address is fine. */
+    expect_ok(ARGS("--listen", "0.0.0.0:8080", "--token-file", "t.json"), NULL,
+              &cfg);
+    expect_ok(ARGS("--listen", "[::]:8080"), ENV("MMAPD_TOKEN_FILE", "t.json"),
+              &cfg);
 }
 
 TEST(usage_lists_every_flag)

@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 struct mc_catalog;
+struct api_tokens;
 
 enum api_method {
     API_METHOD_GET,
@@ -115,6 +116,10 @@ struct api_config {
     /* PUT bodies up to this many bytes are applied all at once (API.md:
      * at least 1 MiB); longer ones stream. 0 means 1 MiB. */
     uint64_t atomic_write_max;
+    /* Bearer tokens (api_auth.h): borrowed, the api takes its own
+     * reference. NULL: anonymous, every request is allowed (the server only
+     * permits that on loopback or with --allow-anonymous). */
+    struct api_tokens *tokens;
 };
 
 struct api; /* opaque, shared by all threads */
@@ -123,6 +128,12 @@ struct api_exchange;
 /* Create the API over a catalog. *out is new; NULL-safe destroy. */
 int api_create(const struct api_config *cfg, struct api **out);
 void api_destroy(struct api *api);
+
+/* Replace the token table (NULL: anonymous) while requests run: the api
+ * takes a new reference to tokens and drops its reference to the old table;
+ * exchanges already started finish with the table they started with, and
+ * the old table is freed when the last of them ends. Safe from any thread. */
+void api_set_tokens(struct api *api, struct api_tokens *tokens);
 
 /* Start an exchange for req. Returns a new exchange, or NULL when out of
  * memory (the server then answers 500 itself). */

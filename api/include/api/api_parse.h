@@ -66,6 +66,84 @@ struct api_content_range {
 bool api_content_range_parse(const char *header,
                              struct api_content_range *out);
 
+/* ---- byte-range PATCH bodies (patchbody.c) ---- */
+
+/* One part of a PATCH body: where its bytes go (from its Content-Range) and
+ * where they are (a slice of the body that was parsed). */
+struct api_patch_part {
+    uint64_t first;
+    uint64_t last; /* inclusive, >= first */
+    bool has_total;
+    uint64_t total;
+    const char *data; /* into the parsed body */
+    size_t data_len;  /* == last - first + 1 on success */
+};
+
+enum api_patch_result {
+    API_PATCH_OK,
+    API_PATCH_MALFORMED, /* not the grammar, no or two Content-Range, an
+                          * unknown part header: 400 invalid_range */
+    API_PATCH_LENGTH,    /* bytes and range disagree: 400 length_mismatch */
+    API_PATCH_TOO_MANY,  /* more parts than allowed: 413 */
+};
+
+enum api_patch_type {
+    API_PATCH_TYPE_UNKNOWN, /* 415 */
+    API_PATCH_TYPE_BYTERANGE,
+    API_PATCH_TYPE_MULTIPART,
+};
+
+/* Which patch format a Content-Type names. For multipart/byteranges the
+ * boundary parameter (required, 1 to 70 characters, token or quoted string
+ * without escapes) is copied to boundary (boundary_size bytes with the NUL);
+ * a missing, repeated or oversized boundary makes the type unknown. */
+enum api_patch_type api_patch_type_parse(const char *content_type,
+                                         char *boundary, size_t boundary_size);
+
+/* A message/byterange body: header fields (Content-Range required,
+ * Content-Type ignored, Content-Length checked, nothing else), a blank
+ * line, then exactly the range's bytes. */
+enum api_patch_result api_byterange_parse(const char *body, size_t len,
+                                          struct api_patch_part *out);
+
+/* A multipart/byteranges body with the given boundary: at most max parts
+ * into out[], *n of them. Each part's bytes are taken by the count its
+ * Content-Range gives and must be followed by the next delimiter. */
+enum api_patch_result api_multipart_parse(const char *body, size_t len,
+                                          const char *boundary,
+                                          struct api_patch_part *out,
+                                          size_t max, size_t *n);
+
+/* ---- object records (objrec.c; the format is described there) ---- */
+
+#define API_OBJECT_HEADER 16
+#define API_OBJECT_VERSION 1
+
+/* CRC-32C (Castagnoli, as in iSCSI and ext4) of len bytes. */
+uint32_t api_crc32c(const void *data, size_t len);
+
+/* The bytes a record of json_len bytes of JSON takes: header, JSON and
+ * padding to a multiple of 8. False when json_len cannot be recorded (the
+ * length field is 32 bits). */
+bool api_object_record_size(uint64_t json_len, uint64_t *total);
+
+/* Build the record of json[0..json_len) into out, which must be exactly
+ * api_object_record_size() bytes. False otherwise. */
+bool api_object_encode(const char *json, size_t json_len, uint8_t *out,
+                       size_t out_len);
+
+/* Check the fixed fields of a record header (len >= API_OBJECT_HEADER
+ * bytes at hdr) and give the JSON length it claims. False when it is not a
+ * header this version writes. */
+bool api_object_header_parse(const uint8_t *hdr, size_t len,
+                             uint64_t *json_len);
+
+/* Check a whole record of len bytes (header and at least the claimed JSON;
+ * padding optional): header fields, length within len, and checksum. On
+ * success *json points at the JSON inside rec. */
+bool api_object_verify(const uint8_t *rec, size_t len, const char **json,
+                       size_t *json_len);
+
 /* Percent-decode the path segment seg[0..len) into out (out_size bytes,
  * NUL-terminated). False on a malformed escape, on a decoded NUL, on a decoded
  * '/' (a name never contains one), or when out is too small. */

@@ -34,6 +34,9 @@ enum api_err {
     API_EMEDIA,               /* Content-Encoding or media type refused */
     API_ENOTREADY,            /* readiness probe failed */
     API_EINTERNAL,            /* out of memory or a broken invariant */
+    API_ENOOBJECT,            /* no valid object record at the offset */
+    API_EUNAUTHORIZED,        /* no valid bearer token */
+    API_EFORBIDDEN,           /* the token lacks the permission */
     API_ERR_END
 };
 

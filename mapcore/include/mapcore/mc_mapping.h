@@ -67,6 +67,22 @@ enum mc_protection mc_mapping_protection(struct mc_mapping *m);
 /* A stable number unique to this mapping within the process lifetime. */
 uint64_t mc_mapping_id(struct mc_mapping *m);
 
+/* A byte range [off, off + len) of a mapping. */
+struct mc_range {
+    uint64_t off;
+    uint64_t len;
+};
+
+/* Atomicity of reads and writes: every call below that copies bytes holds
+ * its ranges in the mapping's range lock for the whole copy (shared to read,
+ * exclusive to write). So one write call is all-or-nothing to every read
+ * call: a reader sees all old or all new bytes, never a mix; overlapping
+ * writers are serialised, disjoint ones run in parallel. Bounds are checked
+ * before anything is copied; a failure inside the copy (view cache full of
+ * pinned views, backing truncated behind the server) may leave a write
+ * partly applied or a read buffer partly filled. Bytes served straight from
+ * pinned views (mc_view_acquire) carry no guarantee at all. */
+
 /* Copy len bytes at off into buf. MC_ERANGE when [off, off+len) is not inside
  * the mapping (overflow included); nothing is copied then. Like every data
  * call here it may also fail with MC_EDAMAGED (mapping loaded damaged),
@@ -83,6 +99,20 @@ enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
  * mc_mapping_write_done() once at the end. */
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
                              const void *buf, size_t len);
+
+/* Copy each of the n ranges r[i] into dst[i] (r[i].len bytes), as one
+ * consistent snapshot: all ranges are locked shared at once. MC_ERANGE when
+ * any range is outside the mapping (nothing copied). */
+enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
+                             size_t n, void *const dst[]);
+
+/* Write each of the n ranges r[i] from src[i] (r[i].len bytes), as one
+ * atomic write: every bound is checked before the first byte is
+ * copied (MC_ERANGE writes nothing), and all ranges are locked exclusively at
+ * once, so readers see all of it or none. Bumps the generation once. Errors
+ * as for mc_mapping_write. */
+enum mc_err mc_mapping_writev(struct mc_mapping *m, const struct mc_range *r,
+                              size_t n, const void *const src[]);
 
 /* Finish a write of [off, off+len): for writethrough mappings flush it to
  * stable storage (msync + fdatasync) before returning; otherwise MC_OK at
@@ -115,8 +145,24 @@ enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             struct mc_view **out, const uint8_t **data,
                             size_t *len);
 
+/* Add bytes to the mapping's bytes_read figure. mc_mapping_read counts by
+ * itself; a caller serving straight from pinned views counts here what it
+ * actually served, since a view pins more than one response uses. Can't
+ * fail. */
+void mc_mapping_count_read(struct mc_mapping *m, uint64_t bytes);
+
 /* Unpin a view. Can't fail; v may be NULL. Safe from any thread, including
  * libmicrohttpd's response-free callbacks. */
 void mc_view_release(struct mc_view *v);
+
+/* memcpy(dst, src, n) for src pointing into a pinned view, surviving the
+ * SIGBUS that touching it raises when the backing file was truncated behind
+ * the server's back (or a page cannot be read in). True when every byte was
+ * copied; false otherwise (dst then holds an unspecified prefix). For code
+ * outside mapcore that must read view memory itself, such as a TLS layer
+ * encrypting a zero-copy body in user space: the kernel's send() turns such
+ * a fault into EFAULT, but a user-space reader would be killed. Safe from any
+ * thread once a catalog has been opened (which installs the handler). */
+bool mc_view_copy(void *dst, const void *src, size_t n);
 
 #endif
