@@ -149,6 +149,10 @@ static void render(FILE *f, struct api *api)
            "Views unmapped to stay within the budget.", st.evictions);
     scalar(f, "mmapd_mappings", "gauge", "Mappings in the catalog.",
            (uint64_t)mc_catalog_count(api->cat));
+    scalar(f, "mmapd_faults_total", "counter",
+           "SIGBUS faults caught while copying mapping bytes (truncated "
+           "backing files, full disks); each failed one request.",
+           mc_faults_total());
 }
 
 void api__metrics_get(struct api_exchange *ex)

@@ -87,6 +87,8 @@ __attribute__((noinline)) static void copy_bytes(void *dst, const void *src,
 static struct sigaction previous;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static atomic_bool installed;
+/* Counted on the return path of a caught fault, not in the handler. */
+static atomic_uint_fast64_t faults_caught;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
@@ -145,6 +147,7 @@ bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
         sigemptyset(&bus);
         sigaddset(&bus, SIGBUS);
         pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        atomic_fetch_add_explicit(&faults_caught, 1, memory_order_relaxed);
         *fault = g->fault;
         return false;
     }
@@ -158,6 +161,11 @@ bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
     atomic_signal_fence(memory_order_seq_cst);
     g->armed = 0;
     return true;
+}
+
+uint64_t mc_faults_total(void)
+{
+    return atomic_load_explicit(&faults_caught, memory_order_relaxed);
 }
 
 bool mc_view_copy(void *dst, const void *src, size_t n)

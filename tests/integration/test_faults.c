@@ -53,6 +53,22 @@ static void cut(const struct itest_server *s, const char *file, off_t size)
     close(fd);
 }
 
+/* mmapd_faults_total from /metrics: SIGBUS faults the server survived. */
+static unsigned long long faults_total(const struct itest_server *s)
+{
+    struct itest_resp r;
+    unsigned long long n = 0;
+    const char *line;
+
+    itest_request(s, "GET", "/metrics", NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    line = strstr(r.body, "\nmmapd_faults_total ");
+    CHECK(line != NULL);
+    CHECK(sscanf(line, "\nmmapd_faults_total %llu", &n) == 1);
+    itest_resp_free(&r);
+    return n;
+}
+
 TEST(truncated_backing_answers_500_others_serve)
 {
     struct itest_server s = {0};
@@ -358,6 +374,9 @@ TEST(full_disk_answers_507_and_keeps_serving)
         itest_resp_free(&r);
     }
     CHECK(full);
+    /* The write into a sparse page the full disk could not back raised
+     * SIGBUS; the server caught it, answered 507 and counted it. */
+    CHECK(faults_total(&s) >= 1);
     /* Still serving: reads, writes of committed space, health. */
     expect_status(&s, "GET", "/healthz", 200);
     expect_status(&s, "GET", "/v1/maps/sparse/data?offset=0&length=4096", 200);

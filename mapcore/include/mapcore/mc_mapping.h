@@ -165,4 +165,9 @@ void mc_view_release(struct mc_view *v);
  * thread once a catalog has been opened (which installs the handler). */
 bool mc_view_copy(void *dst, const void *src, size_t n);
 
+/* How many SIGBUS faults copies into or out of views have caught since the
+ * process started (truncated backing files, sparse pages on a full disk).
+ * Each one failed a request instead of killing the server. Can't fail. */
+uint64_t mc_faults_total(void);
+
 #endif
