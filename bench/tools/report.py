@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""report.py RESULTS_DIR — runs.jsonl + rss.jsonl of bench/run.sh -> markdown.
+
+1. The ratio table: each target of the issue, the two sides measured in the same run,
+   the ratio of their medians, the per-round ratios (min–max) and a verdict.
+2. The detail table: median [min–max] per (workload, peer) of req/s, MB/s, p50/p99,
+   server CPU µs/req (the figure least disturbed by other tenants), errors.
+3. W7: RSS samples of the mmapd instances against their --cache-bytes budget.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+MiB = 1 << 20
+WL_DESC = {
+    "W1": "GET 4 KiB random, 1 GiB hot, 64 conns",
+    "W2": "GET 1 MiB random, 16 conns",
+    "W3": "PUT 4 KiB random (ranged), 64 conns",
+    "W4": "GET 4 KiB random, 8 conns (latency)",
+    "W5": "GET 4 KiB random, 64 GiB sparse, cache 256 MiB, 64 conns",
+    "W6": "GET 4 KiB random, random one of 10,000 mappings, 64 conns",
+}
+
+
+def load(p):
+    if not p.exists():
+        return []
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+def us_req(r):
+    t = r.get("cpu_ticks", {}).get("server", -1)
+    if t is None or t < 0 or not r.get("requests"):
+        return None
+    return t * 10000.0 / r["requests"]  # USER_HZ = 100
+
+
+def k(v):
+    return "–" if v is None else (f"{v/1000:.1f}k" if v >= 10000 else f"{v:.0f}")
+
+
+def f1(v):
+    return "–" if v is None else (f"{v:.1f}" if v < 100 else f"{v:.0f}")
+
+
+def ms(v):
+    return "–" if v is None else f"{v/1000:.2f}"
+
+
+def cell(vals, fmt):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "–"
+    if len(vals) == 1:
+        return fmt(vals[0])
+    return f"{fmt(med(vals))} [{fmt(min(vals))}–{fmt(max(vals))}]"
+
+
+def errors(r):
+    return r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
+
+
+def main():
+    d = Path(sys.argv[1] if len(sys.argv) > 1 else "results/latest")
+    runs = load(d / "runs.jsonl")
+    rss = load(d / "rss.jsonl")
+    g = defaultdict(list)
+    for r in runs:
+        g[(r["workload"], r["peer"])].append(r)
+
+    def m(wl, peer, key):
+        if key == "us":
+            return med([v for v in map(us_req, g.get((wl, peer), [])) if v is not None])
+        return med([r[key] for r in g.get((wl, peer), [])])
+
+    def per_round(wl_a, peer_a, wl_b, peer_b, key, fn=lambda a, b: a / b):
+        a = {r["run"]: r[key] for r in g.get((wl_a, peer_a), [])}
+        b = {r["run"]: r[key] for r in g.get((wl_b, peer_b), [])}
+        v = [fn(a[i], b[i]) for i in sorted(a) if i in b and b[i]]
+        if not v:
+            return "–"
+        return f"{min(v):.2f}–{max(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+
+    out = []
+    nrounds = max([r["run"] for r in runs] + [0])
+    out.append(f"## mmapd against its targets (medians of {nrounds} round(s), measured side by side)")
+    out.append("")
+    out.append("| target | mmapd | reference | ratio (of medians) | per-round ratios | goal | verdict | server CPU µs/req mmapd vs reference |")
+    out.append("|---|---|---|---|---|---|---|---|")
+
+    def row(name, a, b, ratio, rounds, goal, ok, cpu):
+        verdict = "–" if ok is None else ("**PASS**" if ok else "**FAIL**")
+        out.append(f"| {name} | {a} | {b} | {ratio} | {rounds} | {goal} | {verdict} | {cpu} |")
+
+    def ratio_row(name, wl, ref_peer, ref_label, goal_val, key="rps", fmt=k, ref_wl=None, mm_peer="mmapd"):
+        ref_wl = ref_wl or wl
+        a, b = m(wl, mm_peer, key), m(ref_wl, ref_peer, key)
+        if a is None or b is None:
+            row(name, fmt(a), f"{ref_label} {fmt(b)}", "–", "–", f"≥ {goal_val}", None, "–")
+            return
+        ratio = a / b
+        ca, cb = m(wl, mm_peer, "us"), m(ref_wl, ref_peer, "us")
+        row(name, fmt(a), f"{ref_label} {fmt(b)}", f"{ratio:.2f}×", per_round(wl, mm_peer, ref_wl, ref_peer, key),
+            f"≥ {goal_val}×", ratio >= goal_val, f"{f1(ca)} vs {f1(cb)}")
+
+    ratio_row("W1 req/s vs nginx", "W1", "nginx", "nginx", 1.2)
+    # W2: against the better of nginx and Apache (MB/s)
+    b2 = {p: m("W2", p, "mbps_payload") for p in ("nginx", "apache")}
+    b2 = {p: v for p, v in b2.items() if v is not None}
+    if b2:
+        best = max(b2, key=b2.get)
+        ratio_row(f"W2 MB/s vs max(nginx, Apache) = {best}", "W2", best, best, 1.0, key="mbps_payload", fmt=f1)
+    ratio_row("W3 req/s vs Apache mod_dav", "W3", "apache", "Apache", 3.0)
+    ratio_row("W3 req/s vs Redis SETRANGE", "W3", "redis", "Redis", 0.8)
+    a, b = m("W4", "mmapd", "lat_p99_us"), m("W4", "nginx", "lat_p99_us")
+    if a is not None and b is not None:
+        row("W4 p99 latency vs nginx (8 conns)", f"p99 {ms(a)} ms, p50 {ms(m('W4', 'mmapd', 'lat_p50_us'))} ms",
+            f"nginx p99 {ms(b)} ms, p50 {ms(m('W4', 'nginx', 'lat_p50_us'))} ms", f"{a / b:.2f}×",
+            per_round("W4", "mmapd", "W4", "nginx", "lat_p99_us"), "≤ 1.0×", a <= b,
+            f"{f1(m('W4', 'mmapd', 'us'))} vs {f1(m('W4', 'nginx', 'us'))}")
+    ratio_row("W5 req/s vs mmapd W1", "W5", "mmapd", "mmapd W1", 0.5, ref_wl="W1", mm_peer="mmapd-small")
+    ratio_row("W6 req/s vs mmapd W1", "W6", "mmapd", "mmapd W1", 0.5, ref_wl="W1", mm_peer="mmapd-small")
+    small = [x for x in rss if x["label"].startswith("mmapd-small")]
+    if small:
+        worst = max(small, key=lambda x: x.get("VmRSS_kB", 0))
+        budget = worst["budget_bytes"]
+        rss_b = worst.get("VmRSS_kB", 0) * 1024
+        lim = budget + 64 * MiB
+        row("W7 RSS of mmapd-small after W5/W6 vs budget", f"VmRSS {rss_b / MiB:.0f} MiB (anon {worst.get('RssAnon_kB', 0) / 1024:.0f}, file {worst.get('RssFile_kB', 0) / 1024:.0f}) max, {worst['label']}",
+            f"budget {budget / MiB:.0f} MiB + 64 MiB", f"{rss_b / lim:.2f}× of limit", "–", "≤ 1.0× of limit",
+            rss_b <= lim, "–")
+    out.append("")
+    out.append("Ratios > 1 are better for req/s and MB/s; for W4 the ratio is mmapd p99 / nginx p99 (lower is better). "
+               "\"per-round ratios\" pair the runs of the same round (same machine state).")
+
+    out.append("")
+    out.append("## Detail: median [min–max] per workload and server")
+    out.append("")
+    out.append("| workload | server | runs | req/s | MB/s payload | p50 ms | p99 ms | server CPU µs/req | errors | avg response bytes | foreign CPU % (max) |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    order = {"mmapd": 0, "mmapd-small": 1, "nginx": 2, "apache": 3, "redis": 4}
+    problems = []
+    for (wl, peer) in sorted(g, key=lambda x: (x[0], order.get(x[1], 9))):
+        rs = g[(wl, peer)]
+        errs = sum(errors(r) for r in rs)
+        avg = med([r.get("avg_resp_bytes", 0) for r in rs])
+        if errs:
+            problems.append(f"{wl}/{peer}: {errs} errors or non-2xx responses")
+        ln = rs[0].get("len", 4096)
+        if peer != "redis" and rs[0].get("method") == "GET" and avg is not None and not (ln <= avg <= ln + 1024):
+            problems.append(f"{wl}/{peer}: average response {avg:.0f} B for a {ln} B range")
+        fo = [r["cpu_foreign_pct"] for r in rs if r.get("cpu_foreign_pct") is not None]
+        out.append(
+            f"| {wl} {WL_DESC.get(wl, '')} | {peer} | {len(rs)} | {cell([r['rps'] for r in rs], k)} | "
+            f"{cell([r['mbps_payload'] for r in rs], f1)} | {cell([r['lat_p50_us'] for r in rs], ms)} | "
+            f"{cell([r['lat_p99_us'] for r in rs], ms)} | {cell([us_req(r) for r in rs], f1)} | {errs} | "
+            f"{avg:.0f} | {f1(med(fo))} ({f1(max(fo) if fo else None)}) |")
+    if rss:
+        out.append("")
+        out.append("## W7: resident memory of the mmapd instances")
+        out.append("")
+        out.append("| sample | round | VmRSS MiB | RssAnon MiB | RssFile MiB | VmHWM MiB | budget (--cache-bytes) MiB | views cached / bytes mapped MiB |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for x in rss:
+            info = x.get("info") or {}
+            c = info.get("cache") or info.get("view_cache") or {}
+            views = c.get("views", "?")
+            mapped = c.get("bytes_mapped")
+            mapped = f"{mapped / MiB:.0f}" if isinstance(mapped, (int, float)) else "?"
+            out.append(f"| {x['label']} | {x['run']} | {x.get('VmRSS_kB', 0) / 1024:.0f} | {x.get('RssAnon_kB', 0) / 1024:.0f} | "
+                       f"{x.get('RssFile_kB', 0) / 1024:.0f} | {x.get('VmHWM_kB', 0) / 1024:.0f} | {x['budget_bytes'] / MiB:.0f} | {views} / {mapped} |")
+    out.append("")
+    out.append("Checks: " + ("; ".join(problems) if problems else
+                             "no wrk/redis_range errors or non-2xx responses; average GET response sizes match the ranges."))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
