@@ -94,8 +94,15 @@ void api__object_put_end(struct api_exchange *ex)
         goto out;
     }
     len = strlen(text);
-    if (!api_object_record_size(len, &total)) {
-        api__fail(ex, API_EBODYTOOBIG, "the object is too large");
+    /* The compact form can be longer than what was sent (jansson prints
+     * reals with 17 significant digits), and GET refuses a record holding
+     * more than API_JSON_MAX bytes of JSON: storing one would write a
+     * record no GET could ever return. */
+    if (len > API_JSON_MAX || !api_object_record_size(len, &total)) {
+        api__fail(ex, API_EBODYTOOBIG,
+                  "the object's compact JSON takes %zu bytes; at most %zu "
+                  "can be stored",
+                  len, API_JSON_MAX);
         goto out;
     }
     rc = mc_catalog_get(ex->api->cat, ex->name, &m);

@@ -119,4 +119,35 @@ TEST(put_get_dry_run_and_damage)
     itest_cleanup(&s);
 }
 
+/* A body within the 64 KiB JSON limit whose compact serialisation is not
+ * (jansson prints 1e-7 as 9.9999999999999995e-08) is refused with 413 and
+ * nothing is written: storing it would leave a record GET refuses forever. */
+TEST(object_growing_past_the_limit_is_refused)
+{
+    struct itest_server s = {0};
+    static char body[64 * 1024];
+    size_t len = 0;
+    char *zeros;
+    size_t got = 0;
+
+    body[len++] = '[';
+    while (len + 6 < sizeof(body))
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "1e-7,");
+    body[len - 1] = ']'; /* replaces the last comma */
+    itest_start(&s, NULL);
+    itest_create(&s, "big", "{\"size\": 1048576}");
+    ITEST_PROBLEM(&s, "PUT", "/v1/maps/big/objects/0", json_hdr, body, len,
+                  413, "payload_too_large");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/big/objects/0", NULL, NULL, 0, 404,
+                  "no_object");
+    /* Not one byte of a record reached the mapping. */
+    zeros = itest_get_data(&s, "big", &got);
+    CHECK_EQ_U64(got, 1048576);
+    for (size_t i = 0; i < 4096; i++)
+        CHECK(zeros[i] == 0);
+    free(zeros);
+    itest_stop(&s);
+    itest_cleanup(&s);
+}
+
 TEST_MAIN()
