@@ -6,7 +6,9 @@
  *  - pinned: every view the slices span is pinned with mc_view_acquire and
  *    the body is an iovec of text pieces and slices of those views, so the
  *    mapped bytes are handed to the socket without a copy. The pins are
- *    dropped by the body's release callback.
+ *    dropped by the body's release callback. Taken only when the whole
+ *    views pinned (not just the bytes sent) fit the pin limit, and left
+ *    for a reader when the cache has no room for them (MC_EBUSY).
  *  - snapshot: bodies with at most the atomic-write limit of mapping bytes
  *    are copied at once under the range lock (body_snapshot.c), so they
  *    never show half of a concurrent atomic write. Pinned and reader bodies
@@ -53,12 +55,42 @@ static void pinned_release(void *cls)
     free(pb);
 }
 
+/* Bytes of cache the plan's slices pin as a pinned body: every view a slice
+ * touches is mapped whole (view_size bytes, tail views included), however
+ * few of its bytes are sent. Views shared by two slices count twice, which
+ * only errs towards the reader. UINT64_MAX on overflow. */
+static uint64_t pinned_footprint(const struct api_plan *plan,
+                                 uint64_t view_size)
+{
+    uint64_t sum = 0;
+
+    for (size_t i = 0; i < plan->nseg; i++) {
+        const struct api_plan_seg *s = &plan->seg[i];
+        uint64_t first, last, bytes;
+
+        if (s->text != NULL || s->len == 0)
+            continue;
+        if (s->off > UINT64_MAX - (s->len - 1))
+            return UINT64_MAX;
+        first = s->off / view_size;
+        last = (s->off + (s->len - 1)) / view_size;
+        if (last - first + 1 > UINT64_MAX / view_size)
+            return UINT64_MAX;
+        bytes = (last - first + 1) * view_size;
+        if (bytes > UINT64_MAX - sum)
+            return UINT64_MAX;
+        sum += bytes;
+    }
+    return sum;
+}
+
 /* Pin every view of the plan's slices. On failure everything pinned so far
  * is released, which pinned_release does given the partial state. */
 static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
 {
     size_t max_views = 0;
     size_t niov = 0;
+    uint64_t served = 0;
 
     for (size_t i = 0; i < pb->plan.nseg; i++) {
         const struct api_plan_seg *s = &pb->plan.seg[i];
@@ -99,7 +131,7 @@ static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
                 return MC_ERANGE; /* promised >= 1; never spin on it */
             if (len > left)
                 len = (size_t)left;
-            mc_mapping_count_read(pb->map, len);
+            served += len;
             pb->iov[niov].base = data;
             pb->iov[niov].len = len;
             niov++;
@@ -110,7 +142,12 @@ static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
     pb->niov = niov;
     /* api_body counts entries in an unsigned; a body under API_PIN_MAX
      * never comes close, but the bound is cheap to state. */
-    return niov > 0xffffffffu ? MC_ENOMEM : MC_OK;
+    if (niov > 0xffffffffu)
+        return MC_ENOMEM;
+    /* Counted only once the body will be served: a failed build falls back
+     * to a reader, which counts through mc_mapping_read. */
+    mc_mapping_count_read(pb->map, served);
+    return MC_OK;
 }
 
 struct reader_body {
@@ -158,12 +195,36 @@ static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+static enum mc_err reader_set(struct api_exchange *ex, struct mc_mapping *m,
+                              struct api_plan *plan)
+{
+    struct api_body body = {0};
+    struct reader_body *rb = calloc(1, sizeof(*rb));
+
+    if (rb == NULL) {
+        api__plan_free(plan);
+        return MC_ENOMEM;
+    }
+    mc_mapping_ref(m);
+    rb->map = m;
+    rb->plan = *plan;
+    memset(plan, 0, sizeof(*plan));
+    body.kind = API_BODY_READER;
+    body.length = rb->plan.total;
+    body.read = reader_read;
+    body.release = reader_release;
+    body.cls = rb;
+    api__body_set(ex, &body);
+    return MC_OK;
+}
+
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
                                 struct api_plan *plan)
 {
     struct mc_cache_stats st;
     uint64_t pin_limit;
     struct api_body body = {0};
+    struct pinned_body *pb;
     enum mc_err rc;
 
     if (plan->total == 0) {
@@ -181,46 +242,43 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
     if (ex->method != API_METHOD_HEAD &&
         api__plan_mapping_bytes(plan) <= ex->api->atomic_write_max)
         return api__body_snapshot(ex, m, plan);
-    if (ex->method != API_METHOD_HEAD && plan->total <= pin_limit &&
-        st.view_size > 0) {
-        struct pinned_body *pb = calloc(1, sizeof(*pb));
+    /* The limit bounds what the body holds pinned, not what it sends: a
+     * few bytes on each side of many view boundaries pin two whole views
+     * per range, and idle clients would hold them until they time out. */
+    if (ex->method == API_METHOD_HEAD || plan->total > pin_limit ||
+        st.view_size == 0 || pinned_footprint(plan, st.view_size) > pin_limit)
+        return reader_set(ex, m, plan);
 
-        if (pb == NULL) {
-            api__plan_free(plan);
-            return MC_ENOMEM;
-        }
-        mc_mapping_ref(m);
-        pb->map = m;
-        pb->plan = *plan;
-        memset(plan, 0, sizeof(*plan));
-        rc = pinned_build(pb, st.view_size);
-        if (rc != MC_OK) {
-            pinned_release(pb);
-            return rc;
-        }
-        body.kind = API_BODY_IOV;
-        body.length = pb->plan.total;
-        body.iov = pb->iov;
-        body.iovcnt = (unsigned)pb->niov;
-        body.release = pinned_release;
-        body.cls = pb;
-    } else {
-        struct reader_body *rb = calloc(1, sizeof(*rb));
-
-        if (rb == NULL) {
-            api__plan_free(plan);
-            return MC_ENOMEM;
-        }
-        mc_mapping_ref(m);
-        rb->map = m;
-        rb->plan = *plan;
-        memset(plan, 0, sizeof(*plan));
-        body.kind = API_BODY_READER;
-        body.length = rb->plan.total;
-        body.read = reader_read;
-        body.release = reader_release;
-        body.cls = rb;
+    pb = calloc(1, sizeof(*pb));
+    if (pb == NULL) {
+        api__plan_free(plan);
+        return MC_ENOMEM;
     }
+    mc_mapping_ref(m);
+    pb->map = m;
+    pb->plan = *plan;
+    memset(plan, 0, sizeof(*plan));
+    rc = pinned_build(pb, st.view_size);
+    if (rc == MC_EBUSY) {
+        /* The cache is full of other requests' pins: the reader needs a
+         * view only for the length of one copy, so it may still get one.
+         * The plan is moved out first; pinned_release drops the pins. */
+        struct api_plan keep = pb->plan;
+
+        memset(&pb->plan, 0, sizeof(pb->plan));
+        pinned_release(pb);
+        return reader_set(ex, m, &keep);
+    }
+    if (rc != MC_OK) {
+        pinned_release(pb);
+        return rc;
+    }
+    body.kind = API_BODY_IOV;
+    body.length = pb->plan.total;
+    body.iov = pb->iov;
+    body.iovcnt = (unsigned)pb->niov;
+    body.release = pinned_release;
+    body.cls = pb;
     api__body_set(ex, &body);
     return MC_OK;
 }

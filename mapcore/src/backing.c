@@ -91,6 +91,17 @@ enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
             rc = MC_ECONFLICT;
     } else {
         rc = size_file(fd, cur, size, req->allocation);
+        /* The catalog will name this file with this size: both must be on
+         * disk first, or a crash leaves an entry whose file is missing or
+         * short (damaged). A new file's name lives in its parent directory,
+         * and any directory created on the way in its own parent. */
+        if (rc == MC_OK) {
+            rc = mc__sys_fsync(fd);
+            if (rc == MC_OK && created)
+                rc = mc__sys_sync_parents(datafd, req->file);
+            if (rc != MC_OK && !created && size > cur)
+                (void)mc__sys_truncate(fd, cur); /* cut back what we grew */
+        }
     }
     if (rc != MC_OK)
         goto cleanup;

@@ -143,7 +143,8 @@ static bool power_of_two(uint64_t x)
 }
 
 /* Reopen the backing of a persisted entry. A file that is missing, shorter
- * than recorded or now unreachable makes the mapping damaged: it stays
+ * than recorded or now unreachable makes the mapping damaged (a longer one
+ * is fine: see below): it stays
  * listed (so the operator sees it and the entry is not lost at the next
  * persist) but serves no data. */
 static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
@@ -163,8 +164,15 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
         fd = -1;
         damaged = true;
     }
-    return mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e, fd, damaged,
-                           out);
+    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e,
+                                     fd, damaged, out);
+    /* A file longer than recorded (a shrink that crashed before its
+     * truncation, or a grow before its persist) is fine; its tail is stale
+     * and must read as zeros if the mapping grows over it. Not shared yet,
+     * so no lock. */
+    if (rc == MC_OK && !damaged && size > e->size)
+        (*out)->trunc_pending = true;
+    return rc;
 }
 
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,

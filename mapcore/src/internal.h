@@ -4,6 +4,8 @@
  *
  * Lock order (take them in this order, release in reverse, never backwards):
  *
+ *   mapping resize_lock  serialises resizes of one mapping, held across the
+ *                        catalog persist that makes a resize durable.
  *   catalog create_lock  serialises create and remove (the only table writers
  *                        that do file I/O), so two creates of one name cannot
  *                        race on the backing file.
@@ -72,6 +74,11 @@ enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
  * files are refused with MC_EPATH. */
 enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
                                  bool may_create, int *fd, bool *created);
+
+/* fsync every directory on the way to the relative path beneath dirfd: its
+ * parent, that one's parent, ... and dirfd itself, so a file (and any parent
+ * directories) just created there stay named after a crash. */
+enum mc_err mc__sys_sync_parents(int dirfd, const char *path);
 
 /* Unlink the relative path beneath dirfd (its parent resolved beneath). */
 enum mc_err mc__sys_unlink_beneath(int dirfd, const char *path);
@@ -241,6 +248,13 @@ struct mc_mapping {
     uint64_t size;        /* logical size: every bound is checked against it */
     unsigned pins;        /* acquisitions in flight or views pinned */
     bool trunc_pending;   /* a shrink waits for pins to reach zero */
+    bool trunc_hold;      /* a shrink waits for its catalog persist: the
+                           * file must not be cut before the catalog says
+                           * the smaller size (resize.c) */
+
+    /* Serialises resizes of this mapping, held across the catalog persist
+     * that ends one. Taken before the catalog persist_lock. */
+    pthread_mutex_t resize_lock;
 
     /* Taken around every copy into or out of the mapping (mapping.c). */
     struct mc__rangelock ranges;

@@ -78,6 +78,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     m->damaged = damaged;
     m->created_at_ms = meta->created_at_ms;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->resize_lock, NULL);
     mc__rangelock_init(&m->ranges);
     m->size = meta->size;
     atomic_init(&m->generation, 1);
@@ -105,6 +106,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     mc__viewcache_drop(m->vc, m, 0);
     mc__sys_close(m->fd);
     mc__rangelock_destroy(&m->ranges);
+    pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }

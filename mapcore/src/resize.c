@@ -15,6 +15,14 @@
  * zeroes them for free; when one is still pending, the stale bytes between
  * the old size and the file's end are punched (or overwritten with zeros)
  * before the size grows over them.
+ *
+ * Crash safety: the catalog must never record more bytes than the file has,
+ * or the mapping loads as damaged. A file longer than recorded is harmless.
+ * So a shrink sets the size, persists the catalog, and only then truncates
+ * (trunc_hold keeps mc__mapping_unpin from cutting the file meanwhile); a
+ * grow extends the file and fdatasyncs it before persisting. When the
+ * persist fails the old logical size comes back, and a failed shrink leaves
+ * the file untouched.
  */
 #include "internal.h"
 
@@ -22,7 +30,7 @@ void mc__mapping_unpin(struct mc_mapping *m)
 {
     pthread_mutex_lock(&m->lock);
     m->pins--;
-    if (m->pins == 0 && m->trunc_pending) {
+    if (m->pins == 0 && m->trunc_pending && !m->trunc_hold) {
         /* Nobody can reach past m->size now: a new access checks the size
          * under this lock first. On failure the truncation stays pending, so
          * the next grow still zeroes the stale bytes and the next unpin
@@ -33,25 +41,16 @@ void mc__mapping_unpin(struct mc_mapping *m)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* File backing; the mapping lock is held. */
-static enum mc_err resize_file(struct mc_mapping *m, uint64_t old,
-                               uint64_t new_size)
+/* Grow a file backing; the mapping lock is held. The new bytes reach the
+ * disk (fdatasync) before the caller persists the larger size. */
+static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
+                             uint64_t new_size)
 {
     uint64_t cur;
     enum mc_err rc = mc__sys_file_size(m->fd, &cur);
 
     if (rc != MC_OK)
         return rc;
-    if (new_size < old) {
-        if (m->pins > 0) {
-            m->trunc_pending = true;
-            return MC_OK;
-        }
-        rc = mc__sys_truncate(m->fd, new_size);
-        if (rc == MC_OK)
-            m->trunc_pending = false;
-        return rc;
-    }
     if (m->trunc_pending && cur > old) {
         rc = mc__sys_zero_range(m->fd, old,
                                 (cur < new_size ? cur : new_size) - old);
@@ -73,9 +72,24 @@ static enum mc_err resize_file(struct mc_mapping *m, uint64_t old,
         if (rc != MC_OK)
             return rc;
     }
+    /* The catalog may name the new size only once the file has it on disk;
+     * a longer file than recorded is harmless if the persist never comes. */
+    rc = mc__sys_datasync(m->fd);
+    if (rc != MC_OK)
+        return rc;
     if (new_size >= cur)
         m->trunc_pending = false;
     return MC_OK;
+}
+
+/* Cut the file to m->size once nothing can reach past it; the mapping lock
+ * is held. A failure leaves the truncation pending (a longer file is
+ * harmless; the next unpin or grow deals with it). */
+static void truncate_if_idle(struct mc_mapping *m)
+{
+    if (m->pins == 0 && m->trunc_pending && !m->trunc_hold &&
+        mc__sys_truncate(m->fd, m->size) == MC_OK)
+        m->trunc_pending = false;
 }
 
 /* Memory backing; the mapping lock is held. */
@@ -106,11 +120,46 @@ static enum mc_err resize_memory(struct mc_mapping *m, uint64_t old,
     return MC_OK;
 }
 
+/* The size is set; persist it, undoing the resize (back to old) on failure.
+ * resize_lock is held, the mapping lock is not. */
+static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
+                                       uint64_t new_size, bool old_pending)
+{
+    uint64_t vs = mc__viewcache_view_size(m->vc);
+    enum mc_err rc = mc__catalog_persist(m->cat);
+
+    pthread_mutex_lock(&m->lock);
+    if (rc != MC_OK) {
+        m->size = old;
+        if (new_size < old) {
+            /* The file was never cut, so [new_size, old) still holds its
+             * bytes (nobody could write there meanwhile). */
+            m->trunc_pending = old_pending;
+        } else if (mc__sys_zero_range(m->fd, old, new_size - old) != MC_OK ||
+                   m->pins > 0) {
+            /* The file stays longer than the recorded size (harmless: the
+             * catalog may even have reached the disk), but bytes written
+             * past old meanwhile must not come back. Punching failed, or a
+             * copy still in flight may write there after it: let the
+             * truncation (or the next grow) zero them. */
+            m->trunc_pending = true;
+        }
+    }
+    if (new_size < old)
+        m->trunc_hold = false;
+    truncate_if_idle(m);
+    pthread_mutex_unlock(&m->lock);
+    if (rc != MC_OK && new_size > old)
+        mc__viewcache_drop(m->vc, m, (old + vs - 1) / vs);
+    return rc;
+}
+
 enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
     uint64_t old;
-    enum mc_err rc;
+    bool old_pending = false;
+    enum mc_err rc = MC_OK;
 
     if (m->damaged)
         return MC_EDAMAGED;
@@ -121,19 +170,31 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (new_size > m->max_size)
         return MC_ETOOBIG;
 
+    pthread_mutex_lock(&m->resize_lock);
     pthread_mutex_lock(&m->lock);
     old = m->size;
     if (new_size == old) {
         pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->resize_lock);
         return MC_OK;
     }
-    if (m->backing == MC_BACKING_MEMORY)
+    if (m->backing == MC_BACKING_MEMORY) {
         rc = resize_memory(m, old, new_size);
-    else
-        rc = resize_file(m, old, new_size);
+    } else if (new_size > old) {
+        rc = grow_file(m, old, new_size);
+    } else {
+        /* New accesses see the smaller size at once; the file is cut only
+         * after the catalog records it (persist_file_resize). */
+        old_pending = m->trunc_pending;
+        m->trunc_pending = true;
+        m->trunc_hold = true;
+    }
     if (rc == MC_OK)
         m->size = new_size;
     pthread_mutex_unlock(&m->lock);
+    if (rc == MC_OK && m->backing == MC_BACKING_FILE)
+        rc = persist_file_resize(m, old, new_size, old_pending);
+    pthread_mutex_unlock(&m->resize_lock);
     if (rc != MC_OK)
         return rc;
 
@@ -142,7 +203,5 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)
         mc__viewcache_drop(m->vc, m, (new_size + vs - 1) / vs);
-    if (m->backing == MC_BACKING_FILE)
-        return mc__catalog_persist(m->cat);
     return MC_OK;
 }

@@ -209,6 +209,28 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
     return MC_OK;
 }
 
+enum mc_err mc__sys_sync_parents(int dirfd, const char *path)
+{
+    char buf[MC_PATH_MAX + 1];
+    size_t len = strlen(path);
+
+    if (len > MC_PATH_MAX)
+        return MC_EPATH;
+    memcpy(buf, path, len + 1);
+    /* Deepest first: each directory's entry lives in the next one up. */
+    for (char *last = strrchr(buf, '/'); last; last = strrchr(buf, '/')) {
+        *last = '\0';
+        int fd = open_beneath(dirfd, buf, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0)
+            return mc__sys_err(errno);
+        enum mc_err rc = mc__sys_fsync(fd);
+        close(fd);
+        if (rc != MC_OK)
+            return rc;
+    }
+    return mc__sys_fsync(dirfd);
+}
+
 enum mc_err mc__sys_unlink_beneath(int dirfd, const char *path)
 {
     char buf[MC_PATH_MAX + 1];

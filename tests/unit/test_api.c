@@ -16,6 +16,8 @@
 #include "api/api.h"
 #include "check.h"
 #include "mapcore/mc_catalog.h"
+#include "mapcore/mc_mapping.h"
+#include "mapcore/mc_viewcache.h"
 
 struct fake {
     const char *hdr[8][2];
@@ -50,7 +52,8 @@ struct env {
     struct api *api;
 };
 
-static void env_open(struct env *e, uint64_t view_size, uint64_t cache_bytes)
+static void env_open_ranges(struct env *e, uint64_t view_size,
+                            uint64_t cache_bytes, unsigned max_ranges)
 {
     struct mc_catalog_options opt = {0};
     struct api_config cfg = {0};
@@ -63,9 +66,14 @@ static void env_open(struct env *e, uint64_t view_size, uint64_t cache_bytes)
     CHECK(mc_catalog_open(&opt, &e->cat) == MC_OK);
     cfg.catalog = e->cat;
     cfg.max_body = 64ull << 20;
-    cfg.max_ranges = 4;
+    cfg.max_ranges = max_ranges;
     cfg.version = "test";
     CHECK(api_create(&cfg, &e->api) == 0);
+}
+
+static void env_open(struct env *e, uint64_t view_size, uint64_t cache_bytes)
+{
+    env_open_ranges(e, view_size, cache_bytes, 4);
 }
 
 static void env_close(struct env *e)
@@ -123,6 +131,10 @@ static void collect(struct answer *a, struct api_body *b)
         b->release(b->cls);
 }
 
+/* When set, run() calls it with the response body before reading it, while
+ * whatever the body holds (pins included) is still held. */
+static void (*body_probe)(struct env *e, const struct api_body *b);
+
 /* Run one request. body may be NULL; it is fed in chunks of chunk bytes. */
 static struct answer run(struct env *e, const char *method, const char *path,
                          struct fake *f, const void *body, size_t blen,
@@ -163,6 +175,8 @@ static struct answer run(struct env *e, const char *method, const char *path,
     snprintf(a.ctype, sizeof(a.ctype), "%s",
              resp->content_type ? resp->content_type : "");
     api_response_take_body(ex, &b);
+    if (body_probe != NULL)
+        body_probe(e, &b);
     collect(&a, &b);
     api_exchange_free(ex, true);
     return a;
@@ -522,6 +536,147 @@ TEST(data_views_and_reader)
     part = strstr(part, "\r\n\r\n") + 4;
     CHECK_MEM(part, p + 100000, 1900001);
     expect(&a, 206, NULL);
+    free(p);
+    env_close(&e);
+}
+
+/* Checks, while a body is alive, that the views it keeps pinned fit the
+ * pin limit of the env (a quarter of its cache budget, under 16 MiB). */
+static uint64_t probe_calls;
+
+static void probe_pins(struct env *e, const struct api_body *b)
+{
+    struct mc_cache_stats st;
+    uint64_t limit;
+
+    (void)b;
+    mc_catalog_cache_stats(e->cat, &st);
+    limit = st.budget_bytes / 4 < (16ull << 20) ? st.budget_bytes / 4
+                                                : (16ull << 20);
+    if (st.pinned * st.view_size > limit)
+        TEST_FAIL("%" PRIu64 " views of %" PRIu64 " bytes pinned by one "
+                  "body, over the pin limit of %" PRIu64,
+                  st.pinned, st.view_size, limit);
+    CHECK(st.bytes_mapped <= st.budget_bytes);
+    probe_calls++;
+}
+
+/* A multipart GET of 64 short ranges, each straddling a view boundary and
+ * two views apart: the bytes sent are well under the pin limit, but pinning
+ * them would hold 128 whole views, twice the limit. The body must not pin
+ * more than the limit, and must still carry the right bytes. */
+TEST(data_multipart_straddling_views)
+{
+    struct env e;
+    struct answer a;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t view = (uint64_t)page > 65536 ? (uint64_t)page : 65536;
+    size_t size = (size_t)(130 * view);
+    size_t part = 20000; /* 64 of them: over the 1 MiB atomic limit */
+    unsigned char *p = pattern(size);
+    char *range = malloc(64 * 48 + 16);
+    size_t n;
+    char json[64];
+    struct fake f = {0};
+    struct mc_cache_stats st;
+
+    CHECK(range != NULL);
+    /* Budget 256 views: pin limit 64 views, 128 would fit the budget. */
+    env_open_ranges(&e, view, 256 * view, 64);
+    snprintf(json, sizeof(json), "{\"size\":%zu}", size);
+    create(&e, "s", json);
+    fill(&e, "s", size);
+
+    n = (size_t)snprintf(range, 16, "bytes=");
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t first = (2 * i + 1) * view - part / 2;
+
+        n += (size_t)snprintf(range + n, 48, "%s%" PRIu64 "-%" PRIu64,
+                              i ? "," : "", first, first + part - 1);
+    }
+    f.hdr[0][0] = "Range";
+    f.hdr[0][1] = range;
+    probe_calls = 0;
+    body_probe = probe_pins;
+    a = RUN(&e, "GET", "/v1/maps/s/data", &f, NULL, 0);
+    body_probe = NULL;
+    CHECK_EQ_U64(probe_calls, 1);
+    if (a.status != 206)
+        TEST_FAIL("status %u, expected 206; body %.300s", a.status,
+                  a.body ? a.body : "");
+    CHECK(strncmp(hdr(&a, "Content-Type") ? hdr(&a, "Content-Type") : "",
+                  "multipart/byteranges", 20) == 0);
+    /* Every part in order, each with its bytes right after its header. */
+    char *at = a.body;
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t first = (2 * i + 1) * view - part / 2;
+        char cr[96];
+
+        snprintf(cr, sizeof(cr),
+                 "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%zu\r\n\r\n",
+                 first, first + part - 1, size);
+        at = strstr(at, cr);
+        if (at == NULL)
+            TEST_FAIL("part %u (%s) missing", i, cr);
+        at += strlen(cr);
+        CHECK_MEM(at, p + first, part);
+        at += part;
+    }
+    expect(&a, 206, NULL);
+    mc_catalog_cache_stats(e.cat, &st);
+    CHECK_EQ_U64(st.pinned, 0);
+    free(range);
+    free(p);
+    env_close(&e);
+}
+
+/* When the cache is full of pins held elsewhere, a body that would fit the
+ * pin limit can't be pinned (MC_EBUSY): it is served through the reader,
+ * which needs one view at a time, rather than failing with 503. */
+TEST(data_pinned_falls_back_when_cache_busy)
+{
+    struct env e;
+    struct answer a;
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t view = (uint64_t)page > 65536 ? (uint64_t)page : 65536;
+    size_t size = (size_t)(64 * view);
+    unsigned char *p = pattern(size);
+    struct mc_mapping *hog;
+    struct mc_view *held[250];
+    char json[64];
+    char rng[64];
+    struct fake f = {.hdr = {{"Range", rng}}};
+    uint64_t first = 3 * view, len = 32 * view; /* 32 views: under limit */
+    struct mc_cache_stats st;
+
+    env_open_ranges(&e, view, 256 * view, 4);
+    snprintf(json, sizeof(json), "{\"size\":%zu}", size);
+    create(&e, "d", json);
+    fill(&e, "d", size);
+    snprintf(json, sizeof(json), "{\"size\":%" PRIu64 "}", 250 * view);
+    create(&e, "hog", json);
+    /* Hold 250 of the 256 views of the budget. */
+    CHECK(mc_catalog_get(e.cat, "hog", &hog) == MC_OK);
+    for (unsigned i = 0; i < 250; i++) {
+        const uint8_t *data;
+        size_t vlen;
+
+        CHECK(mc_view_acquire(hog, i * view, &held[i], &data, &vlen) == MC_OK);
+    }
+    snprintf(rng, sizeof(rng), "bytes=%" PRIu64 "-%" PRIu64, first,
+             first + len - 1);
+    a = RUN(&e, "GET", "/v1/maps/d/data", &f, NULL, 0);
+    if (a.status != 206)
+        TEST_FAIL("status %u, expected 206; body %.300s", a.status,
+                  a.body ? a.body : "");
+    CHECK_EQ_U64(a.len, len);
+    CHECK_MEM(a.body, p + first, len);
+    expect(&a, 206, NULL);
+    mc_catalog_cache_stats(e.cat, &st);
+    CHECK_EQ_U64(st.pinned, 250);
+    for (unsigned i = 0; i < 250; i++)
+        mc_view_release(held[i]);
+    mc_mapping_unref(hog);
     free(p);
     env_close(&e);
 }

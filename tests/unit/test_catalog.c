@@ -600,6 +600,86 @@ TEST(truncated_behind_our_back)
     teardown(&f);
 }
 
+TEST(failed_shrink_persist_keeps_data)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    uint8_t buf[VS];
+
+    setup(&f);
+    CHECK_RC(create(&f, "shrunk", sized(3 * VS), NULL), MC_OK);
+    CHECK_RC(mc_catalog_get(f.cat, "shrunk", &m), MC_OK);
+    memset(buf, 0x5a, sizeof buf);
+    for (uint64_t off = 0; off < 3 * VS; off += VS)
+        CHECK_RC(mc_mapping_write(m, off, buf, sizeof buf), MC_OK);
+    /* A directory where the temporary catalog goes: every persist fails. */
+    CHECK(mkdirat(f.datafd, ".mmapd/catalog.json.tmp", 0750) == 0);
+    CHECK(mc_mapping_resize(m, VS) != MC_OK);
+    /* Nothing changed: not the logical size, not the file. */
+    CHECK_EQ_U64(mc_mapping_size(m), 3 * VS);
+    CHECK_EQ_U64(stat_of(&f, "shrunk").st_size, 3 * VS);
+    CHECK_RC(mc_mapping_read(m, 2 * VS, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0x5a && buf[VS - 1] == 0x5a);
+    /* A grow whose persist fails is undone too. */
+    CHECK(mc_mapping_resize(m, 4 * VS) != MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), 3 * VS);
+    mc_mapping_unref(m);
+    /* Reopen without a successful close persist (a crash): not damaged. */
+    mc_catalog_close(f.cat);
+    CHECK(unlinkat(f.datafd, ".mmapd/catalog.json.tmp", AT_REMOVEDIR) == 0);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_get(f.cat, "shrunk", &m), MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), 3 * VS);
+    memset(buf, 0, sizeof buf);
+    CHECK_RC(mc_mapping_read(m, 2 * VS, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0x5a && buf[VS - 1] == 0x5a);
+    /* The bytes the failed grow exposed read as zeros if grown again. */
+    CHECK_RC(mc_mapping_resize(m, 4 * VS), MC_OK);
+    CHECK_RC(mc_mapping_read(m, 3 * VS, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0 && buf[VS - 1] == 0);
+    /* A shrink that persists truncates the file afterwards. */
+    CHECK_RC(mc_mapping_resize(m, VS), MC_OK);
+    CHECK_EQ_U64(stat_of(&f, "shrunk").st_size, VS);
+    mc_mapping_unref(m);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_get(f.cat, "shrunk", &m), MC_OK);
+    CHECK_EQ_U64(mc_mapping_size(m), VS);
+    CHECK_RC(mc_mapping_read(m, 0, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0x5a && buf[VS - 1] == 0x5a);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+TEST(longer_file_than_recorded_loads)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    struct mc_info info;
+
+    setup(&f);
+    CHECK_RC(create(&f, "long", sized(VS), NULL), MC_OK);
+    mc_catalog_close(f.cat);
+    /* As a shrink that crashed before its truncation leaves it. */
+    write_file(&f, "long", 0x77, 3 * VS);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_get(f.cat, "long", &m), MC_OK);
+    mc_mapping_info(m, &info);
+    CHECK(!info.damaged);
+    CHECK_EQ_U64(info.size, VS);
+    /* The stale tail never comes back: growing over it reads zeros. */
+    CHECK_RC(mc_mapping_resize(m, 3 * VS), MC_OK);
+    uint8_t buf[VS];
+    CHECK_RC(mc_mapping_read(m, 0, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0x77 && buf[VS - 1] == 0x77);
+    CHECK_RC(mc_mapping_read(m, VS, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0 && buf[VS - 1] == 0);
+    CHECK_RC(mc_mapping_read(m, 2 * VS, buf, sizeof buf), MC_OK);
+    CHECK(buf[0] == 0 && buf[VS - 1] == 0);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
 TEST(commit_reserves_sparse_does_not)
 {
     struct fixture f;
