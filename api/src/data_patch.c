@@ -178,6 +178,7 @@ void api__data_patch_end(struct api_exchange *ex)
     uint64_t size;
     uint64_t lo = UINT64_MAX;
     uint64_t hi = 0;
+    uint64_t gen = 0;
     char etag[API_ETAG_MAX];
     enum mc_err rc;
 
@@ -208,9 +209,9 @@ void api__data_patch_end(struct api_exchange *ex)
         hi = parts[i].last > hi ? parts[i].last : hi;
     }
     /* A shrink since the check makes this MC_ERANGE, writing nothing. */
-    rc = mc_mapping_writev(p->map, r, n, src);
+    rc = api__write_checked(ex, p->map, r, n, src, &gen);
     if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+        api__fail_write(ex, p->map, rc);
         goto out;
     }
     p->written = true;
@@ -220,8 +221,7 @@ void api__data_patch_end(struct api_exchange *ex)
         goto out;
     }
     p->acknowledged = true;
-    api__etag(ex->api, mc_mapping_id(p->map), mc_mapping_generation(p->map),
-              etag);
+    api__etag(ex->api, mc_mapping_id(p->map), gen, etag);
     api__respond(ex, API_S_NO_CONTENT);
     api__header(ex, "ETag", "%s", etag);
 out:

@@ -8,8 +8,10 @@
  * past the end, 403 for a read-only mapping and 412 for a stale If-Match.
  *
  * Bodies up to the atomic-write limit are held (in a buffer no larger than
- * that limit) and applied with one mc_mapping_write at the end, so a request
- * that breaks off changes nothing. Longer bodies stream into the mapping
+ * that limit) and applied with one write at the end, so a request that
+ * breaks off changes nothing; a matched If-Match is checked again atomically
+ * with that write (api__write_checked), and for streamed bodies with the
+ * first chunk only. Longer bodies stream into the mapping
  * chunk by chunk at the running offset and are never held whole; if such a
  * request breaks off, a prefix may have been written, and it is reported as
  * an unacknowledged write in the metrics.
@@ -147,6 +149,17 @@ void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
     ex->wants_body = true;
 }
 
+/* One write of the body at off; the first honours a remembered If-Match
+ * atomically (api__write_checked). *gen may be NULL. */
+static enum mc_err put_write(struct api_exchange *ex, uint64_t off,
+                             const void *data, size_t len, uint64_t *gen)
+{
+    struct mc_range r = {off, len};
+    const void *src[1] = {data};
+
+    return api__write_checked(ex, ex->put.map, &r, 1, src, gen);
+}
+
 /* Hold len more bytes; false when that would pass the atomic limit. */
 static bool put_hold(struct api_exchange *ex, const void *data, size_t len)
 {
@@ -212,9 +225,9 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
          * what is held and stream from here on. */
         p->streaming = true;
         if (p->buf_len > 0) {
-            rc = mc_mapping_write(p->map, p->first, p->buf, p->buf_len);
+            rc = put_write(ex, p->first, p->buf, p->buf_len, NULL);
             if (rc != MC_OK) {
-                api__fail_mc(ex, rc);
+                api__fail_write(ex, p->map, rc);
                 return;
             }
             p->written = true;
@@ -224,9 +237,9 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
         p->buf_len = 0;
         p->buf_cap = 0;
     }
-    rc = mc_mapping_write(p->map, p->first + p->received, data, len);
+    rc = put_write(ex, p->first + p->received, data, len, NULL);
     if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+        api__fail_write(ex, p->map, rc);
         return;
     }
     p->written = true;
@@ -237,6 +250,7 @@ void api__data_put_end(struct api_exchange *ex)
 {
     struct api_put *p = &ex->put;
     char etag[API_ETAG_MAX];
+    uint64_t gen = 0;
     enum mc_err rc;
 
     if (p->end_exact && p->first + p->received != p->end) {
@@ -245,13 +259,21 @@ void api__data_put_end(struct api_exchange *ex)
                   p->received, p->end - p->first);
         return;
     }
-    if (p->buf_len > 0) {
-        rc = mc_mapping_write(p->map, p->first, p->buf, p->buf_len);
+    if (p->streaming) {
+        /* Streamed: other writes may have landed between the chunks, so the
+         * generation now is the best the ETag can name. */
+        gen = mc_mapping_generation(p->map);
+    } else {
+        /* Held (empty bodies too, so If-Match is checked again for them):
+         * one write, atomic with the If-Match check, naming its own
+         * generation. */
+        rc = put_write(ex, p->first, p->buf, p->buf_len, &gen);
         if (rc != MC_OK) {
-            api__fail_mc(ex, rc);
+            api__fail_write(ex, p->map, rc);
             return;
         }
-        p->written = true;
+        if (p->buf_len > 0)
+            p->written = true;
     }
     rc = mc_mapping_write_done(p->map, p->first, p->received);
     if (rc != MC_OK) {
@@ -259,8 +281,7 @@ void api__data_put_end(struct api_exchange *ex)
         return;
     }
     p->acknowledged = true;
-    api__etag(ex->api, mc_mapping_id(p->map), mc_mapping_generation(p->map),
-              etag);
+    api__etag(ex->api, mc_mapping_id(p->map), gen, etag);
     api__respond(ex, API_S_NO_CONTENT);
     api__header(ex, "ETag", "%s", etag);
 }

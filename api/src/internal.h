@@ -163,6 +163,12 @@ struct api_exchange {
     size_t json_len;
     struct api_put put;
     struct api_response resp;
+    /* If-Match named a concrete ETag that matched at header time: the
+     * mapping id and generation it named. The write re-checks them
+     * atomically (api__write_checked) and then clears if_match_armed. */
+    bool if_match_armed;
+    uint64_t if_match_id;
+    uint64_t if_match_gen;
 };
 
 /* exchange.c: building the response. */
@@ -214,6 +220,16 @@ bool api__if_range_match(const char *header, const char *etag);
  * either failing is 412). Returns false after answering 412/500/... */
 bool api__check_if_match(struct api_exchange *ex,
                          const struct api_request *req);
+/* Write the n ranges to m as one atomic write. When If-Match armed the
+ * exchange, the write happens only if m is still the mapping and generation
+ * the ETag named (else MC_EPRECONDITION, nothing written), and disarms it.
+ * *gen gets the generation this write produced (for the ETag). */
+enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
+                               const struct mc_range *r, size_t n,
+                               const void *const src[], uint64_t *gen);
+/* api__fail_mc, plus the current ETag of m when err is MC_EPRECONDITION. */
+void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,
+                     enum mc_err err);
 
 /* json.c. jansson's json_t is "struct json_t"; naming the tag keeps
  * jansson.h out of the files that don't use it. */

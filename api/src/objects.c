@@ -1,9 +1,10 @@
 /* objects.c - /v1/maps/{name}/objects/{offset}: JSON values stored in a
  * mapping as self-describing records (format in objrec.c).
  *
- * PUT serialises the body compactly and writes the record with one
- * mc_mapping_write, so it is atomic like any write up to the atomic limit
- * (records are at most 64 KiB of JSON). ?dry_run=true performs every check
+ * PUT serialises the body compactly and writes the record with one write
+ * (api__write_checked), so it is atomic like any write up to the atomic limit
+ * (records are at most 64 KiB of JSON), and a matched If-Match is checked
+ * again atomically with it. ?dry_run=true performs every check
  * a real PUT would (404, 403, 412, 416) and answers 200 with the same
  * figures instead of writing: the Size(object) analogue.
  *
@@ -78,6 +79,7 @@ void api__object_put_end(struct api_exchange *ex)
     uint64_t total = 0;
     size_t len;
     char etag[API_ETAG_MAX];
+    uint64_t gen = 0;
     enum mc_err rc;
 
     v = json_loadb(ex->json != NULL ? ex->json : "", ex->json_len,
@@ -118,11 +120,14 @@ void api__object_put_end(struct api_exchange *ex)
             api__fail(ex, API_EINTERNAL, "out of memory");
             goto out;
         }
-        rc = mc_mapping_write(m, ex->obj_offset, rec, (size_t)total);
+        struct mc_range r = {ex->obj_offset, (size_t)total};
+        const void *src[1] = {rec};
+
+        rc = api__write_checked(ex, m, &r, 1, src, &gen);
         if (rc == MC_OK)
             rc = mc_mapping_write_done(m, ex->obj_offset, total);
         if (rc != MC_OK) {
-            api__fail_mc(ex, rc);
+            api__fail_write(ex, m, rc);
             goto out;
         }
     }
@@ -130,7 +135,7 @@ void api__object_put_end(struct api_exchange *ex)
                     "length", (json_int_t)total, "next",
                     (json_int_t)(ex->obj_offset + total));
     if (!ex->obj_dry_run) {
-        api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+        api__etag(ex->api, mc_mapping_id(m), gen, etag);
         api__header(ex, "ETag", "%s", etag);
     }
     api__respond_json(ex, ex->obj_dry_run ? API_S_OK : API_S_CREATED, out);

@@ -99,6 +99,8 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
     const char *inm = req->header(req->conn, "If-None-Match");
     struct mc_mapping *m = NULL;
     char etag[API_ETAG_MAX];
+    uint64_t id;
+    uint64_t gen;
     enum mc_err rc;
 
     if (hdr == NULL && inm == NULL)
@@ -117,7 +119,9 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
         api__fail_mc(ex, rc);
         return false;
     }
-    api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+    id = mc_mapping_id(m);
+    gen = mc_mapping_generation(m);
+    api__etag(ex->api, id, gen, etag);
     mc_mapping_unref(m);
     /* Section 13.2.2: If-Match first (strong), then If-None-Match (weak),
      * which on a method other than GET and HEAD fails with 412 when it
@@ -133,5 +137,42 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
         api__header(ex, "ETag", "%s", etag);
         return false;
     }
+    /* A list that matched names this very generation (unless it is "*"):
+     * remember it, so the write can check again atomically. Two clients
+     * holding one ETag both pass here; only the first write may land. */
+    if (hdr != NULL && *skip_ows(hdr) != '*') {
+        ex->if_match_armed = true;
+        ex->if_match_id = id;
+        ex->if_match_gen = gen;
+    }
     return true;
+}
+
+enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
+                               const struct mc_range *r, size_t n,
+                               const void *const src[], uint64_t *gen)
+{
+    enum mc_err rc;
+
+    if (!ex->if_match_armed)
+        return mc_mapping_writev_gen(m, r, n, src, gen);
+    /* Deleted and created again since the headers: another mapping. */
+    if (mc_mapping_id(m) != ex->if_match_id)
+        return MC_EPRECONDITION;
+    rc = mc_mapping_writev_if(m, r, n, src, ex->if_match_gen, gen);
+    if (rc == MC_OK)
+        ex->if_match_armed = false;
+    return rc;
+}
+
+void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,
+                     enum mc_err err)
+{
+    char etag[API_ETAG_MAX];
+
+    api__fail_mc(ex, err);
+    if (err == MC_EPRECONDITION) {
+        api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+        api__header(ex, "ETag", "%s", etag);
+    }
 }

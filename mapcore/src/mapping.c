@@ -340,9 +340,14 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
 }
 
 /* The one copy path of reads and writes: check the bounds, lock the ranges
- * (shared to read, exclusive to write), copy, unlock. */
+ * (shared to read, exclusive to write), copy, unlock. A conditional write
+ * (expect != NULL) locks the whole mapping exclusively instead, so no
+ * disjoint write can bump the generation between the compare and the copy,
+ * and writes nothing (MC_EPRECONDITION) when the generation is not *expect.
+ * *gen_out (may be NULL) gets the generation a write produced. */
 static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
-                               size_t n, uint8_t *const *buf, bool write)
+                               size_t n, uint8_t *const *buf, bool write,
+                               const uint64_t *expect, uint64_t *gen_out)
 {
     size_t total = 0;
     size_t done = 0;
@@ -354,17 +359,49 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
     if (m->damaged)
         return MC_EDAMAGED;
     rc = check_ranges(m, r, n, &total);
-    if (rc != MC_OK || total == 0)
-        return rc;
-    rc = mc__rangelock_lock(&m->ranges, r, n, write, &ticket);
     if (rc != MC_OK)
         return rc;
+    if (expect != NULL) {
+        /* [0, UINT64_MAX) rather than [0, size): a grow racing the lock
+         * cannot leave bytes outside it. Bounds are checked again under the
+         * lock because a shrink may have run in between. */
+        struct mc_range all = {0, UINT64_MAX};
+
+        rc = mc__rangelock_lock(&m->ranges, &all, 1, true, &ticket);
+        if (rc != MC_OK)
+            return rc;
+        if (atomic_load(&m->generation) != *expect) {
+            mc__rangelock_unlock(&m->ranges, ticket);
+            return MC_EPRECONDITION;
+        }
+        rc = check_ranges(m, r, n, &total);
+        if (rc != MC_OK || total == 0) {
+            if (rc == MC_OK && gen_out != NULL)
+                *gen_out = atomic_load(&m->generation);
+            mc__rangelock_unlock(&m->ranges, ticket);
+            return rc;
+        }
+    } else {
+        if (total == 0) {
+            if (write && gen_out != NULL)
+                *gen_out = atomic_load(&m->generation);
+            return MC_OK;
+        }
+        rc = mc__rangelock_lock(&m->ranges, r, n, write, &ticket);
+        if (rc != MC_OK)
+            return rc;
+    }
     rc = copy_locked(m, r, n, buf, write, &done);
     if (write && done > 0) {
         /* Bumped before the ranges unlock, so whoever reads the new bytes
          * afterwards also sees the new generation. */
-        atomic_fetch_add(&m->generation, 1);
+        uint64_t gen = atomic_fetch_add(&m->generation, 1) + 1;
+
+        if (gen_out != NULL)
+            *gen_out = gen;
         atomic_store(&m->modified_at_ms, mc__now_ms());
+    } else if (write && gen_out != NULL) {
+        *gen_out = atomic_load(&m->generation);
     }
     mc__rangelock_unlock(&m->ranges, ticket);
     atomic_fetch_add_explicit(write ? &m->bytes_written : &m->bytes_read, done,
@@ -378,7 +415,7 @@ enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
     struct mc_range r = {off, len};
     uint8_t *dst = buf;
 
-    return copy_ranges(m, &r, 1, &dst, false);
+    return copy_ranges(m, &r, 1, &dst, false, NULL, NULL);
 }
 
 enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
@@ -386,7 +423,7 @@ enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
 {
     /* void * and uint8_t * share their representation; the array is only
      * read. */
-    return copy_ranges(m, r, n, (uint8_t *const *)dst, false);
+    return copy_ranges(m, r, n, (uint8_t *const *)dst, false, NULL, NULL);
 }
 
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
@@ -397,13 +434,33 @@ enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
      * cast only lets one function serve both directions. */
     uint8_t *src = (uint8_t *)(uintptr_t)buf;
 
-    return copy_ranges(m, &r, 1, &src, true);
+    return copy_ranges(m, &r, 1, &src, true, NULL, NULL);
 }
 
 enum mc_err mc_mapping_writev(struct mc_mapping *m, const struct mc_range *r,
                               size_t n, const void *const src[])
 {
-    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true);
+    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true, NULL,
+                       NULL);
+}
+
+enum mc_err mc_mapping_writev_gen(struct mc_mapping *m,
+                                  const struct mc_range *r, size_t n,
+                                  const void *const src[],
+                                  uint64_t *new_generation)
+{
+    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true, NULL,
+                       new_generation);
+}
+
+enum mc_err mc_mapping_writev_if(struct mc_mapping *m,
+                                 const struct mc_range *r, size_t n,
+                                 const void *const src[],
+                                 uint64_t expect_generation,
+                                 uint64_t *new_generation)
+{
+    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true,
+                       &expect_generation, new_generation);
 }
 
 enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,

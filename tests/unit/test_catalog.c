@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mc_check.h"
 #include "mapcore/mc_catalog.h"
 
 /* Module-internal (mapcore/src/internal.h): switches path resolution to the
@@ -26,20 +27,6 @@
 void mc__sys_disable_openat2(bool off);
 
 #define VS 4096u
-
-#define CHECK_RC(expr, want)                                                   \
-    do {                                                                       \
-        enum mc_err check_rc_ = (expr);                                        \
-        if (check_rc_ != (want))                                               \
-            TEST_FAIL("%s: %s != %s", #expr, mc_errname(check_rc_),            \
-                      mc_errname(want));                                       \
-    } while (0)
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* root is the temporary directory; the data directory is root/data, which
  * the catalog creates itself. outside is root/outside, a place symlinks may
@@ -75,7 +62,7 @@ static void teardown(struct fixture *f)
 {
     mc_catalog_close(f->cat);
     close(f->datafd);
-    CHECK(nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    CHECK_RMTREE(f->root);
 }
 
 static bool exists(struct fixture *f, const char *path)

@@ -22,24 +22,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mc_check.h"
 #include "internal.h" /* mc__guard_*: this test drives the guard directly */
 #include "mapcore/mc_catalog.h"
 
 #define VS 4096u
-
-#define CHECK_RC(expr, want)                                                   \
-    do {                                                                       \
-        enum mc_err check_rc_ = (expr);                                        \
-        if (check_rc_ != (want))                                               \
-            TEST_FAIL("%s: %s != %s", #expr, mc_errname(check_rc_),            \
-                      mc_errname(want));                                       \
-    } while (0)
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* A temporary file of `pages` pages of 0x5a, mapped shared; *fd stays open. */
 static uint8_t *map_temp(char *path, size_t pathlen, size_t pages, int *fd)
@@ -147,7 +134,7 @@ static void teardown(struct fixture *f)
 {
     mc_catalog_close(f->cat);
     close(f->dirfd);
-    CHECK(nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    CHECK_RMTREE(f->dir);
 }
 
 static struct mc_mapping *make(struct fixture *f, const char *name,

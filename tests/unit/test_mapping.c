@@ -19,23 +19,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mc_check.h"
 #include "mapcore/mc_catalog.h"
 
 #define VS 4096u
-
-#define CHECK_RC(expr, want)                                                   \
-    do {                                                                       \
-        enum mc_err check_rc_ = (expr);                                        \
-        if (check_rc_ != (want))                                               \
-            TEST_FAIL("%s: %s != %s", #expr, mc_errname(check_rc_),            \
-                      mc_errname(want));                                       \
-    } while (0)
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    return remove(path);
-}
 
 struct fixture {
     char dir[64];
@@ -62,7 +49,7 @@ static void teardown(struct fixture *f)
 {
     mc_catalog_close(f->cat);
     close(f->dirfd);
-    CHECK(nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    CHECK_RMTREE(f->dir);
 }
 
 static struct mc_mapping *make(struct fixture *f, const char *name,
@@ -563,6 +550,117 @@ TEST(concurrent_io_and_resize)
     /* Nothing pinned any more: the file matches the final size. */
     CHECK_EQ_U64(file_size(&f, "resized"), mc_mapping_size(rm));
     mc_mapping_unref(rm);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+/* ---- conditional writes (If-Match) ---------------------------------------- */
+
+TEST(conditional_write_semantics)
+{
+    struct fixture f;
+    setup(&f, 8);
+    struct mc_mapping *m = make_rw(&f, "cond", 4 * VS);
+    uint8_t a[16];
+    struct mc_range r = {VS, sizeof a};
+    const void *src[1] = {a};
+    uint64_t g0 = mc_mapping_generation(m);
+    uint64_t g = 0;
+
+    memset(a, 0xA1, sizeof a);
+    /* Unconditional writes report the generation they produced. */
+    CHECK_RC(mc_mapping_writev_gen(m, &r, 1, src, &g), MC_OK);
+    CHECK_EQ_U64(g, g0 + 1);
+    CHECK_EQ_U64(mc_mapping_generation(m), g0 + 1);
+    /* A stale generation writes nothing and leaves the generation alone. */
+    memset(a, 0xB2, sizeof a);
+    g = 0;
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0, &g), MC_EPRECONDITION);
+    CHECK_EQ_U64(g, 0);
+    CHECK_EQ_U64(mc_mapping_generation(m), g0 + 1);
+    CHECK(reads_all(m, VS, sizeof a, 0xA1));
+    /* The current one writes and bumps once. */
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 1, &g), MC_OK);
+    CHECK_EQ_U64(g, g0 + 2);
+    CHECK(reads_all(m, VS, sizeof a, 0xB2));
+    /* Out of range: MC_ERANGE, nothing written, generation unchanged. */
+    r.off = 4 * VS;
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 2, NULL), MC_ERANGE);
+    CHECK_EQ_U64(mc_mapping_generation(m), g0 + 2);
+    /* An empty write still checks, and names the current generation. */
+    r = (struct mc_range){0, 0};
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0, NULL), MC_EPRECONDITION);
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 2, &g), MC_OK);
+    CHECK_EQ_U64(g, g0 + 2);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+#define COND_THREADS 8
+
+struct cond_worker {
+    struct mc_mapping *m;
+    pthread_barrier_t *start;
+    uint64_t expect;
+    int id;
+    enum mc_err rc;
+    uint64_t gen;
+};
+
+static void *cond_main(void *arg)
+{
+    struct cond_worker *w = arg;
+    uint8_t buf[64];
+    /* Disjoint ranges: only the whole-mapping lock orders them. */
+    struct mc_range r = {(uint64_t)w->id * VS, sizeof buf};
+    const void *src[1] = {buf};
+
+    memset(buf, 0x10 + w->id, sizeof buf);
+    pthread_barrier_wait(w->start);
+    w->rc = mc_mapping_writev_if(w->m, &r, 1, src, w->expect, &w->gen);
+    return NULL;
+}
+
+TEST(conditional_write_one_winner)
+{
+    struct fixture f;
+    setup(&f, 16);
+    struct mc_mapping *m = make_rw(&f, "race", COND_THREADS * VS);
+
+    for (int round = 0; round < 50; round++) {
+        pthread_t t[COND_THREADS];
+        struct cond_worker w[COND_THREADS];
+        pthread_barrier_t start;
+        uint64_t g0;
+        int winners = 0;
+        int winner = -1;
+
+        set_all(m, 0, COND_THREADS * VS, 0);
+        g0 = mc_mapping_generation(m);
+        CHECK(pthread_barrier_init(&start, NULL, COND_THREADS) == 0);
+        for (int i = 0; i < COND_THREADS; i++) {
+            w[i] = (struct cond_worker){
+                .m = m, .start = &start, .expect = g0, .id = i};
+            CHECK(pthread_create(&t[i], NULL, cond_main, &w[i]) == 0);
+        }
+        for (int i = 0; i < COND_THREADS; i++)
+            CHECK(pthread_join(t[i], NULL) == 0);
+        pthread_barrier_destroy(&start);
+        for (int i = 0; i < COND_THREADS; i++) {
+            if (w[i].rc == MC_OK) {
+                winners++;
+                winner = i;
+                CHECK_EQ_U64(w[i].gen, g0 + 1);
+            } else {
+                CHECK_RC(w[i].rc, MC_EPRECONDITION);
+            }
+        }
+        CHECK_EQ_U64(winners, 1);
+        CHECK_EQ_U64(mc_mapping_generation(m), g0 + 1);
+        for (int i = 0; i < COND_THREADS; i++)
+            CHECK(reads_all(m, (uint64_t)i * VS, 64,
+                            i == winner ? (uint8_t)(0x10 + i) : 0));
+    }
     mc_mapping_unref(m);
     teardown(&f);
 }

@@ -13,23 +13,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "mc_check.h"
 #include "mapcore/mc_catalog.h"
 
 #define VS 4096u
-
-#define CHECK_RC(expr, want)                                                   \
-    do {                                                                       \
-        enum mc_err check_rc_ = (expr);                                        \
-        if (check_rc_ != (want))                                               \
-            TEST_FAIL("%s: %s != %s", #expr, mc_errname(check_rc_),            \
-                      mc_errname(want));                                       \
-    } while (0)
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    return remove(path);
-}
 
 struct fixture {
     char dir[64];
@@ -53,7 +40,7 @@ static void setup(struct fixture *f, unsigned budget_views)
 static void teardown(struct fixture *f)
 {
     mc_catalog_close(f->cat);
-    CHECK(nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+    CHECK_RMTREE(f->dir);
 }
 
 static struct mc_mapping *make(struct fixture *f, const char *name,

@@ -30,7 +30,8 @@
     X(MC_ETRUNCATED,    "backing file was truncated behind the server")      \
     X(MC_EDAMAGED,      "mapping is damaged and cannot be served")           \
     X(MC_ECORRUPT,      "catalog file is corrupt")                           \
-    X(MC_EIO,           "I/O error on the backing file")
+    X(MC_EIO,           "I/O error on the backing file")                     \
+    X(MC_EPRECONDITION, "the mapping changed since the given ETag")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,

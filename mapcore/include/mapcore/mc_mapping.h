@@ -114,6 +114,25 @@ enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
 enum mc_err mc_mapping_writev(struct mc_mapping *m, const struct mc_range *r,
                               size_t n, const void *const src[]);
 
+/* As mc_mapping_writev; *new_generation (may be NULL) gets the generation
+ * this write produced (the current one when nothing was written), which is
+ * what an ETag for the write must name even if later writes follow. */
+enum mc_err mc_mapping_writev_gen(struct mc_mapping *m,
+                                  const struct mc_range *r, size_t n,
+                                  const void *const src[],
+                                  uint64_t *new_generation);
+
+/* Conditional mc_mapping_writev (If-Match): locks the whole mapping
+ * exclusively, then writes only when the generation still equals
+ * expect_generation; otherwise MC_EPRECONDITION and nothing is written.
+ * Compare and write are atomic against every other write of the mapping.
+ * *new_generation (may be NULL) as for mc_mapping_writev_gen. */
+enum mc_err mc_mapping_writev_if(struct mc_mapping *m,
+                                 const struct mc_range *r, size_t n,
+                                 const void *const src[],
+                                 uint64_t expect_generation,
+                                 uint64_t *new_generation);
+
 /* Finish a write of [off, off+len): for writethrough mappings flush it to
  * stable storage (msync + fdatasync) before returning; otherwise MC_OK at
  * once. */
