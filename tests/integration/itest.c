@@ -569,3 +569,32 @@ char *itest_get_data(const struct itest_server *s, const char *name,
     itest_resp_free(&r);
     return body;
 }
+
+void itest_create_filled(const struct itest_server *s, const char *name,
+                         char *pat, size_t len, uint64_t seed)
+{
+    struct itest_resp r;
+    char json[64];
+    char path[256];
+
+    snprintf(json, sizeof(json), "{\"size\": %zu}", len);
+    itest_create(s, name, json);
+    itest_pattern(pat, len, seed);
+    snprintf(path, sizeof(path), "/v1/maps/%s/data", name);
+    itest_request(s, "PUT", path, NULL, pat, len, &r);
+    if (r.status != 204)
+        TEST_FAIL("PUT %s: status %ld, body \"%.300s\"", path, r.status,
+                  r.body);
+    itest_resp_free(&r);
+}
+
+void itest_expect_data(const struct itest_server *s, const char *name,
+                       const void *want, size_t len)
+{
+    size_t got_len = 0;
+    char *got = itest_get_data(s, name, &got_len);
+
+    CHECK_EQ_U64(got_len, len);
+    CHECK_MEM(got, want, len);
+    free(got);
+}

@@ -116,4 +116,13 @@ void itest_create(const struct itest_server *s, const char *name,
 char *itest_get_data(const struct itest_server *s, const char *name,
                      size_t *len);
 
+/* Create mapping `name` of len bytes and write the pattern of seed over all
+ * of it; pat receives the same len bytes. Requires 201, then 204. */
+void itest_create_filled(const struct itest_server *s, const char *name,
+                         char *pat, size_t len, uint64_t seed);
+
+/* Require the whole data of `name` to be exactly want[0..len). */
+void itest_expect_data(const struct itest_server *s, const char *name,
+                       const void *want, size_t len);
+
 #endif

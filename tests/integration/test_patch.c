@@ -18,24 +18,13 @@ static const char *const br_hdr[] = {"Content-Type: message/byterange",
 /* A server with mapping "d" of SIZE bytes holding pattern pat. */
 static void setup(struct itest_server *s, char *pat)
 {
-    struct itest_resp r;
-
     itest_start(s, NULL);
-    itest_create(s, "d", "{\"size\": 10000}");
-    itest_pattern(pat, SIZE, 7);
-    itest_request(s, "PUT", "/v1/maps/d/data", NULL, pat, SIZE, &r);
-    CHECK_EQ_U64(r.status, 204);
-    itest_resp_free(&r);
+    itest_create_filled(s, "d", pat, SIZE, 7);
 }
 
 static void expect_data(const struct itest_server *s, const char *pat)
 {
-    size_t len = 0;
-    char *got = itest_get_data(s, "d", &len);
-
-    CHECK_EQ_U64(len, SIZE);
-    CHECK_MEM(got, pat, SIZE);
-    free(got);
+    itest_expect_data(s, "d", pat, SIZE);
 }
 
 static char *etag_of(const struct itest_server *s, char *buf, size_t len)

@@ -11,24 +11,13 @@
 
 static void setup(struct itest_server *s, char *pat)
 {
-    struct itest_resp r;
-
     itest_start(s, NULL);
-    itest_create(s, "w", "{\"size\": 4096}");
-    itest_pattern(pat, SIZE, 11);
-    itest_request(s, "PUT", "/v1/maps/w/data", NULL, pat, SIZE, &r);
-    CHECK_EQ_U64(r.status, 204);
-    itest_resp_free(&r);
+    itest_create_filled(s, "w", pat, SIZE, 11);
 }
 
 static void expect_data(const struct itest_server *s, const char *pat)
 {
-    size_t len = 0;
-    char *got = itest_get_data(s, "w", &len);
-
-    CHECK_EQ_U64(len, SIZE);
-    CHECK_MEM(got, pat, SIZE);
-    free(got);
+    itest_expect_data(s, "w", pat, SIZE);
 }
 
 /* Send a chunked PUT with the given extra header line (ending in CRLF) and
