@@ -11,14 +11,8 @@
 
 static void setup(struct itest_server *s, char *pat, const char *const *extra)
 {
-    struct itest_resp r;
-
     itest_start(s, extra);
-    itest_create(s, "d", "{\"size\": 10000}");
-    itest_pattern(pat, SIZE, 3);
-    itest_request(s, "PUT", "/v1/maps/d/data", NULL, pat, SIZE, &r);
-    CHECK_EQ_U64(r.status, 204);
-    itest_resp_free(&r);
+    itest_create_filled(s, "d", pat, SIZE, 3);
 }
 
 static void get(const struct itest_server *s, const char *range,
