@@ -14,6 +14,12 @@
  *  5. on_completed(): the one place that frees the per-request state, writes
  *     the access log line and records metrics, however the request ended.
  *
+ * Shutdown does not use MHD_quiesce_daemon(): in 0.9.75 it removes the listen
+ * socket from each epoll worker's set while the worker may be removing it
+ * too, and the loser aborts the process ("Failed to remove listen FD from
+ * epoll set"). Instead the accept policy closes every connection accepted
+ * once draining has begun, and responses then ask the client to close.
+ *
  * libmicrohttpd 0.9.75 refuses MHD_queue_response() while the body is being
  * received, so when the api stops wanting body half-way (an early error) we
  * discard the rest of the body and queue the error at the final call; past
@@ -48,6 +54,7 @@ struct srv_daemon {
     struct api *api;
     uint16_t port;
     atomic_uint inflight; /* requests between on_uri and on_completed */
+    atomic_bool draining; /* set once by srv_daemon_quiesce() */
     /* PEM text of the certificate chain and the key, kept for the daemon's
      * life because libmicrohttpd is not documented to copy them. */
     char *tls_cert, *tls_key;
@@ -307,6 +314,10 @@ static enum MHD_Result queue_response(struct srv_request *r,
     if (resp->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 resp->content_type);
+    /* A keep-alive client must not keep the drain going request after
+     * request. */
+    if (atomic_load(&r->d->draining))
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     ok = MHD_queue_response(conn, resp->status, mr);
     MHD_destroy_response(mr); /* libmicrohttpd holds its own reference */
     if (ok == MHD_YES) {
@@ -427,6 +438,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&d->inflight, 1);
 }
 
+/* Accept policy: every connection while serving, none once draining. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen)
+{
+    struct srv_daemon *d = cls;
+
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&d->draining) ? MHD_NO : MHD_YES;
+}
+
 static void daemon_free(struct srv_daemon *d)
 {
     srv_secretfile_free(d->tls_cert, d->tls_cert_len);
@@ -474,7 +496,7 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO |
-                     MHD_USE_ITC; /* quiesce needs ITC with a thread pool */
+                     MHD_USE_ITC; /* wakes the workers at stop */
 
     *out = NULL;
     if (cfg->listen_ipv6)
@@ -486,6 +508,7 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     }
     d->api = api;
     atomic_init(&d->inflight, 0);
+    atomic_init(&d->draining, false);
     if (tls_setup(cfg, d, tls_opts, errbuf, errlen) != 0) {
         daemon_free(d);
         return -1;
@@ -494,7 +517,7 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         flags |= MHD_USE_TLS;
     errno = 0;
     d->mhd = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, d,
+        flags, cfg->listen_port, on_accept, d, on_request, d,
         /* First, so that every message goes through our log. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
@@ -536,12 +559,7 @@ uint16_t srv_daemon_port(const struct srv_daemon *d)
 
 void srv_daemon_quiesce(struct srv_daemon *d)
 {
-    MHD_socket fd = MHD_quiesce_daemon(d->mhd);
-
-    /* We own the listen socket once quiesced; closing it makes new
-     * connection attempts fail fast instead of waiting in the backlog. */
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    atomic_store(&d->draining, true);
 }
 
 bool srv_daemon_drain(struct srv_daemon *d, unsigned timeout_ms)

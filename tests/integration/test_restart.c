@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,8 +89,31 @@ TEST(file_mappings_survive_restart)
     itest_cleanup(&s);
 }
 
+/* Whether a new connection to port gets an answer to a request: false when
+ * the connection is refused or closed without a byte of response. */
+static bool new_connection_is_served(uint16_t port)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct pollfd pfd = {.events = POLLIN};
+    char buf[64];
+    bool served = false;
+
+    pfd.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(pfd.fd >= 0);
+    if (connect(pfd.fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        send(pfd.fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0 &&
+        poll(&pfd, 1, 5000) == 1)
+        served = recv(pfd.fd, buf, sizeof(buf), 0) > 0;
+    close(pfd.fd);
+    return served;
+}
+
 /* A GET of 48 MiB is in flight when SIGTERM arrives: the server stops
- * accepting, finishes sending it, and only then exits 0. */
+ * accepting (a new connection gets no answer), finishes sending it, and
+ * only then exits 0. */
 TEST(sigterm_finishes_inflight_request)
 {
     enum { SIZE = 48 << 20 };
@@ -124,6 +149,7 @@ TEST(sigterm_finishes_inflight_request)
     }
     CHECK(kill(s.pid, SIGTERM) == 0);
     usleep(200 * 1000);
+    CHECK(!new_connection_is_served(s.port));
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;
@@ -155,6 +181,70 @@ TEST(sigterm_finishes_inflight_request)
     CHECK(s.pid == 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(buf);
+    itest_cleanup(&s);
+}
+
+/* Clients that open a connection, ask for /healthz and close, over and
+ * over, until told to stop. */
+struct churn {
+    uint16_t port;
+    atomic_bool stop;
+};
+
+static void *churn_client(void *arg)
+{
+    struct churn *c = arg;
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n";
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(c->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+    /* Bounded: a round lasts well under a second. */
+    for (int i = 0; i < 100000 && !atomic_load(&c->stop); i++) {
+        char buf[512];
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+            break;
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+            send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+            while (poll(&pfd, 1, 2000) == 1 &&
+                   recv(fd, buf, sizeof(buf), 0) > 0)
+                ;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+/* SIGTERM while connections come and go on every worker thread: the server
+ * stops accepting and exits 0, every time. libmicrohttpd 0.9.75's
+ * MHD_quiesce_daemon() races its own epoll workers here and aborts the
+ * process now and then ("Failed to remove listen FD from epoll set"). */
+TEST(sigterm_during_connection_churn_exits_zero)
+{
+    enum { ROUNDS = 12, CLIENTS = 4 };
+    struct itest_server s = {0};
+    const char *const args[] = {"--threads", "8", NULL};
+
+    for (int round = 0; round < ROUNDS; round++) {
+        struct churn c = {0};
+        pthread_t t[CLIENTS];
+
+        itest_start(&s, args);
+        c.port = s.port;
+        atomic_init(&c.stop, false);
+        for (int i = 0; i < CLIENTS; i++)
+            CHECK(pthread_create(&t[i], NULL, churn_client, &c) == 0);
+        usleep(30 * 1000);
+        itest_stop(&s); /* SIGTERM; asserts exit status 0 */
+        atomic_store(&c.stop, true);
+        for (int i = 0; i < CLIENTS; i++)
+            pthread_join(t[i], NULL);
+    }
     itest_cleanup(&s);
 }
 
