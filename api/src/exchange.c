@@ -259,6 +259,7 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
         return;
     api__data_put_free(ex, completed);
     api__auth_release(ex);
+    api__conditions_free(ex);
     body_release(&ex->resp.body);
     free(ex->json);
     free(ex);

@@ -163,12 +163,13 @@ struct api_exchange {
     size_t json_len;
     struct api_put put;
     struct api_response resp;
-    /* If-Match named a concrete ETag that matched at header time: the
-     * mapping id and generation it named. The write re-checks them
-     * atomically (api__write_checked) and then clears if_match_armed. */
-    bool if_match_armed;
-    uint64_t if_match_id;
-    uint64_t if_match_gen;
+    /* The request's If-Match and If-None-Match held at header time for the
+     * mapping with id cond_id: the write tests the copies again, atomically
+     * (api__write_checked), and then clears cond_armed. NULL when absent. */
+    bool cond_armed;
+    uint64_t cond_id;
+    char *cond_if_match;
+    char *cond_if_none_match;
 };
 
 /* exchange.c: building the response. */
@@ -220,16 +221,20 @@ bool api__if_range_match(const char *header, const char *etag);
  * either failing is 412). Returns false after answering 412/500/... */
 bool api__check_if_match(struct api_exchange *ex,
                          const struct api_request *req);
-/* Write the n ranges to m as one atomic write. When If-Match armed the
- * exchange, the write happens only if m is still the mapping and generation
- * the ETag named (else MC_EPRECONDITION, nothing written), and disarms it.
- * *gen gets the generation this write produced (for the ETag). */
+/* Write the n ranges to m as one atomic write. When api__check_if_match
+ * armed the exchange, the write happens only if m is still that mapping and
+ * If-Match/If-None-Match still hold for the generation the write finds
+ * (else MC_EPRECONDITION, nothing written); a write that lands disarms it,
+ * so a streamed body is tested with its first chunk only. *gen gets the
+ * generation this write produced (for the ETag). */
 enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
                                const struct mc_range *r, size_t n,
                                const void *const src[], uint64_t *gen);
 /* api__fail_mc, plus the current ETag of m when err is MC_EPRECONDITION. */
 void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,
                      enum mc_err err);
+/* Free the copies of the conditional headers (exchange free). */
+void api__conditions_free(struct api_exchange *ex);
 
 /* json.c. jansson's json_t is "struct json_t"; naming the tag keeps
  * jansson.h out of the files that don't use it. */

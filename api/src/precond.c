@@ -9,6 +9,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -137,15 +138,32 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
         api__header(ex, "ETag", "%s", etag);
         return false;
     }
-    /* A list that matched names this very generation (unless it is "*"):
-     * remember it, so the write can check again atomically. Two clients
-     * holding one ETag both pass here; only the first write may land. */
-    if (hdr != NULL && *skip_ows(hdr) != '*') {
-        ex->if_match_armed = true;
-        ex->if_match_id = id;
-        ex->if_match_gen = gen;
+    /* Both held for this generation; the write tests them again against
+     * the generation it finds under its lock. Two clients holding one ETag
+     * both pass here; only the first write may land. */
+    ex->cond_armed = true;
+    ex->cond_id = id;
+    if ((hdr != NULL && (ex->cond_if_match = strdup(hdr)) == NULL) ||
+        (inm != NULL && (ex->cond_if_none_match = strdup(inm)) == NULL)) {
+        api__fail(ex, API_EINTERNAL, "out of memory");
+        return false;
     }
     return true;
+}
+
+/* mc_generation_test for api__write_checked: the conditions of the
+ * exchange, evaluated as api__check_if_match did, for generation. */
+static bool conditions_hold(const void *cls, uint64_t generation)
+{
+    const struct api_exchange *ex = cls;
+    char etag[API_ETAG_MAX];
+
+    api__etag(ex->api, ex->cond_id, generation, etag);
+    if (ex->cond_if_match != NULL &&
+        !api__etag_list_match(ex->cond_if_match, etag, false))
+        return false;
+    return ex->cond_if_none_match == NULL ||
+           !api__etag_list_match(ex->cond_if_none_match, etag, true);
 }
 
 enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
@@ -154,15 +172,22 @@ enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
 {
     enum mc_err rc;
 
-    if (!ex->if_match_armed)
+    if (!ex->cond_armed)
         return mc_mapping_writev_gen(m, r, n, src, gen);
     /* Deleted and created again since the headers: another mapping. */
-    if (mc_mapping_id(m) != ex->if_match_id)
+    if (mc_mapping_id(m) != ex->cond_id)
         return MC_EPRECONDITION;
-    rc = mc_mapping_writev_if(m, r, n, src, ex->if_match_gen, gen);
+    rc = mc_mapping_writev_if(m, r, n, src, conditions_hold, ex, gen);
     if (rc == MC_OK)
-        ex->if_match_armed = false;
+        ex->cond_armed = false;
     return rc;
+}
+
+void api__conditions_free(struct api_exchange *ex)
+{
+    free(ex->cond_if_match);
+    free(ex->cond_if_none_match);
+    ex->cond_if_match = ex->cond_if_none_match = NULL;
 }
 
 void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,

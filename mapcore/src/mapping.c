@@ -341,13 +341,14 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
 
 /* The one copy path of reads and writes: check the bounds, lock the ranges
  * (shared to read, exclusive to write), copy, unlock. A conditional write
- * (expect != NULL) locks the whole mapping exclusively instead, so no
- * disjoint write can bump the generation between the compare and the copy,
- * and writes nothing (MC_EPRECONDITION) when the generation is not *expect.
+ * (test != NULL) locks the whole mapping exclusively instead, so no
+ * disjoint write can bump the generation between the test and the copy,
+ * and writes nothing (MC_EPRECONDITION) when test(cls, generation) fails.
  * *gen_out (may be NULL) gets the generation a write produced. */
 static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
                                size_t n, uint8_t *const *buf, bool write,
-                               const uint64_t *expect, uint64_t *gen_out)
+                               mc_generation_test *test, const void *cls,
+                               uint64_t *gen_out)
 {
     size_t total = 0;
     size_t done = 0;
@@ -361,7 +362,7 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
     rc = check_ranges(m, r, n, &total);
     if (rc != MC_OK)
         return rc;
-    if (expect != NULL) {
+    if (test != NULL) {
         /* [0, UINT64_MAX) rather than [0, size): a grow racing the lock
          * cannot leave bytes outside it. Bounds are checked again under the
          * lock because a shrink may have run in between. */
@@ -370,7 +371,7 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
         rc = mc__rangelock_lock(&m->ranges, &all, 1, true, &ticket);
         if (rc != MC_OK)
             return rc;
-        if (atomic_load(&m->generation) != *expect) {
+        if (!test(cls, atomic_load(&m->generation))) {
             mc__rangelock_unlock(&m->ranges, ticket);
             return MC_EPRECONDITION;
         }
@@ -415,7 +416,7 @@ enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
     struct mc_range r = {off, len};
     uint8_t *dst = buf;
 
-    return copy_ranges(m, &r, 1, &dst, false, NULL, NULL);
+    return copy_ranges(m, &r, 1, &dst, false, NULL, NULL, NULL);
 }
 
 enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
@@ -423,7 +424,8 @@ enum mc_err mc_mapping_readv(struct mc_mapping *m, const struct mc_range *r,
 {
     /* void * and uint8_t * share their representation; the array is only
      * read. */
-    return copy_ranges(m, r, n, (uint8_t *const *)dst, false, NULL, NULL);
+    return copy_ranges(m, r, n, (uint8_t *const *)dst, false, NULL, NULL,
+                       NULL);
 }
 
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
@@ -434,14 +436,14 @@ enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
      * cast only lets one function serve both directions. */
     uint8_t *src = (uint8_t *)(uintptr_t)buf;
 
-    return copy_ranges(m, &r, 1, &src, true, NULL, NULL);
+    return copy_ranges(m, &r, 1, &src, true, NULL, NULL, NULL);
 }
 
 enum mc_err mc_mapping_writev(struct mc_mapping *m, const struct mc_range *r,
                               size_t n, const void *const src[])
 {
     return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true, NULL,
-                       NULL);
+                       NULL, NULL);
 }
 
 enum mc_err mc_mapping_writev_gen(struct mc_mapping *m,
@@ -450,17 +452,17 @@ enum mc_err mc_mapping_writev_gen(struct mc_mapping *m,
                                   uint64_t *new_generation)
 {
     return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true, NULL,
-                       new_generation);
+                       NULL, new_generation);
 }
 
 enum mc_err mc_mapping_writev_if(struct mc_mapping *m,
                                  const struct mc_range *r, size_t n,
                                  const void *const src[],
-                                 uint64_t expect_generation,
+                                 mc_generation_test *test, const void *cls,
                                  uint64_t *new_generation)
 {
-    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true,
-                       &expect_generation, new_generation);
+    return copy_ranges(m, r, n, (uint8_t *const *)(uintptr_t)src, true, test,
+                       cls, new_generation);
 }
 
 enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,

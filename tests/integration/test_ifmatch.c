@@ -2,9 +2,10 @@
  * the real server: a second PUT with an ETag the first one superseded is
  * 412; several clients sending PUT with one If-Match at once get exactly one
  * 204 and 412 for the rest (the check is repeated atomically with the
- * write, not only when the headers arrive); and the ETag of a 204 is the
- * one a GET right after returns when nobody else writes. PATCH and object
- * PUT go through the same conditional write.
+ * write, not only when the headers arrive), and so do clients sending
+ * If-None-Match with the ETag the first write will produce; and the ETag
+ * of a 204 is the one a GET right after returns when nobody else writes.
+ * PATCH and object PUT go through the same conditional write.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -135,7 +136,23 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-TEST(concurrent_if_match_one_winner)
+/* The ETag the next write of the mapping will produce: ours are
+ * "<boot nonce>-<mapping id>-<generation>" in hex, and every write adds one
+ * to the generation. */
+static void next_etag(const char *etag, char *out, size_t len)
+{
+    const char *dash = strrchr(etag, '-');
+    unsigned long long gen;
+
+    CHECK(dash != NULL && sscanf(dash + 1, "%llx", &gen) == 1);
+    snprintf(out, len, "%.*s-%llx\"", (int)(dash - etag), etag, gen + 1);
+}
+
+/* ROUNDS rounds of CLIENTS clients sending one conditional PUT at once:
+ * "If-Match: <current ETag>", or "If-None-Match: <the ETag the first write
+ * will produce>". Either way exactly one may write; that needs the
+ * condition tested again under the write's lock. */
+static void one_winner_rounds(bool none_match)
 {
     struct itest_server s = {0};
     static char want[SIZE];
@@ -146,11 +163,16 @@ TEST(concurrent_if_match_one_winner)
         pthread_t t[CLIENTS];
         struct client c[CLIENTS];
         pthread_barrier_t go;
-        char etag[128], hdr[160], now[128];
+        char etag[128], next[128], hdr[160], now[128];
         int ok = 0, winner = -1;
 
         etag_of(&s, etag, sizeof etag);
-        snprintf(hdr, sizeof hdr, "If-Match: %s", etag);
+        if (none_match) {
+            next_etag(etag, next, sizeof next);
+            snprintf(hdr, sizeof hdr, "If-None-Match: %s", next);
+        } else {
+            snprintf(hdr, sizeof hdr, "If-Match: %s", etag);
+        }
         CHECK(pthread_barrier_init(&go, NULL, CLIENTS) == 0);
         for (int i = 0; i < CLIENTS; i++) {
             c[i] = (struct client){.s = &s, .go = &go, .hdr = hdr, .id = i};
@@ -169,12 +191,14 @@ TEST(concurrent_if_match_one_winner)
             }
         }
         if (ok != 1)
-            TEST_FAIL("round %d: %d clients got 204 with one If-Match", round,
-                      ok);
+            TEST_FAIL("round %d: %d clients got 204 with \"%s\"", round, ok,
+                      hdr);
         /* Nobody else writes now: the winner's ETag is the current one and
          * its bytes are what the mapping holds. */
         etag_of(&s, now, sizeof now);
         CHECK(strcmp(c[winner].etag, now) == 0);
+        if (none_match)
+            CHECK(strcmp(now, next) == 0);
         {
             size_t len = 0;
             char *data = itest_get_data(&s, "w", &len);
@@ -187,6 +211,16 @@ TEST(concurrent_if_match_one_winner)
     }
     itest_cleanup(&s);
     curl_global_cleanup();
+}
+
+TEST(concurrent_if_match_one_winner)
+{
+    one_winner_rounds(false);
+}
+
+TEST(concurrent_if_none_match_one_winner)
+{
+    one_winner_rounds(true);
 }
 
 TEST_MAIN()

@@ -556,6 +556,50 @@ TEST(concurrent_io_and_resize)
 
 /* ---- conditional writes (If-Match) ---------------------------------------- */
 
+/* The If-Match test: the generation must still be *cls. */
+static bool generation_is(const void *cls, uint64_t generation)
+{
+    return generation == *(const uint64_t *)cls;
+}
+
+static enum mc_err write_if_gen(struct mc_mapping *m, const struct mc_range *r,
+                                const void *const src[], uint64_t expect,
+                                uint64_t *gen)
+{
+    return mc_mapping_writev_if(m, r, 1, src, generation_is, &expect, gen);
+}
+
+/* The If-None-Match test: any generation but *cls. */
+static bool generation_is_not(const void *cls, uint64_t generation)
+{
+    return generation != *(const uint64_t *)cls;
+}
+
+TEST(conditional_write_test_sees_the_current_generation)
+{
+    struct fixture f;
+    setup(&f, 8);
+    struct mc_mapping *m = make_rw(&f, "inm", 2 * VS);
+    uint8_t a[8];
+    struct mc_range r = {0, sizeof a};
+    const void *src[1] = {a};
+    uint64_t g0 = mc_mapping_generation(m);
+    uint64_t g = 0;
+
+    memset(a, 0x5A, sizeof a);
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, generation_is_not, &g0, &g),
+             MC_EPRECONDITION);
+    CHECK(reads_all(m, 0, sizeof a, 0));
+    CHECK_RC(mc_mapping_writev_gen(m, &r, 1, src, &g), MC_OK);
+    memset(a, 0x6B, sizeof a);
+    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, generation_is_not, &g0, &g),
+             MC_OK);
+    CHECK_EQ_U64(g, g0 + 2);
+    CHECK(reads_all(m, 0, sizeof a, 0x6B));
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
 TEST(conditional_write_semantics)
 {
     struct fixture f;
@@ -575,22 +619,22 @@ TEST(conditional_write_semantics)
     /* A stale generation writes nothing and leaves the generation alone. */
     memset(a, 0xB2, sizeof a);
     g = 0;
-    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0, &g), MC_EPRECONDITION);
+    CHECK_RC(write_if_gen(m, &r, src, g0, &g), MC_EPRECONDITION);
     CHECK_EQ_U64(g, 0);
     CHECK_EQ_U64(mc_mapping_generation(m), g0 + 1);
     CHECK(reads_all(m, VS, sizeof a, 0xA1));
     /* The current one writes and bumps once. */
-    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 1, &g), MC_OK);
+    CHECK_RC(write_if_gen(m, &r, src, g0 + 1, &g), MC_OK);
     CHECK_EQ_U64(g, g0 + 2);
     CHECK(reads_all(m, VS, sizeof a, 0xB2));
     /* Out of range: MC_ERANGE, nothing written, generation unchanged. */
     r.off = 4 * VS;
-    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 2, NULL), MC_ERANGE);
+    CHECK_RC(write_if_gen(m, &r, src, g0 + 2, NULL), MC_ERANGE);
     CHECK_EQ_U64(mc_mapping_generation(m), g0 + 2);
     /* An empty write still checks, and names the current generation. */
     r = (struct mc_range){0, 0};
-    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0, NULL), MC_EPRECONDITION);
-    CHECK_RC(mc_mapping_writev_if(m, &r, 1, src, g0 + 2, &g), MC_OK);
+    CHECK_RC(write_if_gen(m, &r, src, g0, NULL), MC_EPRECONDITION);
+    CHECK_RC(write_if_gen(m, &r, src, g0 + 2, &g), MC_OK);
     CHECK_EQ_U64(g, g0 + 2);
     mc_mapping_unref(m);
     teardown(&f);
@@ -617,7 +661,7 @@ static void *cond_main(void *arg)
 
     memset(buf, 0x10 + w->id, sizeof buf);
     pthread_barrier_wait(w->start);
-    w->rc = mc_mapping_writev_if(w->m, &r, 1, src, w->expect, &w->gen);
+    w->rc = write_if_gen(w->m, &r, src, w->expect, &w->gen);
     return NULL;
 }
 

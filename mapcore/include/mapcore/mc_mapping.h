@@ -122,15 +122,20 @@ enum mc_err mc_mapping_writev_gen(struct mc_mapping *m,
                                   const void *const src[],
                                   uint64_t *new_generation);
 
-/* Conditional mc_mapping_writev (If-Match): locks the whole mapping
- * exclusively, then writes only when the generation still equals
- * expect_generation; otherwise MC_EPRECONDITION and nothing is written.
- * Compare and write are atomic against every other write of the mapping.
- * *new_generation (may be NULL) as for mc_mapping_writev_gen. */
+/* A precondition on a mapping's generation (If-Match, If-None-Match): true
+ * lets a conditional write proceed. It runs under the write's lock, so it
+ * must be quick and must not call into the mapping. */
+typedef bool mc_generation_test(const void *cls, uint64_t generation);
+
+/* Conditional mc_mapping_writev: locks the whole mapping exclusively, then
+ * writes only when test(cls, generation) holds; otherwise MC_EPRECONDITION
+ * and nothing is written. Test and write are atomic against every other
+ * write of the mapping. *new_generation (may be NULL) as for
+ * mc_mapping_writev_gen. */
 enum mc_err mc_mapping_writev_if(struct mc_mapping *m,
                                  const struct mc_range *r, size_t n,
                                  const void *const src[],
-                                 uint64_t expect_generation,
+                                 mc_generation_test *test, const void *cls,
                                  uint64_t *new_generation);
 
 /* Finish a write of [off, off+len): for writethrough mappings flush it to
