@@ -32,7 +32,7 @@
 #define SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 0u
 /* Memory per connection for the request line, the headers and the response
  * head (libmicrohttpd's pool); a request whose head does not fit is 431. */
-#define SRV_DEFAULT_MAX_HEADER_BYTES (64u * 1024u)
+#define SRV_DEFAULT_MAX_HEADER_BYTES (16u * 1024u)
 #define SRV_DEFAULT_MAX_RANGES 64u
 #define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
 #define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */

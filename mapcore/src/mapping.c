@@ -158,13 +158,17 @@ uint64_t mc_mapping_id(struct mc_mapping *m)
 /* ---- pinned access ------------------------------------------------------ */
 
 /* Pin the view holding byte off. *data points at off and *len is what may be
- * touched from there: up to the end of the view, of the logical size, and of
- * the file as it is now (a file truncated behind our back would raise
- * SIGBUS past its end, so that part is refused with MC_ETRUNCATED). The pin
- * is counted in m->pins before the size is read, under the same lock a
- * shrink takes, so a shrink either happens before (and we see the new size)
- * or sees our pin and defers the truncation. */
-static enum mc_err acquire(struct mc_mapping *m, uint64_t off,
+ * touched from there: up to the end of the view and of the logical size.
+ * With check_file, also of the file as it is now: a file truncated behind
+ * our back would raise SIGBUS past its end, so that part is refused with
+ * MC_ETRUNCATED. That costs an fstat, so only the callers that touch the
+ * bytes outside the SIGBUS guard (the kernel sending a pinned view) or that
+ * must not lose a write into the partial page past a new end ask for it;
+ * guarded reads learn of a truncation from the fault itself. The pin is
+ * counted in m->pins before the size is read, under the same lock a shrink
+ * takes, so a shrink either happens before (and we see the new size) or
+ * sees our pin and defers the truncation. */
+static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
                            struct mc_view **out, uint8_t **data, size_t *len)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
@@ -183,7 +187,7 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off,
     m->pins++;
     pthread_mutex_unlock(&m->lock);
 
-    if (m->backing == MC_BACKING_FILE) {
+    if (check_file && m->backing == MC_BACKING_FILE) {
         uint64_t file_size;
         rc = mc__sys_file_size(m->fd, &file_size);
         if (rc != MC_OK)
@@ -227,7 +231,7 @@ enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             size_t *len)
 {
     uint8_t *p = NULL;
-    enum mc_err rc = acquire(m, off, out, &p, len);
+    enum mc_err rc = acquire(m, off, true, out, &p, len);
 
     if (rc == MC_OK)
         *data = p;
@@ -312,7 +316,7 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
 
             /* A shrink racing the copy makes acquire fail with MC_ERANGE:
              * the caller gets the error, never bytes past the new end. */
-            rc = acquire(m, r[i].off + at, &v, &p, &len);
+            rc = acquire(m, r[i].off + at, write, &v, &p, &len);
             if (rc != MC_OK)
                 break;
             if (len > r[i].len - at)

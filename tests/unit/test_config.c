@@ -85,7 +85,7 @@ TEST(defaults)
     CHECK_EQ_U64(cfg.threads, cpus > 0 ? (uint64_t)cpus : 1);
     CHECK_EQ_U64(cfg.max_connections, 1024);
     CHECK_EQ_U64(cfg.max_connections_per_client, 0);
-    CHECK_EQ_U64(cfg.max_header_bytes, 64 * 1024);
+    CHECK_EQ_U64(cfg.max_header_bytes, 16 * 1024);
     CHECK_EQ_U64(cfg.max_ranges, 64);
     CHECK_EQ_U64(cfg.max_body, 1ull << 30);
     CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
