@@ -131,6 +131,7 @@ static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
                 return MC_ERANGE; /* promised >= 1; never spin on it */
             if (len > left)
                 len = (size_t)left;
+            mc_view_will_need(data, len);
             served += len;
             pb->iov[niov].base = data;
             pb->iov[niov].len = len;

@@ -147,6 +147,9 @@ static void render(FILE *f, struct api *api)
            "View acquisitions that had to map.", st.misses);
     scalar(f, "mmapd_view_cache_evictions_total", "counter",
            "Views unmapped to stay within the budget.", st.evictions);
+    scalar(f, "mmapd_view_cache_declined_total", "counter",
+           "Misses read from the backing without mapping a view, so that a "
+           "full cache does not churn.", st.declined);
     scalar(f, "mmapd_mappings", "gauge", "Mappings in the catalog.",
            (uint64_t)mc_catalog_count(api->cat));
     scalar(f, "mmapd_faults_total", "counter",

@@ -116,13 +116,13 @@ void api__info(struct api_exchange *ex)
         ex, API_S_OK,
         json_pack(
             "{s:s, s:I, s:I,"
-            " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+            " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
             " s:{s:I, s:I, s:I, s:I, s:I}, s:I}",
             "version", api->version, "page_size",
             (json_int_t)(page > 0 ? page : 4096), "view_size", j(opt.view_size),
             "cache", "capacity_bytes", j(st.budget_bytes), "views", j(st.views),
             "pinned", j(st.pinned), "bytes_mapped", j(st.bytes_mapped), "hits",
-            j(st.hits), "misses", j(st.misses), "evictions", j(st.evictions),
+            j(st.hits), "misses", j(st.misses), "evictions", j(st.evictions), "declined", j(st.declined),
             "limits", "max_map_size", j(opt.max_map_size), "max_body",
             j(api->max_body), "max_ranges", (json_int_t)api->max_ranges,
             "max_connections", (json_int_t)api->max_connections, "threads",

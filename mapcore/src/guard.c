@@ -168,6 +168,11 @@ uint64_t mc_faults_total(void)
     return atomic_load_explicit(&faults_caught, memory_order_relaxed);
 }
 
+void mc_view_will_need(const void *data, size_t n)
+{
+    mc__sys_will_need(data, n);
+}
+
 bool mc_view_copy(void *dst, const void *src, size_t n)
 {
     uintptr_t fault;

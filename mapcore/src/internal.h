@@ -96,6 +96,8 @@ enum mc_err mc__sys_reserve(int fd, uint64_t off, uint64_t len);
  * or write zeros where the filesystem cannot punch. */
 enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len);
 /* fdatasync / fsync. */
+/* Read exactly len bytes at off: MC_ETRUNCATED when the file ends first. */
+enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off);
 enum mc_err mc__sys_datasync(int fd);
 enum mc_err mc__sys_fsync(int fd);
 /* close(fd) when fd >= 0; errors are ignored (nothing useful to do). */
@@ -111,6 +113,8 @@ enum mc_err mc__sys_memfd(const char *name, uint64_t size, bool commit,
 enum mc_err mc__sys_map(int fd, uint64_t off, size_t len, bool writable,
                         bool private_copy, void **out);
 void mc__sys_unmap(void *addr, size_t len);
+/* Start reading [addr, addr+len) of a mapping in (MADV_WILLNEED). */
+void mc__sys_will_need(const void *addr, size_t len);
 /* msync(MS_SYNC) of [addr, addr+len); addr must be page aligned. */
 enum mc_err mc__sys_msync(void *addr, size_t len);
 
@@ -157,9 +161,13 @@ void mc__viewcache_destroy(struct mc_viewcache *vc);
 uint64_t mc__viewcache_view_size(const struct mc_viewcache *vc);
 
 /* Pin the view `index` of m, mapping it on a miss. MC_EBUSY when the budget
- * is reached and nothing can be evicted. */
+ * is reached and nothing can be evicted. With may_decline, a miss that would
+ * have to evict is declined the first time its view is asked for (MC_OK
+ * with *out NULL: read the backing directly) and admitted only when asked
+ * again soon after, so a stream of cold reads cannot churn the cache. */
 enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
-                                  uint64_t index, struct mc_view **out);
+                                  uint64_t index, bool may_decline,
+                                  struct mc_view **out);
 /* Unpin v (it becomes evictable at zero pins unless sticky). */
 void mc__viewcache_release(struct mc_viewcache *vc, struct mc_view *v);
 /* Keep v mapped until its mapping dies (v must be pinned). */

@@ -167,9 +167,15 @@ uint64_t mc_mapping_id(struct mc_mapping *m)
  * guarded reads learn of a truncation from the fault itself. The pin is
  * counted in m->pins before the size is read, under the same lock a shrink
  * takes, so a shrink either happens before (and we see the new size) or
- * sees our pin and defers the truncation. */
+ * sees our pin and defers the truncation.
+ *
+ * With may_decline the cache may decline to map the view (see viewcache.c):
+ * then *out and *data are NULL, *len is still what the view would have
+ * allowed, and m stays pinned; the caller reads the backing directly and
+ * calls release(NULL, m). */
 static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
-                           struct mc_view **out, uint8_t **data, size_t *len)
+                           bool may_decline, struct mc_view **out,
+                           uint8_t **data, size_t *len)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
     uint64_t limit;
@@ -199,28 +205,32 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
         if (file_size < limit)
             limit = file_size;
     }
-    rc = mc__viewcache_acquire(m->vc, m, off / vs, &v);
+    rc = mc__viewcache_acquire(m->vc, m, off / vs, may_decline, &v);
     if (rc != MC_OK)
         goto fail;
-    mc_mapping_ref(m);
     uint64_t within = off % vs;
     uint64_t n = vs - within;
     if (n > limit - off)
         n = limit - off;
     *out = v;
-    *data = v->base + within;
+    *data = v ? v->base + within : NULL;
     *len = (size_t)n;
+    if (v)
+        mc_mapping_ref(m);
     return MC_OK;
 fail:
     mc__mapping_unpin(m);
     return rc;
 }
 
-static void release(struct mc_view *v)
+/* Undo acquire(): v may be NULL (a declined view), m is what was pinned. */
+static void release(struct mc_view *v, struct mc_mapping *m)
 {
-    struct mc_mapping *m = v->m;
-
-    /* Read m first: once unpinned, v may be evicted and freed at once. */
+    if (v == NULL) {
+        mc__mapping_unpin(m);
+        return;
+    }
+    /* Unpin the view before m: once unpinned, v may be evicted and freed. */
     mc__viewcache_release(m->vc, v);
     mc__mapping_unpin(m);
     mc_mapping_unref(m);
@@ -231,7 +241,7 @@ enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             size_t *len)
 {
     uint8_t *p = NULL;
-    enum mc_err rc = acquire(m, off, true, out, &p, len);
+    enum mc_err rc = acquire(m, off, true, false, out, &p, len);
 
     if (rc == MC_OK)
         *data = p;
@@ -246,7 +256,7 @@ void mc_mapping_count_read(struct mc_mapping *m, uint64_t bytes)
 void mc_view_release(struct mc_view *v)
 {
     if (v)
-        release(v);
+        release(v, v->m);
 }
 
 /* ---- reads and writes --------------------------------------------------- */
@@ -315,12 +325,24 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             bool ok;
 
             /* A shrink racing the copy makes acquire fail with MC_ERANGE:
-             * the caller gets the error, never bytes past the new end. */
-            rc = acquire(m, r[i].off + at, write, &v, &p, &len);
+             * the caller gets the error, never bytes past the new end.
+             * Reads of shared mappings may go without a view: the file's
+             * page cache is what every shared view shows. */
+            rc = acquire(m, r[i].off + at, write, !write && !m->private_map,
+                         &v, &p, &len);
             if (rc != MC_OK)
                 break;
             if (len > r[i].len - at)
                 len = (size_t)(r[i].len - at);
+            if (v == NULL) {
+                rc = mc__sys_pread(m->fd, buf[i] + at, len, r[i].off + at);
+                release(NULL, m);
+                if (rc != MC_OK)
+                    break;
+                *done += len;
+                at += len;
+                continue;
+            }
             if (write) {
                 /* Written copy-on-write pages exist only in this view: it
                  * must never be evicted, or the write would disappear. */
@@ -330,7 +352,7 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             } else {
                 ok = mc__guard_copy(buf[i] + at, p, len, p, &fault);
             }
-            release(v);
+            release(v, m);
             if (!ok) {
                 rc = fault_cause(m, r[i].off + at + (fault - (uintptr_t)p),
                                  write);

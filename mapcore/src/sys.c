@@ -205,6 +205,10 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
         close(fd);
         return MC_EPATH;
     }
+    /* Requests are random ranges: the kernel's readahead for a pread miss
+     * would read (or, in a sparse file, zero-fill) far more than asked. A
+     * hint; a file system that ignores it is fine. */
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     *out = fd;
     return MC_OK;
 }
@@ -349,6 +353,28 @@ enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len)
     return MC_OK;
 }
 
+enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+
+    if (off > INT64_MAX || len > (uint64_t)INT64_MAX - off)
+        return MC_ETOOBIG;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return mc__sys_err(errno);
+        if (r == 0)
+            return MC_ETRUNCATED;
+        p += r;
+        off += (uint64_t)r;
+        len -= (size_t)r;
+    }
+    return MC_OK;
+}
+
 enum mc_err mc__sys_datasync(int fd)
 {
     if (fdatasync(fd) < 0)
@@ -411,8 +437,24 @@ enum mc_err mc__sys_map(int fd, uint64_t off, size_t len, bool writable,
     void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
     if (p == MAP_FAILED)
         return mc__sys_err(errno);
+    /* A fault in a view is a random access: without this the kernel reads
+     * around it (read_ahead_kb, often megabytes), which in a sparse file
+     * means zero-filling megabytes per 4 KiB read. Large answers ask for
+     * their bytes ahead explicitly (mc_view_will_need). A hint: ignored if
+     * refused. */
+    (void)madvise(p, len, MADV_RANDOM);
     *out = p;
     return MC_OK;
+}
+
+void mc__sys_will_need(const void *addr, size_t len)
+{
+    uintptr_t page = (uintptr_t)mc__page_size();
+    uintptr_t lo = (uintptr_t)addr & ~(page - 1);
+    uintptr_t hi = (uintptr_t)addr + len;
+
+    if (len > 0)
+        (void)madvise((void *)lo, hi - lo, MADV_WILLNEED);
 }
 
 void mc__sys_unmap(void *addr, size_t len)

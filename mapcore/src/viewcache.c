@@ -16,6 +16,19 @@
  * When the budget is reached and every view is pinned (or sticky), an
  * acquisition fails with MC_EBUSY instead of growing: the budget is an upper
  * bound the operator chose to protect the address space.
+ *
+ * Admission: once the cache is full, every miss costs an mmap, an munmap
+ * and the TLB shootdown that goes with it, and random reads over far more
+ * bytes than the budget (a 64 GiB mapping, thousands of small ones) would
+ * pay that on nearly every request while evicting views that were hot. So a
+ * miss that would have to evict, from a caller that can do without a view
+ * (a copying read), is declined unless its view missed recently: a
+ * direct-mapped table remembers the last declined view per slot, the
+ * "doorkeeper" of TinyLFU. It has about as many slots as the cache has
+ * views, so a view gets in when it is asked for again within roughly the
+ * number of misses the cache could keep it for; under uniform random reads
+ * over far more views than fit, admissions then happen about as often as
+ * the cache could turn them into hits. A declined read is served by pread.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -38,13 +51,17 @@ struct mc_viewcache {
     uint64_t hits;
     uint64_t misses;
     uint64_t evictions;
+    uint64_t declined;
+    uint64_t *door; /* recently declined views, by key; 0 is empty */
+    size_t ndoor;   /* a power of two */
 };
 
 #define MC_VC_INITIAL_BUCKETS 64u
+#define MC_VC_DOOR_MIN 16u
+#define MC_VC_DOOR_MAX (1u << 16)
 #define MC_VC_MAX_BUCKETS (1u << 24)
 
-static size_t bucket_of(const struct mc_viewcache *vc, uint64_t id,
-                        uint64_t index)
+static uint64_t view_key(uint64_t id, uint64_t index)
 {
     /* splitmix64's finaliser: mapping ids and view indexes are both small
      * consecutive numbers, so they need mixing before masking. */
@@ -52,8 +69,28 @@ static size_t bucket_of(const struct mc_viewcache *vc, uint64_t id,
 
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return (size_t)x & (vc->nbuckets - 1);
+    return x ^ (x >> 31);
+}
+
+static size_t bucket_of(const struct mc_viewcache *vc, uint64_t id,
+                        uint64_t index)
+{
+    return (size_t)view_key(id, index) & (vc->nbuckets - 1);
+}
+
+/* True when view (id, index) missed recently enough to deserve a place in a
+ * full cache; otherwise it is remembered for next time. vc->lock is held. */
+static bool admit(struct mc_viewcache *vc, uint64_t id, uint64_t index)
+{
+    uint64_t key = view_key(id, index) | 1u; /* never 0, the empty slot */
+    uint64_t *slot = &vc->door[(key >> 1) & (vc->ndoor - 1)];
+
+    if (*slot == key) {
+        *slot = 0;
+        return true;
+    }
+    *slot = key;
+    return false;
 }
 
 enum mc_err mc__viewcache_create(uint64_t view_size, uint64_t budget,
@@ -63,8 +100,15 @@ enum mc_err mc__viewcache_create(uint64_t view_size, uint64_t budget,
 
     if (!vc)
         return MC_ENOMEM;
+    /* As many doorkeeper slots as views fit in the budget (see the top). */
+    vc->ndoor = MC_VC_DOOR_MIN;
+    while (vc->ndoor < MC_VC_DOOR_MAX && vc->ndoor < budget / view_size)
+        vc->ndoor *= 2;
     vc->buckets = calloc(MC_VC_INITIAL_BUCKETS, sizeof *vc->buckets);
-    if (!vc->buckets) {
+    vc->door = calloc(vc->ndoor, sizeof *vc->door);
+    if (!vc->buckets || !vc->door) {
+        free(vc->buckets);
+        free(vc->door);
         free(vc);
         return MC_ENOMEM;
     }
@@ -92,6 +136,7 @@ void mc__viewcache_destroy(struct mc_viewcache *vc)
     }
     pthread_mutex_destroy(&vc->lock);
     free(vc->buckets);
+    free(vc->door);
     free(vc);
 }
 
@@ -229,7 +274,8 @@ static void free_chain(struct mc_viewcache *vc, struct mc_view *v)
 /* ---- the operations ----------------------------------------------------- */
 
 enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
-                                  uint64_t index, struct mc_view **out)
+                                  uint64_t index, bool may_decline,
+                                  struct mc_view **out)
 {
     struct mc_view *v = NULL;
     struct mc_view *fresh = NULL;
@@ -247,6 +293,13 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
         return MC_OK;
     }
     vc->misses++;
+    if (may_decline && (vc->views + 1) * vc->view_size > vc->budget &&
+        !admit(vc, m->id, index)) {
+        vc->declined++;
+        pthread_mutex_unlock(&vc->lock);
+        *out = NULL;
+        return MC_OK;
+    }
     pthread_mutex_unlock(&vc->lock);
 
     /* Map outside the lock: mmap takes the process's mmap lock and may be
@@ -280,8 +333,12 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
     uint64_t need = (vc->views + 1) * vc->view_size;
     if (need > vc->budget &&
         (vc->views + 1 - vc->lru_count) * vc->view_size > vc->budget) {
+        /* A caller that can read directly does so rather than fail. */
+        if (may_decline)
+            vc->declined++;
         pthread_mutex_unlock(&vc->lock);
-        rc = MC_EBUSY;
+        rc = may_decline ? MC_OK : MC_EBUSY;
+        *out = NULL;
         goto cleanup;
     }
     while ((vc->views + 1) * vc->view_size > vc->budget) {
@@ -402,5 +459,6 @@ void mc__viewcache_stats(struct mc_viewcache *vc, struct mc_cache_stats *out)
     out->hits = vc->hits;
     out->misses = vc->misses;
     out->evictions = vc->evictions;
+    out->declined = vc->declined;
     pthread_mutex_unlock(&vc->lock);
 }

@@ -410,6 +410,7 @@ TEST(metrics_exposition_strict)
         {"mmapd_view_cache_hits_total", "counter"},
         {"mmapd_view_cache_misses_total", "counter"},
         {"mmapd_view_cache_evictions_total", "counter"},
+        {"mmapd_view_cache_declined_total", "counter"},
         {"mmapd_mappings", "gauge"},
     };
     static struct exposition e; /* large: not on the stack */

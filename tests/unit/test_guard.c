@@ -25,6 +25,7 @@
 #include "mc_check.h"
 #include "internal.h" /* mc__guard_*: this test drives the guard directly */
 #include "mapcore/mc_catalog.h"
+#include "mapcore/mc_viewcache.h"
 
 #define VS 4096u
 
@@ -188,6 +189,39 @@ TEST(truncated_backing_read_write_fail_others_serve)
     CHECK_RC(mc_mapping_write(b, 0, buf, sizeof buf), MC_OK);
     mc_mapping_unref(a);
     mc_mapping_unref(b);
+    teardown(&f);
+}
+
+/* A full cache reads cold views with pread instead of mapping them: a
+ * truncation behind our back shows there as a short read, which must be
+ * MC_ETRUNCATED too, never zeros or stale bytes. */
+TEST(truncated_backing_read_directly_is_etruncated)
+{
+    struct fixture f;
+    uint8_t buf[VS];
+    struct mc_cache_stats st;
+    struct mc_mapping *a;
+    uint64_t declined;
+
+    setup(&f); /* 16 views of 4 pages */
+    a = make(&f, "a", 80 * VS);
+    memset(buf, 0x44, sizeof buf);
+    /* Views 0..15 fill the cache; view 16 is the first one declined. */
+    for (uint64_t v = 0; v <= 16; v++)
+        CHECK_RC(mc_mapping_write(a, v * 4 * VS, buf, VS), MC_OK);
+    mc_catalog_cache_stats(f.cat, &st);
+    declined = st.declined;
+    CHECK_RC(mc_mapping_read(a, 17 * 4 * VS, buf, VS), MC_OK);
+    mc_catalog_cache_stats(f.cat, &st);
+    CHECK_EQ_U64(st.declined, declined + 1);
+
+    cut(&f, "a", 70 * VS);
+    CHECK_RC(mc_mapping_read(a, 18 * 4 * VS, buf, VS), MC_ETRUNCATED);
+    mc_catalog_cache_stats(f.cat, &st);
+    CHECK_EQ_U64(st.declined, declined + 2);
+    /* A direct read of what the file still holds is fine. */
+    CHECK_RC(mc_mapping_read(a, 17 * 4 * VS + 1, buf, 8), MC_OK);
+    mc_mapping_unref(a);
     teardown(&f);
 }
 

@@ -189,6 +189,11 @@ void mc_view_release(struct mc_view *v);
  * thread once a catalog has been opened (which installs the handler). */
 bool mc_view_copy(void *dst, const void *src, size_t n);
 
+/* Ask the kernel to read [data, data+n) of a pinned view in ahead of use.
+ * Views are mapped for random access (no read-around), so a caller about to
+ * send a large slice says so; the reads then overlap the sending. */
+void mc_view_will_need(const void *data, size_t n);
+
 /* How many SIGBUS faults copies into or out of views have caught since the
  * process started (truncated backing files, sparse pages on a full disk).
  * Each one failed a request instead of killing the server. Can't fail. */

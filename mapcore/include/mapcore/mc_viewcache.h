@@ -25,6 +25,8 @@ struct mc_cache_stats {
     uint64_t hits;         /* acquisitions served by a mapped view */
     uint64_t misses;       /* acquisitions that had to mmap */
     uint64_t evictions;    /* views unmapped to stay within the budget */
+    uint64_t declined;     /* misses read from the backing without a view,
+                            * to keep a full cache from churning */
 };
 
 #endif
