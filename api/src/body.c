@@ -222,7 +222,6 @@ static enum mc_err reader_set(struct api_exchange *ex, struct mc_mapping *m,
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
                                 struct api_plan *plan)
 {
-    struct mc_cache_stats st;
     uint64_t pin_limit;
     struct api_body body = {0};
     struct pinned_body *pb;
@@ -234,9 +233,7 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
         api__body_set(ex, &body);
         return MC_OK;
     }
-    mc_catalog_cache_stats(ex->api->cat, &st);
-    pin_limit =
-        st.budget_bytes / 4 < API_PIN_MAX ? st.budget_bytes / 4 : API_PIN_MAX;
+    pin_limit = ex->api->pin_limit;
 
     /* Small bodies are copied under the range lock: only they are
      * consistent with concurrent atomic writes (body_snapshot.c). */
@@ -247,7 +244,8 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
      * few bytes on each side of many view boundaries pin two whole views
      * per range, and idle clients would hold them until they time out. */
     if (ex->method == API_METHOD_HEAD || plan->total > pin_limit ||
-        st.view_size == 0 || pinned_footprint(plan, st.view_size) > pin_limit)
+        ex->api->view_size == 0 ||
+        pinned_footprint(plan, ex->api->view_size) > pin_limit)
         return reader_set(ex, m, plan);
 
     pb = calloc(1, sizeof(*pb));
@@ -259,7 +257,7 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
     pb->map = m;
     pb->plan = *plan;
     memset(plan, 0, sizeof(*plan));
-    rc = pinned_build(pb, st.view_size);
+    rc = pinned_build(pb, ex->api->view_size);
     if (rc == MC_EBUSY) {
         /* The cache is full of other requests' pins: the reader needs a
          * view only for the length of one copy, so it may still get one.

@@ -154,7 +154,7 @@ static bool range_window(struct api_exchange *ex, const char *range,
 void api__data_get(struct api_exchange *ex, const struct api_request *req)
 {
     struct mc_mapping *m = NULL;
-    struct mc_info info;
+    struct mc_state info;
     char etag[API_ETAG_MAX];
     struct api_plan plan = {0};
     struct api_range *ranges = NULL;
@@ -173,7 +173,7 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
         return;
     }
     /* One snapshot, so the ETag names the size we resolve ranges against. */
-    mc_mapping_info(m, &info);
+    mc_mapping_state(m, &info);
     if (info.damaged) {
         api__fail_mc(ex, MC_EDAMAGED);
         goto out;

@@ -109,6 +109,10 @@ struct api {
     struct mc_catalog *cat; /* borrowed */
     uint64_t max_body;
     uint64_t atomic_write_max;
+    /* Fixed for the catalog's life, read once (body.c): the view size and
+     * the most mapping bytes a zero-copy body may hold pinned. */
+    uint64_t view_size;
+    uint64_t pin_limit;
     unsigned max_ranges;
     unsigned threads;
     unsigned max_connections;

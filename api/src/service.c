@@ -59,6 +59,15 @@ int api_create(const struct api_config *cfg, struct api **out)
     api->atomic_write_max = cfg->atomic_write_max != 0
                                 ? cfg->atomic_write_max
                                 : API_ATOMIC_WRITE_DEFAULT;
+    {
+        struct mc_cache_stats st;
+
+        mc_catalog_cache_stats(cfg->catalog, &st);
+        api->view_size = st.view_size;
+        api->pin_limit = st.budget_bytes / 4 < API_PIN_MAX
+                             ? st.budget_bytes / 4
+                             : API_PIN_MAX;
+    }
     api->max_ranges = cfg->max_ranges;
     api->threads = cfg->threads;
     api->max_connections = cfg->max_connections;

@@ -132,6 +132,13 @@ void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
     out->bytes_written = atomic_load(&m->bytes_written);
 }
 
+void mc_mapping_state(struct mc_mapping *m, struct mc_state *out)
+{
+    out->damaged = m->damaged;
+    out->size = mc_mapping_size(m);
+    out->generation = atomic_load(&m->generation);
+}
+
 uint64_t mc_mapping_size(struct mc_mapping *m)
 {
     pthread_mutex_lock(&m->lock);
@@ -161,10 +168,12 @@ uint64_t mc_mapping_id(struct mc_mapping *m)
  * touched from there: up to the end of the view and of the logical size.
  * With check_file, also of the file as it is now: a file truncated behind
  * our back would raise SIGBUS past its end, so that part is refused with
- * MC_ETRUNCATED. That costs an fstat, so only the callers that touch the
- * bytes outside the SIGBUS guard (the kernel sending a pinned view) or that
- * must not lose a write into the partial page past a new end ask for it;
- * guarded reads learn of a truncation from the fault itself. The pin is
+ * MC_ETRUNCATED. That costs an fstat per view, so only pinned views ask
+ * for it: the kernel sends them outside the SIGBUS guard, where a fault
+ * would cut the answer short instead of failing it cleanly. Guarded copies
+ * learn of a truncation from the fault itself. (The one thing the fstat
+ * could add for a write is refusing bytes in the partial page past a new
+ * end, which a truncation between the fstat and the copy loses anyway.) The pin is
  * counted in m->pins before the size is read, under the same lock a shrink
  * takes, so a shrink either happens before (and we see the new size) or
  * sees our pin and defers the truncation.
@@ -328,7 +337,7 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
              * the caller gets the error, never bytes past the new end.
              * Reads of shared mappings may go without a view: the file's
              * page cache is what every shared view shows. */
-            rc = acquire(m, r[i].off + at, write, !write && !m->private_map,
+            rc = acquire(m, r[i].off + at, false, !write && !m->private_map,
                          &v, &p, &len);
             if (rc != MC_OK)
                 break;

@@ -61,6 +61,15 @@ void mc_mapping_unref(struct mc_mapping *m);
 
 /* Fill *out with a snapshot. Can't fail. */
 void mc_mapping_info(struct mc_mapping *m, struct mc_info *out);
+
+/* The part of mc_mapping_info a read of the bytes needs, without the locks
+ * the rest costs (the view count takes the cache's): for the hot path. */
+struct mc_state {
+    uint64_t size;
+    uint64_t generation;
+    bool damaged;
+};
+void mc_mapping_state(struct mc_mapping *m, struct mc_state *out);
 uint64_t mc_mapping_size(struct mc_mapping *m);
 uint64_t mc_mapping_generation(struct mc_mapping *m);
 enum mc_protection mc_mapping_protection(struct mc_mapping *m);
