@@ -14,7 +14,12 @@
  * Bytes that come back by growing again must read as zeros. A truncation
  * zeroes them for free; when one is still pending, the stale bytes between
  * the old size and the file's end are punched (or overwritten with zeros)
- * before the size grows over them.
+ * before the size grows over them. A resize holds the whole mapping's range
+ * lock exclusively, so no copy is in flight meanwhile: a write that checked
+ * its range against the old size cannot land in the zeroed bytes after a
+ * regrow, and no atomic read sees half a resize. (Pinned zero-copy bodies
+ * hold no range lock; they only read, and the deferred truncation covers
+ * them.)
  *
  * Crash safety: the catalog must never record more bytes than the file has,
  * or the mapping loads as damaged. A file longer than recorded is harmless.
@@ -157,6 +162,8 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
 enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
+    struct mc_range all = {0, UINT64_MAX};
+    uint64_t ticket;
     uint64_t old;
     bool old_pending = false;
     enum mc_err rc = MC_OK;
@@ -170,12 +177,18 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (new_size > m->max_size)
         return MC_ETOOBIG;
 
+    /* Order: range lock, resize_lock, mapping lock, as copies take the
+     * range lock before the mapping lock. */
+    rc = mc__rangelock_lock(&m->ranges, &all, 1, true, &ticket);
+    if (rc != MC_OK)
+        return rc;
     pthread_mutex_lock(&m->resize_lock);
     pthread_mutex_lock(&m->lock);
     old = m->size;
     if (new_size == old) {
         pthread_mutex_unlock(&m->lock);
         pthread_mutex_unlock(&m->resize_lock);
+        mc__rangelock_unlock(&m->ranges, ticket);
         return MC_OK;
     }
     if (m->backing == MC_BACKING_MEMORY) {
@@ -195,11 +208,15 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (rc == MC_OK && m->backing == MC_BACKING_FILE)
         rc = persist_file_resize(m, old, new_size, old_pending);
     pthread_mutex_unlock(&m->resize_lock);
-    if (rc != MC_OK)
+    if (rc != MC_OK) {
+        mc__rangelock_unlock(&m->ranges, ticket);
         return rc;
-
+    }
+    /* Bumped before the range lock goes, as writes do: whoever sees the
+     * new size also sees the new generation. */
     atomic_fetch_add(&m->generation, 1);
     atomic_store(&m->modified_at_ms, mc__now_ms());
+    mc__rangelock_unlock(&m->ranges, ticket);
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)
         mc__viewcache_drop(m->vc, m, (new_size + vs - 1) / vs);
