@@ -5,9 +5,12 @@
  * server cannot start (token file, TLS files, catalog, listen socket), 2 for
  * a bad command line.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "api/api.h"
 #include "api/api_auth.h"
@@ -24,6 +27,22 @@
 static const char *env_lookup(const char *name)
 {
     return getenv(name);
+}
+
+/* Every mapping keeps its backing open and every connection is a socket:
+ * the 1024 descriptors a shell's soft limit often allows run out long
+ * before the hard limit does. Raise the soft limit to the hard one, as
+ * nginx's worker_rlimit_nofile does. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        srv_log(SRV_LOG_WARN, "cannot raise the open-file limit: %s",
+                strerror(errno));
 }
 
 static enum mc_err open_catalog(const struct srv_config *cfg,
@@ -43,6 +62,13 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
                 "left untouched. Refusing to start with an empty catalog; "
                 "repair or move the file away",
                 cfg->data_dir, mc_strerror(rc));
+    else if (rc != MC_OK && (mc_last_errno() == EMFILE ||
+                             mc_last_errno() == ENFILE))
+        srv_log(SRV_LOG_ERROR,
+                "cannot open the data directory %s: out of file descriptors "
+                "(every mapping keeps its backing file open); raise the "
+                "open-file limit (ulimit -n, LimitNOFILE=)",
+                cfg->data_dir);
     else if (rc != MC_OK)
         srv_log(SRV_LOG_ERROR, "cannot open the data directory %s: %s (%s)",
                 cfg->data_dir, mc_strerror(rc), mc_errname(rc));
@@ -96,6 +122,7 @@ int main(int argc, char **argv)
         srv_log(SRV_LOG_WARN, "no --token-file: every client that can reach "
                 "%s may read, write and delete every mapping",
                 cfg.listen_host);
+    raise_fd_limit();
     if (open_catalog(&cfg, &catalog) != MC_OK)
         goto out;
     if (api_create(&(struct api_config){

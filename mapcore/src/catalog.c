@@ -9,6 +9,7 @@
  * table under the read lock and writes the file unlocked, serialised by
  * persist_lock so an older snapshot can never overwrite a newer one.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,8 @@ static size_t find(const struct mc_catalog *cat, const char *name, bool *found)
 }
 
 /* Insert m (stealing its reference) at pos. */
-static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
-                             struct mc_mapping *m)
+/* Make room for one more item; the table lock is held for writing. */
+static enum mc_err reserve_one(struct mc_catalog *cat)
 {
     if (cat->count == cat->cap) {
         size_t cap = cat->cap ? cat->cap * 2 : 16;
@@ -61,6 +62,16 @@ static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
         cat->items = items;
         cat->cap = cap;
     }
+    return MC_OK;
+}
+
+static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
+                             struct mc_mapping *m)
+{
+    enum mc_err rc = reserve_one(cat);
+
+    if (rc != MC_OK)
+        return rc;
     memmove(&cat->items[pos + 1], &cat->items[pos],
             (cat->count - pos) * sizeof *cat->items);
     cat->items[pos] = m;
@@ -110,22 +121,29 @@ static void unref_all(struct mc_mapping **arr, size_t count)
 
 /* ---- persisting --------------------------------------------------------- */
 
-enum mc_err mc__catalog_persist(struct mc_catalog *cat)
+/* Persist the table, with `extra` (not in the table yet) at position pos
+ * when it is not NULL: a create writes its entry before anyone can find the
+ * mapping, so a failed save never takes back a mapping others have used.
+ * The file keeps the table's order (sorted by name). */
+static enum mc_err persist_with(struct mc_catalog *cat,
+                                struct mc_mapping *extra, size_t pos)
 {
     struct mc_info *infos = NULL;
     size_t n = 0;
     enum mc_err rc = MC_OK;
 
-    if (!cat)
-        return MC_OK;
     pthread_mutex_lock(&cat->persist_lock);
     pthread_rwlock_rdlock(&cat->table_lock);
-    if (cat->count > 0) {
-        infos = malloc(cat->count * sizeof *infos);
+    if (cat->count > 0 || extra) {
+        infos = malloc((cat->count + 1) * sizeof *infos);
         if (!infos)
             rc = MC_ENOMEM;
-        for (size_t i = 0; infos && i < cat->count; i++)
-            mc_mapping_info(cat->items[i], &infos[n++]);
+        for (size_t i = 0; infos && i <= cat->count; i++) {
+            if (extra && i == pos)
+                mc_mapping_info(extra, &infos[n++]);
+            if (i < cat->count)
+                mc_mapping_info(cat->items[i], &infos[n++]);
+        }
     }
     pthread_rwlock_unlock(&cat->table_lock);
     if (rc == MC_OK)
@@ -133,6 +151,11 @@ enum mc_err mc__catalog_persist(struct mc_catalog *cat)
     pthread_mutex_unlock(&cat->persist_lock);
     free(infos);
     return rc;
+}
+
+enum mc_err mc__catalog_persist(struct mc_catalog *cat)
+{
+    return cat ? persist_with(cat, NULL, 0) : MC_OK;
 }
 
 /* ---- open and close ----------------------------------------------------- */
@@ -155,9 +178,17 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
     bool damaged = false;
     uint64_t size = 0;
 
-    if (mc__sys_open_beneath(cat->datafd, e->file,
-                             e->protection == MC_PROT_READWRITE, false, &fd,
-                             &created) != MC_OK) {
+    enum mc_err orc = mc__sys_open_beneath(cat->datafd, e->file,
+                                           e->protection == MC_PROT_READWRITE,
+                                           false, &fd, &created);
+
+    /* Out of descriptors or memory says nothing about the file: fail the
+     * load (the caller reports it) rather than mark a sound mapping
+     * damaged. */
+    if (orc == MC_ENOMEM || (orc != MC_OK && (mc_last_errno() == EMFILE ||
+                                              mc_last_errno() == ENFILE)))
+        return orc;
+    if (orc != MC_OK) {
         damaged = true;
     } else if (mc__sys_file_size(fd, &size) != MC_OK || size < e->size) {
         mc__sys_close(fd);
@@ -427,24 +458,27 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     if (rc != MC_OK)
         goto cleanup;
 
-    /* create_lock keeps the name absent since the lookup above. */
+    /* create_lock keeps the table's names as they were at the lookup
+     * above (removes take it too), so pos stays right. Room first, so the
+     * insert after a successful save cannot fail; then the save, while
+     * nobody can find the mapping yet: if it fails, nobody has used it and
+     * the new file can go. */
     pthread_rwlock_wrlock(&cat->table_lock);
     pos = find(cat, name, &found);
-    rc = insert_at(cat, pos, m);
+    rc = reserve_one(cat);
     pthread_rwlock_unlock(&cat->table_lock);
     if (rc != MC_OK)
         goto cleanup;
     if (req.backing == MC_BACKING_FILE) {
-        rc = mc__catalog_persist(cat);
-        if (rc != MC_OK) {
-            /* Not on disk, so not created: take it out again. */
-            pthread_rwlock_wrlock(&cat->table_lock);
-            pos = find(cat, name, &found);
-            remove_at(cat, pos);
-            pthread_rwlock_unlock(&cat->table_lock);
+        rc = persist_with(cat, m, pos);
+        if (rc != MC_OK)
             goto cleanup;
-        }
     }
+    pthread_rwlock_wrlock(&cat->table_lock);
+    rc = insert_at(cat, pos, m);
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (rc != MC_OK)
+        goto cleanup; /* cannot happen: room was reserved */
     pthread_mutex_unlock(&cat->create_lock);
     if (created)
         *created = true;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -370,6 +371,77 @@ TEST(listen_port_in_use)
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         CHECK(system(cmd) == 0);
     }
+}
+
+/* More mappings than file descriptors: the server raises its soft limit to
+ * the hard one by itself, and where even that is too low it refuses to
+ * start with a message that says so, instead of serving the mappings it
+ * could not open as damaged. */
+TEST(too_few_descriptors_refuses_to_start)
+{
+    enum { MAPS = 48 };
+    struct itest_server s = {0};
+    struct rlimit saved, low;
+    char out[8192];
+    int code;
+
+    itest_start(&s, NULL);
+    for (int i = 0; i < MAPS; i++) {
+        char name[16];
+
+        snprintf(name, sizeof name, "m%02d", i);
+        itest_create(&s, name, "{\"size\": 4096}");
+    }
+    itest_stop(&s);
+
+    /* The child inherits the limit. A soft limit below the hard one is
+     * raised: the server starts. */
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    low = (struct rlimit){.rlim_cur = 32, .rlim_max = saved.rlim_max};
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    itest_start(&s, NULL);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    for (int i = 0; i < MAPS; i += MAPS - 1) {
+        char name[16];
+        size_t len = 0;
+        char *data;
+
+        snprintf(name, sizeof name, "m%02d", i);
+        data = itest_get_data(&s, name, &len);
+        CHECK_EQ_U64(len, 4096);
+        free(data);
+    }
+    itest_stop(&s);
+
+    /* A hard limit too low for the catalog: refused, and said why. Lowered
+     * in a child, since raising a hard limit back needs CAP_SYS_RESOURCE. */
+    pid_t pid = fork();
+    int status = 0;
+
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        const char *const args[] = {"--listen", "127.0.0.1:0", "--data-dir",
+                                    s.dir, NULL};
+
+        low = (struct rlimit){.rlim_cur = 32, .rlim_max = 32};
+        if (setrlimit(RLIMIT_NOFILE, &low) != 0)
+            _exit(2);
+        code = itest_run(args, 15, out, sizeof(out));
+        if (code == 0 || strstr(out, "mmapd listening on")) {
+            fprintf(stderr, "started without descriptors for its mappings: "
+                            "%s\n", out);
+            _exit(1);
+        }
+        if (!strstr(out, "out of file descriptors")) {
+            fprintf(stderr, "message does not say why: \"%s\"\n", out);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ_U64(WEXITSTATUS(status), 0);
+    itest_cleanup(&s);
 }
 
 TEST_MAIN()
