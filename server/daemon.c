@@ -413,6 +413,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
     uint64_t duration_us;
     uint64_t bytes_out = 0;
+    long token;
 
     if (!r)
         return;
@@ -420,6 +421,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     duration_us = (now_ns() - r->start_ns) / 1000u;
     if (completed && !r->head)
         bytes_out = r->body_len;
+    token = api_exchange_token(r->ex);
     api_exchange_free(r->ex, completed);
     if (r->started)
         api_metrics_record(d->api, r->route ? r->route : "none", r->status,
@@ -432,6 +434,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         .bytes_in = r->bytes_in,
         .bytes_out = bytes_out,
         .duration_us = duration_us,
+        .token = token,
     });
     free(r->path);
     free(r);

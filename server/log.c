@@ -144,7 +144,9 @@ void srv_log_access(const struct srv_access *a)
            ",\"status\":%u,\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
            ",\"duration_us\":%" PRIu64 ",\"client\":",
            a->status, a->bytes_in, a->bytes_out, a->duration_us);
-    json_string(buf, sizeof(buf) - 3, &p, a->client);
+    json_string(buf, sizeof(buf) - 32, &p, a->client);
+    if (a->token >= 0)
+        append(buf, sizeof(buf), &p, ",\"token\":%ld", a->token);
     append(buf, sizeof(buf), &p, "}\n");
     write_line(buf, p);
 }

@@ -38,10 +38,13 @@ struct srv_access {
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t duration_us;
+    long token; /* position in the token file, -1 when none */
 };
 
 /* Write one JSON line {"ts","method","path","status","bytes_in",
- * "bytes_out","duration_us","client"} unless the access log is off. */
+ * "bytes_out","duration_us","client"[,"token"]} unless the access log is
+ * off; "token" (the 0-based position of the token in the token file, never
+ * the token) only when the request was authenticated with one. */
 void srv_log_access(const struct srv_access *a);
 
 #endif

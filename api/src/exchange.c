@@ -253,6 +253,13 @@ const char *api_exchange_route(const struct api_exchange *ex)
     return api__route_label(ex != NULL ? ex->route : API_ROUTE_NONE);
 }
 
+long api_exchange_token(const struct api_exchange *ex)
+{
+    if (ex == NULL || ex->auth_token == NULL)
+        return -1;
+    return (long)api_token_index(ex->auth_token);
+}
+
 void api_exchange_free(struct api_exchange *ex, bool completed)
 {
     if (ex == NULL)

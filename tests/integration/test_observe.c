@@ -10,13 +10,15 @@
  *
  * The access-log cases point our own stderr at a file before starting the
  * server (the child inherits fd 2), stop it (so every line is written), and
- * read the file back.
+ * read the file back. With a token file, a line names the token a request
+ * used by its position in the file, never by the secret.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -616,6 +618,82 @@ TEST(access_log_one_json_line_per_request)
     }
     CHECK_EQ_U64(n, NWANT);
     CHECK(info_seen); /* default level info: the shutdown lines */
+    free(text);
+}
+
+/* With a token file, a line names the token a request used by its position
+ * in the file, and never the secret; a request without one has no "token". */
+TEST(access_log_names_the_token_by_position)
+{
+    static const char tokens[] =
+        "{\"tokens\": [{\"token\": \"first-secret\", \"read\": [\"*\"]},"
+        " {\"token\": \"second-secret\", \"read\": [\"*\"]}]}";
+    char dir[] = "/tmp/mmapd-it-tok-XXXXXX";
+    char file[64], path[] = "/tmp/mmapd-it-log-XXXXXX";
+    struct itest_server s = {0};
+    struct itest_resp r;
+    int fd, saved;
+    size_t lines = 0;
+    char *text, *save = NULL;
+    FILE *f;
+    long len;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(file, sizeof file, "%s/tokens.json", dir);
+    f = fopen(file, "w");
+    CHECK(f != NULL && fputs(tokens, f) >= 0 && fclose(f) == 0);
+    CHECK(chmod(file, 0600) == 0);
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    saved = stderr_to(path);
+    itest_start(&s, (const char *const[]){"--token-file", file, NULL});
+    stderr_restore(saved);
+    itest_request(&s, "GET", "/v1/info",
+                  (const char *const[]){"Authorization: Bearer second-secret",
+                                        NULL},
+                  NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    itest_resp_free(&r);
+    itest_request(&s, "GET", "/v1/info", NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 401);
+    itest_resp_free(&r);
+    itest_cleanup(&s);
+    unlink(file);
+    rmdir(dir);
+
+    f = fopen(path, "r");
+    CHECK(f != NULL);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)len + 1);
+    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    unlink(path);
+    if (strstr(text, "secret"))
+        TEST_FAIL("a token reached the log: %s", text);
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t err;
+        json_t *o;
+        json_t *tok;
+
+        if (line[0] != '{')
+            continue;
+        o = json_loads(line, 0, &err);
+        CHECK(json_is_object(o));
+        tok = json_object_get(o, "token");
+        if (int_field(o, "status", line) == 200) {
+            if (!json_is_integer(tok) || json_integer_value(tok) != 1)
+                TEST_FAIL("want \"token\":1 in %s", line);
+        } else if (tok != NULL) {
+            TEST_FAIL("a refused request names a token: %s", line);
+        }
+        json_decref(o);
+        lines++;
+    }
+    CHECK_EQ_U64(lines, 2);
     free(text);
 }
 

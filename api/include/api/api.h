@@ -162,6 +162,11 @@ void api_response_take_body(struct api_exchange *ex, struct api_body *out);
  * ...) for metrics and logs; static string. */
 const char *api_exchange_route(const struct api_exchange *ex);
 
+/* The 0-based position in the token file of the token the request was
+ * authenticated with, or -1 (no token file, no token, or refused): for the
+ * access log, which must say who acted without revealing the secret. */
+long api_exchange_token(const struct api_exchange *ex);
+
 /* End the exchange. completed is false when the connection broke off before
  * the response was sent; a write that was not acknowledged is then reported
  * as such in the metrics. ex may be NULL. */
