@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -90,15 +91,25 @@ static atomic_bool installed;
 /* Counted on the return path of a caught fault, not in the handler. */
 static atomic_uint_fast64_t faults_caught;
 
+/* The page size, read at install: sysconf is not async-signal-safe. */
+static uintptr_t page_mask;
+
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
     struct guard *g = &guard;
     uintptr_t addr = (uintptr_t)si->si_addr;
+    uintptr_t lo = g->lo;
 
     (void)uctx;
-    if (g->armed && addr >= g->lo && addr < g->hi) {
+#ifdef BUS_MCEERR_AR
+    /* A hardware memory error names only the page (si_addr_lsb), which may
+     * start before a range declared from the middle of it. */
+    if (si->si_code == BUS_MCEERR_AR)
+        lo &= ~page_mask;
+#endif
+    if (g->armed && addr >= lo && addr < g->hi) {
         g->armed = 0;
-        g->fault = addr;
+        g->fault = addr < g->lo ? g->lo : addr;
         siglongjmp(g->env, 1);
     }
     /* Not a fault we declared: put the earlier action back and let it
@@ -113,6 +124,9 @@ static void install(void)
 {
     struct sigaction sa;
 
+    long page = sysconf(_SC_PAGESIZE);
+
+    page_mask = (uintptr_t)(page > 0 ? page : 4096) - 1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
