@@ -504,6 +504,25 @@ static void stderr_restore(int saved)
     close(saved);
 }
 
+/* The contents of the file at path (malloc'ed, NUL-terminated); the file
+ * is removed. */
+static char *take_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    long len;
+
+    CHECK(f != NULL);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)len + 1);
+    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    unlink(path);
+    return text;
+}
+
 /* Run the traffic against a server started with extra, and return what it
  * wrote to stderr (malloc'ed) after it stopped. */
 static char *server_stderr(const char *const extra[], bool with_traffic)
@@ -512,9 +531,6 @@ static char *server_stderr(const char *const extra[], bool with_traffic)
     char path[] = "/tmp/mmapd-it-log-XXXXXX";
     int fd = mkstemp(path);
     int saved;
-    FILE *f;
-    char *text;
-    long len;
 
     CHECK(fd >= 0);
     close(fd);
@@ -525,16 +541,7 @@ static char *server_stderr(const char *const extra[], bool with_traffic)
         traffic(&s);
     itest_stop(&s); /* every line is written once it has exited */
     itest_cleanup(&s);
-    f = fopen(path, "r");
-    CHECK(f != NULL);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    text = calloc(1, (size_t)len + 1);
-    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
-    fclose(f);
-    unlink(path);
-    return text;
+    return take_file(path);
 }
 
 static json_int_t int_field(json_t *o, const char *key, const char *line)
@@ -636,7 +643,6 @@ TEST(access_log_names_the_token_by_position)
     size_t lines = 0;
     char *text, *save = NULL;
     FILE *f;
-    long len;
 
     CHECK(mkdtemp(dir) != NULL);
     snprintf(file, sizeof file, "%s/tokens.json", dir);
@@ -662,15 +668,7 @@ TEST(access_log_names_the_token_by_position)
     unlink(file);
     rmdir(dir);
 
-    f = fopen(path, "r");
-    CHECK(f != NULL);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    text = calloc(1, (size_t)len + 1);
-    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
-    fclose(f);
-    unlink(path);
+    text = take_file(path);
     if (strstr(text, "secret"))
         TEST_FAIL("a token reached the log: %s", text);
     for (char *line = strtok_r(text, "\n", &save); line;
