@@ -173,10 +173,11 @@ uint64_t mc_mapping_id(struct mc_mapping *m)
  * would cut the answer short instead of failing it cleanly. Guarded copies
  * learn of a truncation from the fault itself. (The one thing the fstat
  * could add for a write is refusing bytes in the partial page past a new
- * end, which a truncation between the fstat and the copy loses anyway.) The pin is
- * counted in m->pins before the size is read, under the same lock a shrink
- * takes, so a shrink either happens before (and we see the new size) or
- * sees our pin and defers the truncation.
+ * end, which a truncation between the fstat and the copy loses anyway.)
+ *
+ * The pin is counted in m->pins before the size is read, under the same
+ * lock a shrink takes, so a shrink either happens before (and we see the
+ * new size) or sees our pin and defers the truncation.
  *
  * With may_decline the cache may decline to map the view (see viewcache.c):
  * then *out and *data are NULL, *len is still what the view would have
