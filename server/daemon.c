@@ -14,11 +14,12 @@
  *  5. on_completed(): the one place that frees the per-request state, writes
  *     the access log line and records metrics, however the request ended.
  *
- * Shutdown does not use MHD_quiesce_daemon(): in 0.9.75 it removes the listen
- * socket from each epoll worker's set while the worker may be removing it
- * too, and the loser aborts the process ("Failed to remove listen FD from
- * epoll set"). Instead the accept policy closes every connection accepted
- * once draining has begun, and responses then ask the client to close.
+ * Connections come from our own acceptor (acceptor.h), which spreads them
+ * evenly over the workers; libmicrohttpd runs without a listen socket. So
+ * shutdown does not need MHD_quiesce_daemon(), which in 0.9.75 races its
+ * epoll workers and can abort the process ("Failed to remove listen FD from
+ * epoll set"): the acceptor closes the socket, and responses on the open
+ * connections ask the client to close.
  *
  * libmicrohttpd 0.9.75 refuses MHD_queue_response() while the body is being
  * received, so when the api stops wanting body half-way (an early error) we
@@ -38,6 +39,7 @@
 
 #include <microhttpd.h>
 
+#include "acceptor.h"
 #include "api/api.h"
 #include "config.h"
 #include "log.h"
@@ -51,6 +53,7 @@
 
 struct srv_daemon {
     struct MHD_Daemon *mhd;
+    struct srv_acceptor *acceptor; /* NULL once quiesced */
     struct api *api;
     uint16_t port;
     atomic_uint inflight; /* requests between on_uri and on_completed */
@@ -441,17 +444,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&d->inflight, 1);
 }
 
-/* Accept policy: every connection while serving, none once draining. */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
-                                 socklen_t addrlen)
-{
-    struct srv_daemon *d = cls;
-
-    (void)addr;
-    (void)addrlen;
-    return atomic_load(&d->draining) ? MHD_NO : MHD_YES;
-}
-
 static void daemon_free(struct srv_daemon *d)
 {
     srv_secretfile_free(d->tls_cert, d->tls_cert_len);
@@ -496,14 +488,13 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
 {
     struct MHD_OptionItem tls_opts[3];
     struct srv_daemon *d;
-    const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO |
-                     MHD_USE_ITC; /* wakes the workers at stop */
+                     MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET |
+                     MHD_USE_ITC; /* how added connections reach a worker */
+    char where[96];
+    int fd;
 
     *out = NULL;
-    if (cfg->listen_ipv6)
-        flags |= MHD_USE_IPv6; /* SOCK_ADDR is then read as sockaddr_in6 */
     d = calloc(1, sizeof(*d));
     if (!d) {
         snprintf(errbuf, errlen, "out of memory");
@@ -518,12 +509,19 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     }
     if (cfg->tls_cert)
         flags |= MHD_USE_TLS;
-    errno = 0;
+    srv_config_authority(cfg, cfg->listen_port, where, sizeof(where));
+    fd = srv_acceptor_listen((const struct sockaddr *)&cfg->listen_addr,
+                             cfg->listen_addr_len);
+    if (fd < 0) {
+        snprintf(errbuf, errlen, "cannot listen on %s: %s", where,
+                 strerror(errno));
+        daemon_free(d);
+        return -1;
+    }
     d->mhd = MHD_start_daemon(
-        flags, cfg->listen_port, on_accept, d, on_request, d,
+        flags, 0, NULL, NULL, on_request, d,
         /* First, so that every message goes through our log. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         /* One client must not take every connection: the ones past this
@@ -538,19 +536,22 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!d->mhd) {
-        char where[96];
-
-        srv_config_authority(cfg, cfg->listen_port, where, sizeof(where));
-        snprintf(errbuf, errlen, "cannot listen on %s%s%s%s", where,
-                 errno ? ": " : "", errno ? strerror(errno) : "",
-                 cfg->tls_cert ? " (or the TLS certificate and key are not "
-                                 "a valid matching PEM pair)"
+        snprintf(errbuf, errlen, "cannot serve on %s%s", where,
+                 cfg->tls_cert ? ": the TLS certificate and key are not a "
+                                 "valid matching PEM pair"
                                : "");
+        close(fd);
         daemon_free(d);
         return -1;
     }
-    info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    d->port = info ? info->port : cfg->listen_port;
+    d->port = srv_acceptor_port(fd);
+    if (srv_acceptor_start(fd, d->mhd, &d->acceptor) != 0) {
+        snprintf(errbuf, errlen, "cannot start the acceptor: %s",
+                 strerror(errno));
+        MHD_stop_daemon(d->mhd);
+        daemon_free(d);
+        return -1;
+    }
     *out = d;
     return 0;
 }
@@ -563,6 +564,8 @@ uint16_t srv_daemon_port(const struct srv_daemon *d)
 void srv_daemon_quiesce(struct srv_daemon *d)
 {
     atomic_store(&d->draining, true);
+    srv_acceptor_stop(d->acceptor);
+    d->acceptor = NULL;
 }
 
 bool srv_daemon_drain(struct srv_daemon *d, unsigned timeout_ms)
@@ -581,6 +584,7 @@ void srv_daemon_stop(struct srv_daemon *d)
 {
     if (!d)
         return;
+    srv_acceptor_stop(d->acceptor);
     MHD_stop_daemon(d->mhd);
     daemon_free(d);
 }

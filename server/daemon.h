@@ -27,9 +27,9 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
 /* The port actually bound (the one picked by the kernel for port 0). */
 uint16_t srv_daemon_port(const struct srv_daemon *d);
 
-/* Stop taking new connections: each one accepted from now on is closed at
- * once (the listen socket itself stays open until srv_daemon_stop()), and
- * responses to requests on open connections carry "Connection: close". */
+/* Stop taking new connections: the listen socket is closed, so new ones
+ * are refused, and responses to requests on open connections carry
+ * "Connection: close". */
 void srv_daemon_quiesce(struct srv_daemon *d);
 
 /* Wait until no request is in flight, at most timeout_ms. True when none

@@ -7,6 +7,7 @@
  * unknown flags, bad values. --help and --version work.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -90,6 +91,22 @@ TEST(file_mappings_survive_restart)
     itest_cleanup(&s);
 }
 
+/* Whether a connection to port is refused outright (nothing listens). */
+static bool connection_refused(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool refused;
+
+    CHECK(fd >= 0);
+    refused = connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 &&
+              errno == ECONNREFUSED;
+    close(fd);
+    return refused;
+}
+
 /* Whether a new connection to port gets an answer to a request: false when
  * the connection is refused or closed without a byte of response. */
 static bool new_connection_is_served(uint16_t port)
@@ -113,8 +130,8 @@ static bool new_connection_is_served(uint16_t port)
 }
 
 /* A GET of 48 MiB is in flight when SIGTERM arrives: the server stops
- * accepting (a new connection gets no answer), finishes sending it, and
- * only then exits 0. */
+ * accepting (a new connection is refused), finishes sending it, and only
+ * then exits 0. */
 TEST(sigterm_finishes_inflight_request)
 {
     enum { SIZE = 48 << 20 };
@@ -151,6 +168,8 @@ TEST(sigterm_finishes_inflight_request)
     CHECK(kill(s.pid, SIGTERM) == 0);
     usleep(200 * 1000);
     CHECK(!new_connection_is_served(s.port));
+    /* Not accepted and dropped: nothing listens any more. */
+    CHECK(connection_refused(s.port));
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;

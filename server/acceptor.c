@@ -1,0 +1,156 @@
+/* acceptor.c - see acceptor.h: one thread accepts, libmicrohttpd serves. */
+#include "acceptor.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+
+/* What the kernel queues while the acceptor hands connections over; the
+ * kernel caps it at net.core.somaxconn. */
+#define BACKLOG 4096
+
+struct srv_acceptor {
+    int fd;   /* the listen socket */
+    int wake; /* eventfd: readable once stop is asked for */
+    struct MHD_Daemon *mhd;
+    pthread_t thread;
+};
+
+int srv_acceptor_listen(const struct sockaddr *addr, socklen_t len)
+{
+    int one = 1;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    0);
+
+    if (fd < 0)
+        return -1;
+    /* A restart must not wait for the old connections' TIME_WAIT. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (addr->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, addr, len) != 0 || listen(fd, BACKLOG) != 0) {
+        int err = errno;
+
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+uint16_t srv_acceptor_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+}
+
+/* Accept everything pending. False when the acceptor should pause: out of
+ * descriptors, where retrying at once would spin. */
+static bool accept_pending(struct srv_acceptor *a)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int c = accept4(a->fd, (struct sockaddr *)&ss, &len,
+                        SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                srv_log(SRV_LOG_WARN, "accept: %s; pausing",
+                        strerror(errno));
+                return false;
+            }
+            return true; /* EAGAIN: nothing left */
+        }
+        /* libmicrohttpd closes c itself when it refuses it (connection
+         * limits, the per-client limit). */
+        (void)MHD_add_connection(a->mhd, c, (const struct sockaddr *)&ss,
+                                 len);
+    }
+}
+
+static void *acceptor_main(void *arg)
+{
+    struct srv_acceptor *a = arg;
+    const struct timespec pause = {0, 50 * 1000 * 1000};
+
+    for (;;) {
+        struct pollfd p[2] = {{.fd = a->fd, .events = POLLIN},
+                              {.fd = a->wake, .events = POLLIN}};
+
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents)
+            break;
+        if (p[0].revents && !accept_pending(a))
+            nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+int srv_acceptor_start(int fd, struct MHD_Daemon *mhd,
+                       struct srv_acceptor **out)
+{
+    struct srv_acceptor *a = calloc(1, sizeof(*a));
+    int err;
+
+    *out = NULL;
+    if (!a) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    a->fd = fd;
+    a->mhd = mhd;
+    a->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (a->wake < 0) {
+        err = errno;
+        goto fail;
+    }
+    err = pthread_create(&a->thread, NULL, acceptor_main, a);
+    if (err != 0) {
+        close(a->wake);
+        goto fail;
+    }
+    *out = a;
+    return 0;
+fail:
+    close(fd);
+    free(a);
+    errno = err;
+    return -1;
+}
+
+void srv_acceptor_stop(struct srv_acceptor *a)
+{
+    uint64_t one = 1;
+
+    if (!a)
+        return;
+    if (write(a->wake, &one, sizeof(one)) != (ssize_t)sizeof(one))
+        srv_log(SRV_LOG_WARN, "acceptor: cannot wake the thread");
+    pthread_join(a->thread, NULL);
+    close(a->fd);
+    close(a->wake);
+    free(a);
+}
