@@ -569,9 +569,8 @@ TEST(connections_over_the_limit_are_refused)
     int held[4], extra[4];
 
     /* One thread: libmicrohttpd splits the limit between its threads. At
-     * the limit it stops accepting, so the extra connections wait in the
-     * kernel's backlog (or are closed) and are not served until a slot
-     * frees. */
+     * the limit each extra connection is accepted and closed at once,
+     * never served. */
     itest_start(&s, (const char *const[]){"--max-connections", "4", "--threads",
                                           "1", NULL});
     for (int i = 0; i < 4; i++)
@@ -583,6 +582,8 @@ TEST(connections_over_the_limit_are_refused)
     }
     for (int i = 0; i < 4; i++)
         CHECK(not_served(extra[i], 500));
+    for (int i = 0; i < 4; i++)
+        CHECK(closed_within(extra[i], 1500));
     for (int i = 0; i < 4; i++)
         close(held[i]);
     for (int i = 0; i < 4; i++)
