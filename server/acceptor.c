@@ -19,6 +19,8 @@
 /* What the kernel queues while the acceptor hands connections over; the
  * kernel caps it at net.core.somaxconn. */
 #define BACKLOG 4096
+/* Connections accepted per wakeup before looking at the stop request. */
+#define ACCEPT_BATCH 256
 
 struct srv_acceptor {
     int fd;   /* the listen socket */
@@ -61,11 +63,12 @@ uint16_t srv_acceptor_port(int fd)
     return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
 }
 
-/* Accept everything pending. False when the acceptor should pause: out of
- * descriptors, where retrying at once would spin. */
+/* Accept what is pending, at most a batch, so that a stop request is seen
+ * even under a flood of connections. False when the acceptor should pause:
+ * out of descriptors, where retrying at once would spin. */
 static bool accept_pending(struct srv_acceptor *a)
 {
-    for (;;) {
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         int c = accept4(a->fd, (struct sockaddr *)&ss, &len,
@@ -87,6 +90,7 @@ static bool accept_pending(struct srv_acceptor *a)
         (void)MHD_add_connection(a->mhd, c, (const struct sockaddr *)&ss,
                                  len);
     }
+    return true;
 }
 
 static void *acceptor_main(void *arg)
