@@ -484,19 +484,50 @@ void itest_expect_problem_at(const char *file, int line,
     json_decref(j);
 }
 
+int itest_connect(uint16_t port, int rcvbuf)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if ((rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+                                  sizeof(rcvbuf)) != 0) ||
+        connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        int err = errno;
+
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+char *itest_etag(const struct itest_server *s, const char *name, char *buf,
+                 size_t len)
+{
+    char path[256];
+    struct itest_resp r;
+
+    snprintf(path, sizeof(path), "/v1/maps/%s/data", name);
+    itest_request(s, "HEAD", path, NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    if (!itest_header(&r, "ETag", buf, len))
+        TEST_FAIL("no ETag on HEAD %s", path);
+    itest_resp_free(&r);
+    return buf;
+}
+
 size_t itest_raw(const struct itest_server *s, const void *req, size_t len,
                  char *out, size_t outlen, unsigned timeout_ms)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(s->port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = itest_connect(s->port, 0);
     size_t used = 0;
     const char *p = req;
 
     if (fd < 0)
-        TEST_FAIL("socket: %s", strerror(errno));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
         TEST_FAIL("connect: %s", strerror(errno));
     while (len > 0) {
         ssize_t w = send(fd, p, len, MSG_NOSIGNAL);

@@ -101,6 +101,17 @@ void itest_expect_problem_at(const char *file, int line,
 /* Send raw bytes to the server and read its reply until it closes the
  * connection or timeout_ms passes without data. Returns the reply length;
  * out is NUL-terminated. */
+/* A TCP connection to 127.0.0.1:port; with rcvbuf > 0 its receive buffer
+ * is set that small first (a slow reader keeps the server sending).
+ * Returns the socket, or -1 with errno set: the caller decides whether
+ * that fails the test (safe to call from client threads). */
+int itest_connect(uint16_t port, int rcvbuf);
+
+/* The current ETag of mapping name's bytes (HEAD .../data must be 200),
+ * copied into buf; returns buf. */
+char *itest_etag(const struct itest_server *s, const char *name, char *buf,
+                 size_t len);
+
 size_t itest_raw(const struct itest_server *s, const void *req, size_t len,
                  char *out, size_t outlen, unsigned timeout_ms);
 

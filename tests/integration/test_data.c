@@ -66,18 +66,6 @@ static void expect_whole(const struct itest_server *s, const char *range,
     itest_resp_free(&r);
 }
 
-static char *etag_of(const struct itest_server *s, char *buf, size_t len)
-{
-    struct itest_resp r;
-
-    itest_request(s, "HEAD", "/v1/maps/d/data", NULL, NULL, 0, &r);
-    CHECK_EQ_U64(r.status, 200);
-    if (!itest_header(&r, "ETag", buf, len))
-        TEST_FAIL("no ETag on HEAD");
-    itest_resp_free(&r);
-    return buf;
-}
-
 /* Check a multipart/byteranges body against pat: the parts, in order, are
  * exactly want[0..n) as "first-last" pairs. */
 static void check_multipart(const struct itest_resp *r, const char *pat,
@@ -231,7 +219,7 @@ TEST(if_range)
     char pat[SIZE], etag[128], hdr[200];
 
     setup(&s, pat, NULL);
-    etag_of(&s, etag, sizeof(etag));
+    itest_etag(&s, "d", etag, sizeof(etag));
     snprintf(hdr, sizeof(hdr), "If-Range: %s", etag);
     itest_request(&s, "GET", "/v1/maps/d/data",
                   (const char *const[]){"Range: bytes=0-9", hdr, NULL}, NULL,
@@ -345,7 +333,7 @@ TEST(put_forms)
     CHECK(itest_header(&r, "ETag", etag, sizeof(etag)) != NULL);
     itest_resp_free(&r);
     memcpy(pat + 10, "0123456789", 10);
-    CHECK_EQ_STR(etag_of(&s, buf, sizeof(buf)), etag);
+    CHECK_EQ_STR(itest_etag(&s, "d", buf, sizeof(buf)), etag);
 
     itest_request(&s, "PUT", "/v1/maps/d/data",
                   (const char *const[]){"Content-Range: bytes 9996-9999/10000",
@@ -381,7 +369,7 @@ TEST(put_refusals_write_nothing)
     size_t len;
 
     setup(&s, pat, NULL);
-    etag_of(&s, before, sizeof(before));
+    itest_etag(&s, "d", before, sizeof(before));
 
     /* Past the end of the mapping. */
     ITEST_PROBLEM(&s, "PUT", "/v1/maps/d/data?offset=9995", NULL,
@@ -422,7 +410,7 @@ TEST(put_refusals_write_nothing)
                   ((const char *const[]){"If-Match: \"stale\"", NULL}),
                   "0123456789", 10, 412, "precondition_failed");
 
-    etag_of(&s, after, sizeof(after));
+    itest_etag(&s, "d", after, sizeof(after));
     CHECK_EQ_STR(after, before);
     data = itest_get_data(&s, "d", &len);
     CHECK_EQ_U64(len, SIZE);
@@ -438,13 +426,13 @@ TEST(etag_moves_and_if_match)
     char pat[SIZE], e1[128], e2[128], e3[128], hdr[200];
 
     setup(&s, pat, NULL);
-    etag_of(&s, e1, sizeof(e1));
+    itest_etag(&s, "d", e1, sizeof(e1));
     snprintf(hdr, sizeof(hdr), "If-Match: %s", e1);
     itest_request(&s, "PUT", "/v1/maps/d/data?offset=1",
                   (const char *const[]){hdr, NULL}, "a", 1, &r);
     CHECK_EQ_U64(r.status, 204);
     itest_resp_free(&r);
-    etag_of(&s, e2, sizeof(e2));
+    itest_etag(&s, "d", e2, sizeof(e2));
     CHECK(strcmp(e1, e2) != 0);
 
     /* The old ETag is stale now. */
@@ -455,7 +443,7 @@ TEST(etag_moves_and_if_match)
     itest_request(&s, "PUT", "/v1/maps/d/data?offset=1", NULL, "a", 1, &r);
     CHECK_EQ_U64(r.status, 204);
     itest_resp_free(&r);
-    etag_of(&s, e3, sizeof(e3));
+    itest_etag(&s, "d", e3, sizeof(e3));
     CHECK(strcmp(e2, e3) != 0 && strcmp(e1, e3) != 0);
 
     /* A resize moves it too. */
@@ -463,7 +451,7 @@ TEST(etag_moves_and_if_match)
                   15, &r);
     CHECK_EQ_U64(r.status, 200);
     itest_resp_free(&r);
-    etag_of(&s, e1, sizeof(e1));
+    itest_etag(&s, "d", e1, sizeof(e1));
     CHECK(strcmp(e1, e3) != 0);
     itest_cleanup(&s);
 }

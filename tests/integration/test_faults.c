@@ -14,10 +14,8 @@
  * catalog entry and no file behind, and that growing one past it is 507
  * with the size unchanged.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -145,14 +143,9 @@ TEST(truncated_backing_answers_500_others_serve)
 /* A client with a tiny receive window, so the server is still sending. */
 static int slow_client(const struct itest_server *s)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 4096;
+    int fd = itest_connect(s->port, 4096);
 
     CHECK(fd >= 0);
-    CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     return fd;
 }
 

@@ -13,10 +13,8 @@
  * itself is broken, a 4xx from libmicrohttpd or a closed connection), and
  * that /healthz answers after every one of them.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -479,12 +477,9 @@ TEST(body_over_max_body_is_413)
 
 static int connect_raw(const struct itest_server *s)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = itest_connect(s->port, 0);
 
     CHECK(fd >= 0);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     return fd;
 }
 

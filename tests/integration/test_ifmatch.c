@@ -19,18 +19,6 @@
 #define CLIENTS 8
 #define ROUNDS 20
 
-static void etag_of(const struct itest_server *s, char *out, size_t len)
-{
-    struct itest_resp r;
-    char buf[128];
-
-    itest_request(s, "GET", "/v1/maps/w/data", NULL, NULL, 0, &r);
-    CHECK_EQ_U64(r.status, 200);
-    CHECK(itest_header(&r, "ETag", buf, sizeof buf) != NULL);
-    snprintf(out, len, "%s", buf);
-    itest_resp_free(&r);
-}
-
 static void start(struct itest_server *s)
 {
     static const char *const extra[] = {"--threads", "8", NULL};
@@ -47,7 +35,7 @@ TEST(sequential_if_match)
     struct itest_resp r;
 
     start(&s);
-    etag_of(&s, etag, sizeof etag);
+    itest_etag(&s, "w", etag, sizeof etag);
     snprintf(hdr, sizeof hdr, "If-Match: %s", etag);
     const char *const hdrs[] = {hdr, NULL};
 
@@ -57,7 +45,7 @@ TEST(sequential_if_match)
     CHECK(itest_header(&r, "ETag", got, sizeof got) != NULL);
     itest_resp_free(&r);
     /* The 204's ETag is what a GET right after names. */
-    etag_of(&s, etag, sizeof etag);
+    itest_etag(&s, "w", etag, sizeof etag);
     CHECK(strcmp(got, etag) == 0);
 
     itest_pattern(body, SIZE, 2);
@@ -85,7 +73,7 @@ TEST(sequential_if_match)
         CHECK_EQ_U64(r.status, 204);
         CHECK(itest_header(&r, "ETag", got, sizeof got) != NULL);
         itest_resp_free(&r);
-        etag_of(&s, etag, sizeof etag);
+        itest_etag(&s, "w", etag, sizeof etag);
         CHECK(strcmp(got, etag) == 0);
     }
     /* Object PUT: current ETag is 201 naming the GET's ETag; the same ETag
@@ -99,11 +87,11 @@ TEST(sequential_if_match)
         CHECK_EQ_U64(r.status, 201);
         CHECK(itest_header(&r, "ETag", got, sizeof got) != NULL);
         itest_resp_free(&r);
-        etag_of(&s, etag, sizeof etag);
+        itest_etag(&s, "w", etag, sizeof etag);
         CHECK(strcmp(got, etag) == 0);
         ITEST_PROBLEM(&s, "PUT", "/v1/maps/w/objects/8", oh, "[2]", 3, 412,
                       "precondition_failed");
-        etag_of(&s, etag, sizeof etag);
+        itest_etag(&s, "w", etag, sizeof etag);
         CHECK(strcmp(got, etag) == 0);
     }
     itest_cleanup(&s);
@@ -166,7 +154,7 @@ static void one_winner_rounds(bool none_match)
         char etag[128], next[128], hdr[160], now[128];
         int ok = 0, winner = -1;
 
-        etag_of(&s, etag, sizeof etag);
+        itest_etag(&s, "w", etag, sizeof etag);
         if (none_match) {
             next_etag(etag, next, sizeof next);
             snprintf(hdr, sizeof hdr, "If-None-Match: %s", next);
@@ -195,7 +183,7 @@ static void one_winner_rounds(bool none_match)
                       hdr);
         /* Nobody else writes now: the winner's ETag is the current one and
          * its bytes are what the mapping holds. */
-        etag_of(&s, now, sizeof now);
+        itest_etag(&s, "w", now, sizeof now);
         CHECK(strcmp(c[winner].etag, now) == 0);
         if (none_match)
             CHECK(strcmp(now, next) == 0);

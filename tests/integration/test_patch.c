@@ -27,18 +27,6 @@ static void expect_data(const struct itest_server *s, const char *pat)
     itest_expect_data(s, "d", pat, SIZE);
 }
 
-static char *etag_of(const struct itest_server *s, char *buf, size_t len)
-{
-    struct itest_resp r;
-
-    itest_request(s, "HEAD", "/v1/maps/d/data", NULL, NULL, 0, &r);
-    CHECK_EQ_U64(r.status, 200);
-    if (!itest_header(&r, "ETag", buf, len))
-        TEST_FAIL("no ETag on HEAD");
-    itest_resp_free(&r);
-    return buf;
-}
-
 TEST(patch_byterange_writes_its_range)
 {
     struct itest_server s = {0};
@@ -47,7 +35,7 @@ TEST(patch_byterange_writes_its_range)
     static const char body[] = "Content-Range: bytes 4095-4099/*\r\n\r\nHELLO";
 
     setup(&s, pat);
-    etag_of(&s, e1, sizeof(e1));
+    itest_etag(&s, "d", e1, sizeof(e1));
     itest_request(&s, "PATCH", "/v1/maps/d/data", br_hdr, body,
                   sizeof(body) - 1, &r);
     CHECK_EQ_U64(r.status, 204);
@@ -56,7 +44,7 @@ TEST(patch_byterange_writes_its_range)
     itest_resp_free(&r);
     memcpy(pat + 4095, "HELLO", 5);
     expect_data(&s, pat);
-    CHECK_EQ_STR(etag_of(&s, buf, sizeof(buf)), e2);
+    CHECK_EQ_STR(itest_etag(&s, "d", buf, sizeof(buf)), e2);
 
     /* /SIZE equal to the mapping's size is fine too. */
     static const char sized[] = "Content-Range: bytes 0-1/10000\r\n\r\nAB";
@@ -149,7 +137,7 @@ TEST(patch_refusals_write_nothing)
                                          hdr, NULL}),
                   good, sizeof(good) - 1, 412, "precondition_failed");
     snprintf(hdr, sizeof(hdr), "If-None-Match: %s",
-             etag_of(&s, etag, sizeof(etag)));
+             itest_etag(&s, "d", etag, sizeof(etag)));
     ITEST_PROBLEM(&s, "PATCH", "/v1/maps/d/data",
                   ((const char *const[]){"Content-Type: message/byterange",
                                          hdr, NULL}),
@@ -196,7 +184,7 @@ TEST(conditional_requests)
     char pat[SIZE], etag[128], h1[200], buf[128];
 
     setup(&s, pat);
-    etag_of(&s, etag, sizeof(etag));
+    itest_etag(&s, "d", etag, sizeof(etag));
 
     /* GET: If-None-Match with the current ETag (weakly, or *) is 304. */
     snprintf(h1, sizeof(h1), "If-None-Match: W/%s", etag);
@@ -254,7 +242,7 @@ TEST(conditional_requests)
                   ((const char *const[]){"If-None-Match: *", NULL}), NULL, 0,
                   412, "precondition_failed");
     expect_data(&s, pat);
-    etag_of(&s, etag, sizeof(etag));
+    itest_etag(&s, "d", etag, sizeof(etag));
     snprintf(h1, sizeof(h1), "If-Match: %s", etag);
     itest_request(&s, "DELETE", "/v1/maps/d",
                   (const char *const[]){h1, NULL}, NULL, 0, &r);

@@ -6,10 +6,8 @@
  * --token-file, TLS, non-loopback addresses without --allow-anonymous,
  * unknown flags, bad values. --help and --version work.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -94,17 +92,11 @@ TEST(file_mappings_survive_restart)
 /* Whether a connection to port is refused outright (nothing listens). */
 static bool connection_refused(uint16_t port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool refused;
+    int fd = itest_connect(port, 0);
 
-    CHECK(fd >= 0);
-    refused = connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 &&
-              errno == ECONNREFUSED;
-    close(fd);
-    return refused;
+    if (fd >= 0)
+        close(fd);
+    return fd < 0 && errno == ECONNREFUSED;
 }
 
 /* Whether a new connection to port gets an answer to a request: false when
@@ -112,17 +104,13 @@ static bool connection_refused(uint16_t port)
 static bool new_connection_is_served(uint16_t port)
 {
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct pollfd pfd = {.events = POLLIN};
+    struct pollfd pfd = {.fd = itest_connect(port, 0), .events = POLLIN};
     char buf[64];
     bool served = false;
 
-    pfd.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(pfd.fd >= 0);
-    if (connect(pfd.fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        send(pfd.fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0 &&
+    if (pfd.fd < 0)
+        return false;
+    if (send(pfd.fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0 &&
         poll(&pfd, 1, 5000) == 1)
         served = recv(pfd.fd, buf, sizeof(buf), 0) > 0;
     close(pfd.fd);
@@ -136,7 +124,6 @@ TEST(sigterm_finishes_inflight_request)
 {
     enum { SIZE = 48 << 20 };
     struct itest_server s = {0};
-    struct sockaddr_in a = {.sin_family = AF_INET};
     static const char req[] = "GET /v1/maps/big/data HTTP/1.1\r\nHost: x\r\n"
                               "Connection: close\r\n\r\n";
     char *buf = malloc(SIZE + 4096);
@@ -148,16 +135,9 @@ TEST(sigterm_finishes_inflight_request)
     itest_start(&s, NULL);
     itest_create(&s, "big", "{\"size\": 50331648}");
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(fd >= 0);
     /* A small receive buffer keeps most of the body inside the server. */
-    {
-        int small = 64 * 1024;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    }
-    a.sin_port = htons(s.port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    fd = itest_connect(s.port, 64 * 1024);
+    CHECK(fd >= 0);
     CHECK(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
           (ssize_t)(sizeof(req) - 1));
     /* Wait for the first bytes, so the request is surely in flight. */
@@ -216,19 +196,15 @@ static void *churn_client(void *arg)
     struct churn *c = arg;
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
                               "Connection: close\r\n\r\n";
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(c->port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
     /* Bounded: a round lasts well under a second. */
     for (int i = 0; i < 100000 && !atomic_load(&c->stop); i++) {
         char buf[512];
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = itest_connect(c->port, 0);
 
         if (fd < 0)
-            break;
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-            send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0) {
+            continue; /* refused once SIGTERM closed the listener */
+        if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0) {
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
             while (poll(&pfd, 1, 2000) == 1 &&
