@@ -16,6 +16,7 @@
 
 struct MHD_Daemon;
 struct srv_acceptor; /* opaque */
+struct srv_conns;
 
 /* Bind and listen on addr (port 0 picks one). Returns the socket, or -1
  * with errno set. */
@@ -25,10 +26,13 @@ int srv_acceptor_listen(const struct sockaddr *addr, socklen_t len);
 uint16_t srv_acceptor_port(int fd);
 
 /* Start accepting on fd (which the acceptor then owns) into mhd, a daemon
- * started with MHD_USE_NO_LISTEN_SOCKET. Returns 0, or -1 with errno set
- * (fd is closed then too). */
+ * started with MHD_USE_NO_LISTEN_SOCKET. Each connection is admitted by
+ * conns first (closed at once when it is full), and the thread also drops
+ * the connections conns finds past their deadlines (conns.h). Out of
+ * descriptors, pending connections are closed at once rather than left in
+ * the backlog. Returns 0, or -1 with errno set (fd is closed then too). */
 int srv_acceptor_start(int fd, struct MHD_Daemon *mhd,
-                       struct srv_acceptor **out);
+                       struct srv_conns *conns, struct srv_acceptor **out);
 
 /* Stop accepting: join the thread and close the socket, so that new
  * connections are refused. Connections already handed over go on.

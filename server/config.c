@@ -69,7 +69,17 @@ static const struct flag flags[] = {
     {"max-map-size", "MMAPD_MAX_MAP_SIZE", FLAG_SIZE, F(max_map_size), 1,
      UINT64_MAX, "BYTES", "1TiB", "largest mapping size"},
     {"timeout", "MMAPD_TIMEOUT", FLAG_COUNT, F(timeout_s), 0, 86400,
-     "SECONDS", "60", "close connections idle this long; 0: never"},
+     "SECONDS", "60",
+     "close connections idle this long, and those that take this long to "
+     "send a request line; 0: never"},
+    {"header-timeout", "MMAPD_HEADER_TIMEOUT", FLAG_COUNT,
+     F(header_timeout_s), 0, 3600, "SECONDS", "10",
+     "drop a connection whose request headers are not complete this long "
+     "after its request line, however slowly they trickle; 0: never"},
+    {"min-receive-rate", "MMAPD_MIN_RECEIVE_RATE", FLAG_SIZE,
+     F(min_receive_rate), 0, UINT64_MAX, "BYTES", "512",
+     "per second: drop a request whose body arrives slower, after a grace "
+     "of --header-timeout; 0: no minimum"},
     {"token-file", "MMAPD_TOKEN_FILE", FLAG_STRING, F(token_file), 0, 0,
      "FILE", "none",
      "bearer tokens (JSON); reloaded on SIGHUP"},
@@ -315,6 +325,8 @@ static void set_defaults(struct srv_config *cfg)
     cfg->max_body = SRV_DEFAULT_MAX_BODY;
     cfg->max_map_size = SRV_DEFAULT_MAX_MAP_SIZE;
     cfg->timeout_s = SRV_DEFAULT_TIMEOUT_S;
+    cfg->header_timeout_s = SRV_DEFAULT_HEADER_TIMEOUT_S;
+    cfg->min_receive_rate = SRV_DEFAULT_MIN_RECEIVE_RATE;
     cfg->access_log = true;
     cfg->log_level = SRV_LOG_INFO;
 }

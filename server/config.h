@@ -37,6 +37,12 @@
 #define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
 #define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */
 #define SRV_DEFAULT_TIMEOUT_S 60u
+/* A request's headers must be complete this long after its request line
+ * arrived, however the bytes trickle in (server/conns.h). */
+#define SRV_DEFAULT_HEADER_TIMEOUT_S 10u
+/* A request body must arrive at least this fast once its grace (the header
+ * timeout) is spent: Apache mod_reqtimeout's default MinRate is 500. */
+#define SRV_DEFAULT_MIN_RECEIVE_RATE 512u
 
 struct srv_config {
     /* --listen: the numeric address as given (IPv6 without brackets), its
@@ -59,6 +65,8 @@ struct srv_config {
     uint64_t max_body;
     uint64_t max_map_size;
     unsigned timeout_s; /* idle connection timeout; 0: never */
+    unsigned header_timeout_s; /* request line to end of headers; 0: never */
+    uint64_t min_receive_rate; /* body bytes per second; 0: no minimum */
     const char *token_file; /* NULL: anonymous (loopback only by default) */
     const char *tls_cert;   /* both or neither of these two */
     const char *tls_key;

@@ -15,7 +15,11 @@
  *     the access log line and records metrics, however the request ended.
  *
  * Connections come from our own acceptor (acceptor.h), which spreads them
- * evenly over the workers; libmicrohttpd runs without a listen socket. So
+ * evenly over the workers; libmicrohttpd runs without a listen socket. The
+ * connection table (conns.h) admits them and follows each through its
+ * phases (request line, headers, body, served) so that the acceptor can
+ * drop those that stall; on_uri, on_request and on_completed report the
+ * phases, and on_connection reports the close. So
  * shutdown does not need MHD_quiesce_daemon(), which in 0.9.75 races its
  * epoll workers and can abort the process ("Failed to remove listen FD from
  * epoll set"): the acceptor closes the socket, and responses on the open
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +47,7 @@
 #include "acceptor.h"
 #include "api/api.h"
 #include "config.h"
+#include "conns.h"
 #include "log.h"
 #include "secretfile.h"
 #include "viewbody.h"
@@ -54,6 +60,7 @@
 struct srv_daemon {
     struct MHD_Daemon *mhd;
     struct srv_acceptor *acceptor; /* NULL once quiesced */
+    struct srv_conns *conns;
     struct api *api;
     uint16_t port;
     atomic_uint inflight; /* requests between on_uri and on_completed */
@@ -72,6 +79,7 @@ struct srv_request {
     char method[16];
     char client[64];
     const char *route;
+    int fd; /* the connection's socket: its name in d->conns */
     uint64_t start_ns;
     uint64_t bytes_in;
     uint64_t body_len; /* length of the queued response body */
@@ -127,11 +135,22 @@ static void client_address(struct MHD_Connection *conn, char *buf, size_t len)
                   buf, (socklen_t)len);
 }
 
+static int connection_fd(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    return ci ? ci->connect_fd : -1;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct srv_daemon *d = cls;
     struct srv_request *r;
     size_t plen = strcspn(uri, "?");
+    int fd = connection_fd(conn);
+
+    srv_conns_phase(d->conns, fd, SRV_CONN_HEAD);
 
     r = calloc(1, sizeof(*r));
     if (!r)
@@ -142,6 +161,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     }
     r->d = d;
+    r->fd = fd;
     r->start_ns = now_ns();
     client_address(conn, r->client, sizeof(r->client));
     atomic_fetch_add(&d->inflight, 1);
@@ -355,6 +375,7 @@ static enum MHD_Result start_exchange(struct srv_request *r,
         .query = query_cb,
         .conn = conn,
     };
+    bool body;
 
     r->started = true;
     snprintf(r->method, sizeof(r->method), "%s", method);
@@ -363,12 +384,14 @@ static enum MHD_Result start_exchange(struct srv_request *r,
     if (!r->ex)
         return queue_internal_error(r, conn);
     r->route = api_exchange_route(r->ex);
+    body = has_body(conn);
+    srv_conns_phase(r->d->conns, r->fd, body ? SRV_CONN_BODY : SRV_CONN_BUSY);
     /* An answer ready before an unread body goes out now: libmicrohttpd
      * then skips the body (and "100 Continue") and closes the connection
      * after the response. Without a body we wait for the next call, which
      * follows at once: a response queued on this first call would make
      * libmicrohttpd 0.9.75 close the connection and lose keep-alive. */
-    if (!api_exchange_wants_body(r->ex) && has_body(conn))
+    if (body && !api_exchange_wants_body(r->ex))
         return queue_response(r, conn);
     return MHD_YES;
 }
@@ -390,6 +413,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
         *upload_data_size = 0;
         r->bytes_in += n;
+        srv_conns_received(r->d->conns, r->fd, n);
         if (r->queued)
             return MHD_YES;
         if (r->ex && api_exchange_wants_body(r->ex)) {
@@ -400,6 +424,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
 
+    srv_conns_phase(r->d->conns, r->fd, SRV_CONN_BUSY);
     if (r->queued)
         return MHD_YES;
     if (!r->ex)
@@ -421,6 +446,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     if (!r)
         return;
     *req_cls = NULL;
+    /* A keep-alive connection now waits for its next request line. */
+    srv_conns_phase(d->conns, r->fd, SRV_CONN_WAIT);
     duration_us = (now_ns() - r->start_ns) / 1000u;
     if (completed && !r->head)
         bytes_out = r->body_len;
@@ -444,8 +471,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&d->inflight, 1);
 }
 
+/* libmicrohttpd reports the close before it closes the socket: the slot
+ * is free before the number can be given out again (conns.h). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct srv_daemon *d = cls;
+
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        srv_conns_closed(d->conns, connection_fd(conn));
+}
+
 static void daemon_free(struct srv_daemon *d)
 {
+    srv_conns_destroy(d->conns);
     srv_secretfile_free(d->tls_cert, d->tls_cert_len);
     srv_secretfile_free(d->tls_key, d->tls_key_len);
     free(d);
@@ -483,6 +524,17 @@ static int tls_setup(const struct srv_config *cfg, struct srv_daemon *d,
     return 0;
 }
 
+/* Socket numbers stay below the descriptor limit: the table's size. */
+static unsigned descriptor_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > (1u << 22))
+        return 1u << 22;
+    return (unsigned)rl.rlim_cur;
+}
+
 int srv_daemon_start(const struct srv_config *cfg, struct api *api,
                      struct srv_daemon **out, char *errbuf, size_t errlen)
 {
@@ -491,6 +543,12 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET |
                      MHD_USE_ITC; /* how added connections reach a worker */
+    const struct srv_conns_limits limits = {
+        .max_connections = cfg->max_connections,
+        .idle_s = cfg->timeout_s,
+        .head_s = cfg->header_timeout_s,
+        .min_rate = cfg->min_receive_rate,
+    };
     char where[96];
     int fd;
 
@@ -501,6 +559,12 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->api = api;
+    d->conns = srv_conns_create(&limits, descriptor_limit());
+    if (!d->conns) {
+        snprintf(errbuf, errlen, "out of memory");
+        daemon_free(d);
+        return -1;
+    }
     atomic_init(&d->inflight, 0);
     atomic_init(&d->draining, false);
     if (tls_setup(cfg, d, tls_opts, errbuf, errlen) != 0) {
@@ -523,7 +587,11 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         /* First, so that every message goes through our log. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        /* The real limit is the table's; libmicrohttpd's must never be
+         * reached (conns.h). */
+        MHD_OPTION_CONNECTION_LIMIT,
+        srv_conns_mhd_limit(&limits, cfg->threads),
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
         /* One client must not take every connection: the ones past this
          * limit are closed as soon as they are accepted. */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
@@ -545,7 +613,7 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->port = srv_acceptor_port(fd);
-    if (srv_acceptor_start(fd, d->mhd, &d->acceptor) != 0) {
+    if (srv_acceptor_start(fd, d->mhd, d->conns, &d->acceptor) != 0) {
         snprintf(errbuf, errlen, "cannot start the acceptor: %s",
                  strerror(errno));
         MHD_stop_daemon(d->mhd);

@@ -6,8 +6,7 @@
  * "..", a symlinked directory component or a symlinked file leading out),
  * malformed, deeply nested, huge or mistyped JSON, negative and overflowing
  * numbers in every numeric field, query argument and header, over-long
- * headers, bodies over --max-body, slow clients, more connections than
- * --max-connections or --max-connections-per-client, request heads over
+ * headers, bodies over --max-body, request heads over
  * --max-header-bytes, and garbage bytes are
  * each answered with a 4xx application/problem+json (or, where HTTP framing
  * itself is broken, a 4xx from libmicrohttpd or a closed connection), and
@@ -15,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -472,131 +470,6 @@ TEST(body_over_max_body_is_413)
     itest_request(&s, "PUT", "/v1/maps/m/data", NULL, body, 64 * 1024, &r);
     CHECK_EQ_U64(r.status, 204);
     itest_resp_free(&r);
-    itest_cleanup(&s);
-}
-
-static int connect_raw(const struct itest_server *s)
-{
-    int fd = itest_connect(s->port, 0);
-
-    CHECK(fd >= 0);
-    return fd;
-}
-
-/* True when the server closes fd (EOF or reset) within timeout_ms. */
-static bool closed_within(int fd, int timeout_ms)
-{
-    char b[256];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-
-    for (int i = 0; i < 100; i++) {
-        if (poll(&p, 1, timeout_ms) <= 0)
-            return false;
-        ssize_t n = recv(fd, b, sizeof(b), 0);
-        if (n <= 0)
-            return true;
-    }
-    return false;
-}
-
-TEST(slow_client_is_dropped)
-{
-    struct itest_server s = {0};
-    static const char half[] = "PUT /v1/maps/m/data HTTP/1.1\r\nHost: x\r\n"
-                               "Content-Length: 100\r\n\r\nonly a part";
-    int fd, fd2;
-
-    itest_start(&s, (const char *const[]){"--timeout", "1", NULL});
-    itest_create(&s, "m", "{\"size\": 4096}");
-    fd = connect_raw(&s);
-    CHECK_EQ_U64(send(fd, half, sizeof(half) - 1, MSG_NOSIGNAL),
-                 sizeof(half) - 1);
-    fd2 = connect_raw(&s);
-    CHECK_EQ_U64(send(fd2, "GET /v1/ma", 10, MSG_NOSIGNAL), 10);
-    healthy(&s); /* served while the slow ones hang */
-    CHECK(closed_within(fd, 4000));
-    CHECK(closed_within(fd2, 4000));
-    close(fd);
-    close(fd2);
-    healthy(&s);
-    {
-        /* The half body was never applied. */
-        size_t len = 0;
-        char *d = itest_get_data(&s, "m", &len);
-        CHECK(memcmp(d, "only", 4) != 0);
-        free(d);
-    }
-    itest_cleanup(&s);
-}
-
-/* Open n idle connections and count those the server closes within
- * 1.5 s (the rest it keeps, waiting for a request). */
-static int count_refused(const struct itest_server *s, int *fds, int n)
-{
-    int refused = 0;
-
-    for (int i = 0; i < n; i++)
-        fds[i] = connect_raw(s);
-    for (int i = 0; i < n; i++)
-        refused += closed_within(fds[i], 1500);
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
-    usleep(200 * 1000); /* let the server notice the closes */
-    return refused;
-}
-
-/* True when the server sends nothing on fd for timeout_ms (it may close
- * it): a connection past the limit is never served. */
-static bool not_served(int fd, int timeout_ms)
-{
-    char b[64];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-
-    if (poll(&p, 1, timeout_ms) <= 0)
-        return true;
-    return recv(fd, b, sizeof(b), 0) <= 0;
-}
-
-TEST(connections_over_the_limit_are_refused)
-{
-    struct itest_server s = {0};
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    int held[4], extra[4];
-
-    /* One thread: libmicrohttpd splits the limit between its threads. At
-     * the limit each extra connection is accepted and closed at once,
-     * never served. */
-    itest_start(&s, (const char *const[]){"--max-connections", "4", "--threads",
-                                          "1", NULL});
-    for (int i = 0; i < 4; i++)
-        held[i] = connect_raw(&s);
-    usleep(200 * 1000);
-    for (int i = 0; i < 4; i++) {
-        extra[i] = connect_raw(&s);
-        send(extra[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
-    }
-    for (int i = 0; i < 4; i++)
-        CHECK(not_served(extra[i], 500));
-    for (int i = 0; i < 4; i++)
-        CHECK(closed_within(extra[i], 1500));
-    for (int i = 0; i < 4; i++)
-        close(held[i]);
-    for (int i = 0; i < 4; i++)
-        close(extra[i]);
-    usleep(200 * 1000); /* let the server notice the closes */
-    healthy(&s);
-    itest_cleanup(&s);
-}
-
-TEST(connections_per_client_over_the_limit_are_refused)
-{
-    struct itest_server s = {0};
-    int fds[6];
-
-    itest_start(&s, (const char *const[]){"--max-connections-per-client", "3",
-                                          "--threads", "1", NULL});
-    CHECK_EQ_U64(count_refused(&s, fds, 6), 3);
-    healthy(&s);
     itest_cleanup(&s);
 }
 

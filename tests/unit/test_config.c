@@ -90,6 +90,8 @@ TEST(defaults)
     CHECK_EQ_U64(cfg.max_body, 1ull << 30);
     CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
     CHECK_EQ_U64(cfg.timeout_s, 60);
+    CHECK_EQ_U64(cfg.header_timeout_s, 10);
+    CHECK_EQ_U64(cfg.min_receive_rate, 512);
     CHECK(cfg.token_file == NULL);
     CHECK(cfg.tls_cert == NULL && cfg.tls_key == NULL);
     CHECK(!cfg.allow_anonymous);
@@ -106,6 +108,7 @@ TEST(flags_both_forms)
                    "--threads", "3", "--max-connections=10",
                    "--max-ranges", "5", "--max-body=2MiB",
                    "--max-map-size", "4GiB", "--timeout=7",
+                   "--header-timeout", "3", "--min-receive-rate=2KiB",
                    "--access-log", "off", "--log-level=debug"),
               NULL, &cfg);
     CHECK_EQ_STR(cfg.listen_host, "127.0.0.2");
@@ -120,6 +123,8 @@ TEST(flags_both_forms)
     CHECK_EQ_U64(cfg.max_body, 2u << 20);
     CHECK_EQ_U64(cfg.max_map_size, 4ull << 30);
     CHECK_EQ_U64(cfg.timeout_s, 7);
+    CHECK_EQ_U64(cfg.header_timeout_s, 3);
+    CHECK_EQ_U64(cfg.min_receive_rate, 2048);
     CHECK(!cfg.access_log);
     CHECK(cfg.log_level == SRV_LOG_DEBUG);
 }
@@ -410,7 +415,8 @@ TEST(usage_lists_every_flag)
     static const char *const names[] = {
         "--listen", "--data-dir", "--view-size", "--cache-bytes",
         "--threads", "--max-connections", "--max-ranges", "--max-body",
-        "--max-map-size", "--timeout", "--token-file", "--allow-anonymous",
+        "--max-map-size", "--timeout", "--header-timeout",
+        "--min-receive-rate", "--token-file", "--allow-anonymous",
         "--tls-cert", "--tls-key", "--access-log", "--log-level", "--help",
         "--version", "MMAPD_DATA_DIR", "MMAPD_VIEW_SIZE", "MMAPD_LISTEN",
         "127.0.0.1:8080", "./data",
