@@ -37,6 +37,11 @@
 #define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
 #define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */
 #define SRV_DEFAULT_TIMEOUT_S 60u
+/* Request bodies held in memory, all connections together (README "Memory
+ * budgets"): 64 of the largest held body (1 MiB atomic write). The minimum
+ * leaves room for one such body with its PATCH part headers. */
+#define SRV_DEFAULT_MAX_BODY_MEMORY (64ull << 20)
+#define SRV_MIN_MAX_BODY_MEMORY (2ull << 20)
 
 struct srv_config {
     /* --listen: the numeric address as given (IPv6 without brackets), its
@@ -58,6 +63,8 @@ struct srv_config {
     unsigned max_ranges;
     uint64_t max_body;
     uint64_t max_map_size;
+    uint64_t max_memory;      /* memory-backed mappings; 0: derived */
+    uint64_t max_body_memory; /* request bodies held, all connections */
     unsigned timeout_s; /* idle connection timeout; 0: never */
     const char *token_file; /* NULL: anonymous (loopback only by default) */
     const char *tls_cert;   /* both or neither of these two */

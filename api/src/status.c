@@ -49,6 +49,7 @@ static const struct api_status_entry table[] = {
     {API_EFORBIDDEN, 403, "forbidden", "Forbidden"},
     {API_EINTERNAL, 500, "internal_error", "Internal error"},
     {API_ENOOBJECT, 404, "no_object", "No object at this offset"},
+    {API_EBODYMEM, 503, "body_memory_limit", "Request body memory exhausted"},
 };
 /* clang-format on */
 
