@@ -68,6 +68,13 @@ static const struct flag flags[] = {
      "BYTES", "1GiB", "largest request body accepted"},
     {"max-map-size", "MMAPD_MAX_MAP_SIZE", FLAG_SIZE, F(max_map_size), 1,
      UINT64_MAX, "BYTES", "1TiB", "largest mapping size"},
+    {"max-memory", "MMAPD_MAX_MEMORY", FLAG_SIZE, F(max_memory), 1,
+     UINT64_MAX, "BYTES", "a quarter of RAM or of the memory cgroup's limit",
+     "total size of memory-backed mappings; a create or grow past it is 507"},
+    {"max-body-memory", "MMAPD_MAX_BODY_MEMORY", FLAG_SIZE,
+     F(max_body_memory), SRV_MIN_MAX_BODY_MEMORY, UINT64_MAX, "BYTES",
+     "64MiB",
+     "request bodies held in memory, all connections together; past it 503"},
     {"timeout", "MMAPD_TIMEOUT", FLAG_COUNT, F(timeout_s), 0, 86400,
      "SECONDS", "60",
      "close connections idle this long, and those that take this long to "
@@ -324,6 +331,8 @@ static void set_defaults(struct srv_config *cfg)
     cfg->max_ranges = SRV_DEFAULT_MAX_RANGES;
     cfg->max_body = SRV_DEFAULT_MAX_BODY;
     cfg->max_map_size = SRV_DEFAULT_MAX_MAP_SIZE;
+    cfg->max_memory = 0; /* derived when the catalog opens */
+    cfg->max_body_memory = SRV_DEFAULT_MAX_BODY_MEMORY;
     cfg->timeout_s = SRV_DEFAULT_TIMEOUT_S;
     cfg->header_timeout_s = SRV_DEFAULT_HEADER_TIMEOUT_S;
     cfg->min_receive_rate = SRV_DEFAULT_MIN_RECEIVE_RATE;

@@ -43,6 +43,11 @@
 /* A request body must arrive at least this fast once its grace (the header
  * timeout) is spent: Apache mod_reqtimeout's default MinRate is 500. */
 #define SRV_DEFAULT_MIN_RECEIVE_RATE 512u
+/* Request bodies held in memory, all connections together (README "Memory
+ * budgets"): 64 of the largest held body (1 MiB atomic write). The minimum
+ * leaves room for one such body with its PATCH part headers. */
+#define SRV_DEFAULT_MAX_BODY_MEMORY (64ull << 20)
+#define SRV_MIN_MAX_BODY_MEMORY (2ull << 20)
 
 struct srv_config {
     /* --listen: the numeric address as given (IPv6 without brackets), its
@@ -64,6 +69,8 @@ struct srv_config {
     unsigned max_ranges;
     uint64_t max_body;
     uint64_t max_map_size;
+    uint64_t max_memory;      /* memory-backed mappings; 0: derived */
+    uint64_t max_body_memory; /* request bodies held, all connections */
     unsigned timeout_s; /* idle connection timeout; 0: never */
     unsigned header_timeout_s; /* request line to end of headers; 0: never */
     uint64_t min_receive_rate; /* body bytes per second; 0: no minimum */

@@ -53,6 +53,7 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
         .view_size = cfg->view_size,
         .cache_bytes = cfg->cache_bytes,
         .max_map_size = cfg->max_map_size,
+        .max_memory = cfg->max_memory, /* 0: derived (mc_memory.h) */
     };
     enum mc_err rc = mc_catalog_open(&opt, out);
 
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
                        .version = MMAPD_VERSION,
                        .threads = cfg.threads,
                        .max_connections = cfg.max_connections,
+                       .max_body_memory = cfg.max_body_memory,
                        .tokens = tokens,
                    },
                    &api) != 0) {

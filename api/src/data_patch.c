@@ -9,7 +9,8 @@
  * that breaks off or fails a check changes nothing.
  *
  * Holding the body bounds it: at most the atomic-write limit plus
- * API_PATCH_OVERHEAD for the part headers (and never more than max_body);
+ * API_PATCH_OVERHEAD for the part headers (and never more than max_body),
+ * charged to the request-body budget (bodymem.h: 503 when it is spent);
  * past that the answer is 413 and writes that large go through PUT, which
  * streams. Parts may overlap; they are applied in order, so a later part
  * wins. At most max(max_ranges, 1) parts are accepted (413 past that).
@@ -83,6 +84,9 @@ void api__data_patch_start(struct api_exchange *ex,
     }
     if (!api__check_if_match(ex, req))
         return;
+    /* A known length is charged before the body is read (bodymem.h). */
+    if (cl > 0 && !api__bodymem_reserve(ex, cl))
+        return;
     ex->wants_body = true;
 }
 
@@ -111,6 +115,8 @@ void api__data_patch_body(struct api_exchange *ex, const void *data,
             ncap = need;
         if (ncap > cap)
             ncap = (size_t)cap;
+        if (!api__bodymem_reserve(ex, ncap))
+            return;
         grown = realloc(p->buf, ncap);
         if (grown == NULL) {
             api__fail(ex, API_EINTERNAL, "out of memory");

@@ -8,7 +8,8 @@
  * past the end, 403 for a read-only mapping and 412 for a stale If-Match.
  *
  * Bodies up to the atomic-write limit are held (in a buffer no larger than
- * that limit) and applied with one write at the end, so a request that
+ * that limit, charged to the request-body budget of bodymem.h: 503 when it
+ * is spent) and applied with one write at the end, so a request that
  * breaks off changes nothing; a matched If-Match is checked again atomically
  * with that write (api__write_checked), and for streamed bodies with the
  * first chunk only. Longer bodies stream into the mapping
@@ -146,6 +147,11 @@ void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
      * first byte: holding part of it would buy nothing. */
     p->streaming =
         p->end_exact && p->end - p->first > ex->api->atomic_write_max;
+    /* A body to be held is charged before a byte of it is read, so a
+     * client learns of a spent budget without sending it (bodymem.h). */
+    if (!p->streaming && p->end_exact &&
+        !api__bodymem_reserve(ex, p->end - p->first))
+        return;
     ex->wants_body = true;
 }
 
@@ -160,15 +166,22 @@ static enum mc_err put_write(struct api_exchange *ex, uint64_t off,
     return api__write_checked(ex, ex->put.map, &r, 1, src, gen);
 }
 
-/* Hold len more bytes; false when that would pass the atomic limit. */
-static bool put_hold(struct api_exchange *ex, const void *data, size_t len)
+enum hold_result {
+    HOLD_OK,     /* held */
+    HOLD_FULL,   /* past the atomic limit, or no memory: stream instead */
+    HOLD_REFUSED /* the body budget is spent: answered 503 */
+};
+
+/* Hold len more bytes in a buffer charged to the body budget. */
+static enum hold_result put_hold(struct api_exchange *ex, const void *data,
+                                 size_t len)
 {
     struct api_put *p = &ex->put;
     uint64_t limit = ex->api->atomic_write_max;
     size_t need;
 
     if (len > limit || p->buf_len > limit - len)
-        return false;
+        return HOLD_FULL;
     need = p->buf_len + len;
     if (need > p->buf_cap) {
         /* Exact when the length is known; otherwise doubling, capped at the
@@ -181,15 +194,17 @@ static bool put_hold(struct api_exchange *ex, const void *data, size_t len)
             cap = need;
         if (cap > limit)
             cap = (size_t)limit;
+        if (!api__bodymem_reserve(ex, cap))
+            return HOLD_REFUSED;
         grown = realloc(p->buf, cap);
         if (grown == NULL)
-            return false;
+            return HOLD_FULL;
         p->buf = grown;
         p->buf_cap = cap;
     }
     memcpy(p->buf + p->buf_len, data, len);
     p->buf_len = need;
-    return true;
+    return HOLD_OK;
 }
 
 void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
@@ -216,9 +231,15 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
                   ex->api->max_body);
         return;
     }
-    if (!p->streaming && put_hold(ex, data, len)) {
-        p->received = received;
-        return;
+    if (!p->streaming) {
+        enum hold_result held = put_hold(ex, data, len);
+
+        if (held == HOLD_REFUSED)
+            return;
+        if (held == HOLD_OK) {
+            p->received = received;
+            return;
+        }
     }
     if (!p->streaming) {
         /* Past the atomic limit (or out of memory for the buffer): write
@@ -236,6 +257,7 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
         p->buf = NULL;
         p->buf_len = 0;
         p->buf_cap = 0;
+        api__bodymem_release(ex);
     }
     rc = put_write(ex, p->first + p->received, data, len, NULL);
     if (rc != MC_OK) {

@@ -269,5 +269,6 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
     api__conditions_free(ex);
     body_release(&ex->resp.body);
     free(ex->json);
+    api__bodymem_release(ex); /* after the buffers it covered are freed */
     free(ex);
 }

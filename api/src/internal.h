@@ -25,6 +25,8 @@
 #include "api/api_status.h"
 #include "mapcore/mc_catalog.h"
 
+#include "bodymem.h"
+
 /* Largest JSON request body; anything longer is 413 payload_too_large. */
 #define API_JSON_MAX ((size_t)64 * 1024)
 /* Default atomic-write limit (API.md: at least 1 MiB). */
@@ -119,6 +121,7 @@ struct api {
     char version[64];
     uint32_t boot_nonce; /* makes ETags of a restarted server differ */
     struct api_metrics metrics;
+    struct api_bodymem bodymem; /* memory held for request bodies */
     /* The token table, NULL when anonymous. tokens_lock guards only the
      * pointer, held just long enough to take a reference: a reload swaps
      * the pointer under it, and an exchange keeps the table it started
@@ -165,6 +168,9 @@ struct api_exchange {
     bool obj_dry_run;    /* PUT of an object with ?dry_run=true */
     char *json;       /* JSON request body, at most API_JSON_MAX */
     size_t json_len;
+    /* Bytes of the body budget this exchange holds for its body buffer
+     * (put.buf or json; bodymem.h), given back by api_exchange_free. */
+    uint64_t body_reserved;
     struct api_put put;
     struct api_response resp;
     /* The request's If-Match and If-None-Match held at header time for the

@@ -32,6 +32,10 @@ bool api__json_start(struct api_exchange *ex, const struct api_request *req)
                   API_JSON_MAX);
         return false;
     }
+    /* Held whole, so charged to the body budget up front (bodymem.h). */
+    if (cl != NULL && api_parse_u64(cl, &len) &&
+        !api__bodymem_reserve(ex, len))
+        return false;
     return true;
 }
 
@@ -44,6 +48,8 @@ void api__json_feed(struct api_exchange *ex, const void *data, size_t len)
                   API_JSON_MAX);
         return;
     }
+    if (!api__bodymem_reserve(ex, ex->json_len + len))
+        return;
     grown = realloc(ex->json, ex->json_len + len);
     if (grown == NULL) {
         api__fail(ex, API_EINTERNAL, "out of memory");

@@ -2,6 +2,7 @@
  * resize and close (the CreateFileMapping / OpenFileMapping / CloseHandle
  * side of the model).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,20 @@ static bool spec_from_json(struct api_exchange *ex, json_t *obj,
     return true;
 }
 
+/* 507 memory_limit with the figures an operator needs to tell a full
+ * budget from a request too large for any budget (mc_memory.h). */
+static void fail_memory(struct api_exchange *ex, uint64_t need)
+{
+    struct mc_memory_stats st;
+
+    mc_catalog_memory(ex->api->cat, &st);
+    api__fail(ex, API_ERR_MC(MC_EMEMLIMIT),
+              "memory-backed mappings may take %" PRIu64
+              " bytes in total (--max-memory) and %" PRIu64
+              " are in use; this request needs %" PRIu64 " more",
+              st.budget_bytes, st.used_bytes, need);
+}
+
 static void forbid_put(struct api_exchange *ex, const char *what)
 {
     api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"", what,
@@ -362,6 +377,10 @@ void api__map_put_end(struct api_exchange *ex)
         forbid_put(ex, "create (needs admin)");
         goto out;
     }
+    if (rc == MC_EMEMLIMIT) {
+        fail_memory(ex, spec.size);
+        goto out;
+    }
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         goto out;
@@ -393,6 +412,12 @@ void api__map_patch_end(struct api_exchange *ex)
     rc = mc_catalog_get(ex->api->cat, ex->name, &m);
     if (rc == MC_OK)
         rc = mc_mapping_resize(m, api__json_u64(size));
+    if (rc == MC_EMEMLIMIT) {
+        uint64_t want = api__json_u64(size), now = mc_mapping_size(m);
+
+        fail_memory(ex, want > now ? want - now : 0);
+        goto out;
+    }
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         goto out;

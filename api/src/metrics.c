@@ -74,6 +74,8 @@ static void render(FILE *f, struct api *api)
 {
     struct api_metrics *mt = &api->metrics;
     struct mc_cache_stats st;
+    struct mc_memory_stats mem;
+    uint64_t body_limit, body_used, body_refused;
 
     family(f, "mmapd_requests_total", "counter",
            "HTTP requests answered, by route and status code.");
@@ -152,6 +154,26 @@ static void render(FILE *f, struct api *api)
            "full cache does not churn.", st.declined);
     scalar(f, "mmapd_mappings", "gauge", "Mappings in the catalog.",
            (uint64_t)mc_catalog_count(api->cat));
+
+    mc_catalog_memory(api->cat, &mem);
+    scalar(f, "mmapd_memory_budget_bytes", "gauge",
+           "Budget for the total size of memory-backed mappings "
+           "(--max-memory).", mem.budget_bytes);
+    scalar(f, "mmapd_memory_used_bytes", "gauge",
+           "Total size of the memory-backed mappings now.", mem.used_bytes);
+    scalar(f, "mmapd_memory_refused_total", "counter",
+           "Memory-backed creates and grows refused with 507 memory_limit.",
+           mem.refused);
+    api__bodymem_stats(&api->bodymem, &body_limit, &body_used,
+                       &body_refused);
+    scalar(f, "mmapd_body_memory_budget_bytes", "gauge",
+           "Budget for request bodies held in memory, all connections "
+           "together (--max-body-memory).", body_limit);
+    scalar(f, "mmapd_body_memory_used_bytes", "gauge",
+           "Bytes reserved for request bodies held in memory now.",
+           body_used);
+    scalar(f, "mmapd_body_memory_refused_total", "counter",
+           "Requests refused with 503 body_memory_limit.", body_refused);
     scalar(f, "mmapd_faults_total", "counter",
            "SIGBUS faults caught while copying mapping bytes (truncated "
            "backing files, full disks); each failed one request.",

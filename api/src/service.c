@@ -68,6 +68,7 @@ int api_create(const struct api_config *cfg, struct api **out)
                              ? st.budget_bytes / 4
                              : API_PIN_MAX;
     }
+    api__bodymem_init(&api->bodymem, cfg->max_body_memory);
     api->max_ranges = cfg->max_ranges;
     api->threads = cfg->threads;
     api->max_connections = cfg->max_connections;
@@ -117,16 +118,20 @@ void api__info(struct api_exchange *ex)
     struct api *api = ex->api;
     struct mc_catalog_options opt;
     struct mc_cache_stats st;
+    struct mc_memory_stats mem;
+    uint64_t body_limit, body_used, body_refused;
     long page = sysconf(_SC_PAGESIZE);
 
     mc_catalog_options_get(api->cat, &opt);
     mc_catalog_cache_stats(api->cat, &st);
+    mc_catalog_memory(api->cat, &mem);
+    api__bodymem_stats(&api->bodymem, &body_limit, &body_used, &body_refused);
     api__respond_json(
         ex, API_S_OK,
         json_pack(
             "{s:s, s:I, s:I,"
             " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
-            " s:{s:I, s:I, s:I, s:I, s:I}, s:I}",
+            " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I}",
             "version", api->version, "page_size",
             (json_int_t)(page > 0 ? page : 4096), "view_size", j(opt.view_size),
             "cache", "capacity_bytes", j(st.budget_bytes), "views", j(st.views),
@@ -136,6 +141,8 @@ void api__info(struct api_exchange *ex)
             "limits", "max_map_size", j(opt.max_map_size), "max_body",
             j(api->max_body), "max_ranges", (json_int_t)api->max_ranges,
             "max_connections", (json_int_t)api->max_connections, "threads",
-            (json_int_t)api->threads, "mappings",
+            (json_int_t)api->threads, "max_memory", j(mem.budget_bytes),
+            "memory_used", j(mem.used_bytes), "max_body_memory",
+            j(body_limit), "body_memory_used", j(body_used), "mappings",
             j(mc_catalog_count(api->cat))));
 }

@@ -32,6 +32,7 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_ECORRUPT), 500, "internal_error", "Internal error"},
     {API_ERR_MC(MC_EIO), 500, "io_error", "I/O error"},
     {API_ERR_MC(MC_EPRECONDITION), 412, "precondition_failed", "Precondition failed"},
+    {API_ERR_MC(MC_EMEMLIMIT), 507, "memory_limit", "Memory budget exhausted"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},
@@ -48,6 +49,7 @@ static const struct api_status_entry table[] = {
     {API_EFORBIDDEN, 403, "forbidden", "Forbidden"},
     {API_EINTERNAL, 500, "internal_error", "Internal error"},
     {API_ENOOBJECT, 404, "no_object", "No object at this offset"},
+    {API_EBODYMEM, 503, "body_memory_limit", "Request body memory exhausted"},
 };
 /* clang-format on */
 

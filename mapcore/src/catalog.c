@@ -19,6 +19,7 @@ struct mc_catalog {
     struct mc_catalog_options opt; /* defaults filled in; data_dir borrowed */
     int datafd;
     struct mc_viewcache *vc;
+    struct mc__membudget memory; /* sizes of the memory-backed mappings */
     pthread_mutex_t create_lock;
     pthread_mutex_t persist_lock;
     pthread_rwlock_t table_lock; /* protects items, count, cap */
@@ -230,6 +231,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         cat->opt.cache_bytes = MC_DEFAULT_CACHE_BYTES;
     if (cat->opt.max_map_size == 0)
         cat->opt.max_map_size = MC_DEFAULT_MAX_MAP_SIZE;
+    if (cat->opt.max_memory == 0)
+        cat->opt.max_memory = mc_memory_default();
+    mc__membudget_init(&cat->memory, cat->opt.max_memory);
     /* A budget below one view could never map anything. */
     if (!power_of_two(cat->opt.view_size) ||
         cat->opt.view_size < mc__page_size() ||
@@ -412,6 +416,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     bool found = false;
     int fd = -1;
     uint64_t size = 0;
+    uint64_t charged = 0; /* budget bytes this call holds, until m does */
     size_t pos;
     enum mc_err rc;
 
@@ -438,6 +443,18 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
         return open_existing(m, spec, &req, writethrough, create_only, out);
     }
 
+    /* A memory mapping's bytes are charged before its memfd exists, so a
+     * request past the budget allocates nothing. Sizes the backing will
+     * refuse anyway (zero, past max_map_size) are left to it, so they keep
+     * their own errors. */
+    if (req.backing == MC_BACKING_MEMORY && req.size_given && req.size > 0 &&
+        req.size <= req.max_size) {
+        rc = mc__membudget_charge(&cat->memory, req.size);
+        if (rc != MC_OK)
+            goto cleanup;
+        charged = req.size;
+    }
+
     /* The slow part, with only create_lock held: lookups go on. */
     rc = mc__backing_open(cat->datafd, &req, &fd, &size, &created_file);
     if (rc != MC_OK)
@@ -457,6 +474,12 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     fd = -1; /* stolen */
     if (rc != MC_OK)
         goto cleanup;
+    if (charged > 0) {
+        /* Not shared yet: no lock. From here m gives the bytes back. */
+        m->budget = &cat->memory;
+        m->charged = charged;
+        charged = 0;
+    }
 
     /* create_lock keeps the table's names as they were at the lookup
      * above (removes take it too), so pos stays right. Room first, so the
@@ -489,6 +512,7 @@ cleanup:
     /* Drop the mapping (unmapping anything it mapped) before unlinking. */
     mc_mapping_unref(m);
     mc__sys_close(fd);
+    mc__membudget_release(&cat->memory, charged);
     if (created_file)
         (void)mc__sys_unlink_beneath(cat->datafd, req.file);
     pthread_mutex_unlock(&cat->create_lock);
@@ -599,6 +623,11 @@ enum mc_err mc_catalog_sync(struct mc_catalog *cat)
     enum mc_err r = mc__catalog_persist(cat);
 
     return rc != MC_OK ? rc : r;
+}
+
+void mc_catalog_memory(struct mc_catalog *cat, struct mc_memory_stats *out)
+{
+    mc__membudget_stats(&cat->memory, out);
 }
 
 void mc_catalog_cache_stats(struct mc_catalog *cat, struct mc_cache_stats *out)

@@ -43,6 +43,7 @@
 #include "mapcore/mc_catalog.h"
 #include "mapcore/mc_error.h"
 #include "mapcore/mc_mapping.h"
+#include "mapcore/mc_memory.h"
 #include "mapcore/mc_viewcache.h"
 
 /* ---- error.c ---------------------------------------------------------- */
@@ -231,6 +232,22 @@ bool mc__guard_installed(void);
 bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
                     uintptr_t *fault);
 
+/* ---- membudget.c: the budget of memory-backed mappings ----------------- */
+
+struct mc__membudget {
+    uint64_t limit;            /* constant after init */
+    atomic_uint_fast64_t used; /* bytes charged; changed by CAS only */
+    atomic_uint_fast64_t refused;
+};
+
+void mc__membudget_init(struct mc__membudget *b, uint64_t limit);
+/* Charge bytes when they fit whole (MC_OK), else change nothing, count a
+ * refusal and return MC_EMEMLIMIT. Safe from any thread. */
+enum mc_err mc__membudget_charge(struct mc__membudget *b, uint64_t bytes);
+/* Give back bytes charged before. b may be NULL (nothing to do). */
+void mc__membudget_release(struct mc__membudget *b, uint64_t bytes);
+void mc__membudget_stats(struct mc__membudget *b, struct mc_memory_stats *out);
+
 /* ---- mapping.c ---------------------------------------------------------- */
 
 struct mc_mapping {
@@ -251,6 +268,12 @@ struct mc_mapping {
     bool writethrough;
     bool damaged;
     int64_t created_at_ms;
+    /* The catalog's budget this memory mapping is charged to (borrowed;
+     * NULL: charged nowhere, as for file mappings), and the bytes charged:
+     * its size. Set before the mapping is shared, then changed only under
+     * resize_lock; given back when the mapping is destroyed. */
+    struct mc__membudget *budget;
+    uint64_t charged;
 
     pthread_mutex_t lock; /* protects the fields up to the next comment */
     uint64_t size;        /* logical size: every bound is checked against it */

@@ -105,6 +105,10 @@ void mc_mapping_unref(struct mc_mapping *m)
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
     mc__sys_close(m->fd);
+    /* The memfd is gone with its last descriptor and views: its bytes
+     * leave the budget only now, so memory still held by a reader of a
+     * deleted mapping keeps counting (mc_memory.h). */
+    mc__membudget_release(m->budget, m->charged);
     mc__rangelock_destroy(&m->ranges);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);

@@ -9,7 +9,8 @@
  *
  * Memory backings are sealed against shrinking, so their tail is hole-punched
  * instead: the pages read as zeros and give their memory back, and the memfd
- * keeps its size.
+ * keeps its size. Their size is charged to the catalog's memory budget: a
+ * grow past it fails with MC_EMEMLIMIT before a page is reserved.
  *
  * Bytes that come back by growing again must read as zeros. A truncation
  * zeroes them for free; when one is still pending, the stale bytes between
@@ -125,6 +126,37 @@ static enum mc_err resize_memory(struct mc_mapping *m, uint64_t old,
     return MC_OK;
 }
 
+/* Memory backing, kept within the memory budget (mc_memory.h); the
+ * mapping lock and resize_lock are held, so m->charged is ours to change.
+ * A grow is charged before a page is reserved, and given back if the
+ * resize fails; a shrink gives its bytes back once they are punched. */
+static enum mc_err resize_memory_charged(struct mc_mapping *m, uint64_t old,
+                                         uint64_t new_size)
+{
+    uint64_t grow = new_size > old ? new_size - old : 0;
+    enum mc_err rc;
+
+    if (m->budget != NULL && grow > 0) {
+        rc = mc__membudget_charge(m->budget, grow);
+        if (rc != MC_OK)
+            return rc;
+    }
+    rc = resize_memory(m, old, new_size);
+    if (m->budget == NULL)
+        return rc;
+    if (rc != MC_OK) {
+        mc__membudget_release(m->budget, grow);
+        return rc;
+    }
+    if (grow > 0) {
+        m->charged += grow;
+    } else {
+        mc__membudget_release(m->budget, old - new_size);
+        m->charged -= old - new_size;
+    }
+    return MC_OK;
+}
+
 /* The size is set; persist it, undoing the resize (back to old) on failure.
  * resize_lock is held, the mapping lock is not. */
 static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
@@ -192,7 +224,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
         return MC_OK;
     }
     if (m->backing == MC_BACKING_MEMORY) {
-        rc = resize_memory(m, old, new_size);
+        rc = resize_memory_charged(m, old, new_size);
     } else if (new_size > old) {
         rc = grow_file(m, old, new_size);
     } else {

@@ -629,3 +629,23 @@ void itest_expect_data(const struct itest_server *s, const char *name,
     CHECK_MEM(got, want, len);
     free(got);
 }
+
+uint64_t itest_status_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    unsigned long long kib = 0;
+    size_t flen = strlen(field);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        TEST_FAIL("%s: %s", path, strerror(errno));
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
+            sscanf(line + flen + 1, "%llu", &kib) == 1)
+            break;
+    }
+    fclose(f);
+    return kib;
+}

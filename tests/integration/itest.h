@@ -115,6 +115,10 @@ char *itest_etag(const struct itest_server *s, const char *name, char *buf,
 size_t itest_raw(const struct itest_server *s, const void *req, size_t len,
                  char *out, size_t outlen, unsigned timeout_ms);
 
+/* A field of /proc/PID/status in KiB ("VmRSS", "RssAnon"); 0 when the
+ * field is absent. Fails the test when the file cannot be read. */
+uint64_t itest_status_kib(pid_t pid, const char *field);
+
 /* Fill buf with a reproducible pseudo-random pattern (xorshift from seed). */
 void itest_pattern(void *buf, size_t len, uint64_t seed);
 

@@ -21,19 +21,7 @@ struct sampler {
 
 static uint64_t rss_anon_kib(pid_t pid)
 {
-    char path[64], line[256];
-    unsigned long long kib = 0;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "RssAnon: %llu kB", &kib) == 1)
-            break;
-    }
-    fclose(f);
-    return kib;
+    return itest_status_kib(pid, "RssAnon");
 }
 
 static void *sample(void *arg)

@@ -89,6 +89,8 @@ TEST(defaults)
     CHECK_EQ_U64(cfg.max_ranges, 64);
     CHECK_EQ_U64(cfg.max_body, 1ull << 30);
     CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
+    CHECK_EQ_U64(cfg.max_memory, 0); /* derived when the catalog opens */
+    CHECK_EQ_U64(cfg.max_body_memory, 64ull << 20);
     CHECK_EQ_U64(cfg.timeout_s, 60);
     CHECK_EQ_U64(cfg.header_timeout_s, 10);
     CHECK_EQ_U64(cfg.min_receive_rate, 512);
@@ -127,6 +129,44 @@ TEST(flags_both_forms)
     CHECK_EQ_U64(cfg.min_receive_rate, 2048);
     CHECK(!cfg.access_log);
     CHECK(cfg.log_level == SRV_LOG_DEBUG);
+}
+
+/* The memory budgets (README "Memory budgets"): sizes with units, from the
+ * command line or the environment; --max-memory has no fixed default (0
+ * here: the catalog derives it), and --max-body-memory must leave room for
+ * one held body with its PATCH part headers. */
+TEST(memory_budget_flags)
+{
+    struct srv_config cfg;
+
+    expect_ok(ARGS("--max-memory", "512MiB", "--max-body-memory=16MiB"), NULL,
+              &cfg);
+    CHECK_EQ_U64(cfg.max_memory, 512ull << 20);
+    CHECK_EQ_U64(cfg.max_body_memory, 16ull << 20);
+    expect_ok(NOARGS, ENV("MMAPD_MAX_MEMORY", "2GiB"), &cfg);
+    CHECK_EQ_U64(cfg.max_memory, 2ull << 30);
+    CHECK_EQ_U64(cfg.max_body_memory, 64ull << 20);
+    expect_ok(NOARGS, ENV("MMAPD_MAX_BODY_MEMORY", "2MiB"), &cfg);
+    CHECK_EQ_U64(cfg.max_body_memory, 2ull << 20);
+    /* The flag wins over its variable. */
+    expect_ok(ARGS("--max-memory", "1GiB"), ENV("MMAPD_MAX_MEMORY", "2GiB"),
+              &cfg);
+    CHECK_EQ_U64(cfg.max_memory, 1ull << 30);
+
+    expect_fail(ARGS("--max-memory", "0"), NULL, SRV_CONFIG_EVALUE,
+                "--max-memory");
+    expect_fail(ARGS("--max-memory", "-1GiB"), NULL, SRV_CONFIG_EVALUE,
+                "--max-memory");
+    expect_fail(ARGS("--max-memory"), NULL, SRV_CONFIG_EVALUE,
+                "--max-memory");
+    expect_fail(ARGS("--max-body-memory", "1MiB"), NULL, SRV_CONFIG_EVALUE,
+                "--max-body-memory");
+    expect_fail(ARGS("--max-body-memory", "lots"), NULL, SRV_CONFIG_EVALUE,
+                "--max-body-memory");
+    expect_fail(NOARGS, ENV("MMAPD_MAX_MEMORY", "1.5GiB"), SRV_CONFIG_EVALUE,
+                "MMAPD_MAX_MEMORY");
+    expect_fail(NOARGS, ENV("MMAPD_MAX_BODY_MEMORY", "0"), SRV_CONFIG_EVALUE,
+                "MMAPD_MAX_BODY_MEMORY");
 }
 
 TEST(listen_forms)
@@ -241,7 +281,8 @@ TEST(size_suffixes)
 TEST(bad_sizes)
 {
     static const char *const flags[] = {"--max-body", "--max-map-size",
-                                        "--cache-bytes", "--view-size"};
+                                        "--cache-bytes", "--view-size",
+                                        "--max-memory", "--max-body-memory"};
     static const char *const bad[] = {
         "-1", "", "abc", "12XB", "1.5MiB", " 64", "64 KiB", "0x10",
         "99999999999999999999", "17179869184TiB", /* overflow */
@@ -418,6 +459,8 @@ TEST(usage_lists_every_flag)
         "--max-map-size", "--timeout", "--header-timeout",
         "--min-receive-rate", "--token-file", "--allow-anonymous",
         "--tls-cert", "--tls-key", "--access-log", "--log-level", "--help",
+        "--max-memory", "MMAPD_MAX_MEMORY", "--max-body-memory",
+        "MMAPD_MAX_BODY_MEMORY",
         "--version", "MMAPD_DATA_DIR", "MMAPD_VIEW_SIZE", "MMAPD_LISTEN",
         "127.0.0.1:8080", "./data",
     };

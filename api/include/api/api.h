@@ -116,6 +116,9 @@ struct api_config {
     /* PUT bodies up to this many bytes are applied all at once (API.md:
      * at least 1 MiB); longer ones stream. 0 means 1 MiB. */
     uint64_t atomic_write_max;
+    /* Total bytes held for request bodies by all connections (bodymem.h,
+     * README "Memory budgets"); 0 means 64 MiB. */
+    uint64_t max_body_memory;
     /* Bearer tokens (api_auth.h): borrowed, the api takes its own
      * reference. NULL: anonymous, every request is allowed (the server only
      * permits that on loopback or with --allow-anonymous). */

@@ -37,6 +37,7 @@ enum api_err {
     API_ENOOBJECT,            /* no valid object record at the offset */
     API_EUNAUTHORIZED,        /* no valid bearer token */
     API_EFORBIDDEN,           /* the token lacks the permission */
+    API_EBODYMEM,             /* the request-body memory budget is spent */
     API_ERR_END
 };
 

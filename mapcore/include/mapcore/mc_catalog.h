@@ -22,6 +22,7 @@
 
 #include "mapcore/mc_error.h"
 #include "mapcore/mc_mapping.h"
+#include "mapcore/mc_memory.h"
 #include "mapcore/mc_viewcache.h"
 
 struct mc_catalog; /* opaque */
@@ -31,6 +32,8 @@ struct mc_catalog_options {
     uint64_t view_size;    /* 0: MC_DEFAULT_VIEW_SIZE; else power of two >= page */
     uint64_t cache_bytes;  /* 0: MC_DEFAULT_CACHE_BYTES */
     uint64_t max_map_size; /* 0: MC_DEFAULT_MAX_MAP_SIZE */
+    uint64_t max_memory;   /* total size of memory-backed mappings;
+                            * 0: mc_memory_default() (mc_memory.h) */
 };
 
 #define MC_DEFAULT_VIEW_SIZE (2ull << 20)       /* 2 MiB */
@@ -76,8 +79,10 @@ void mc_catalog_close(struct mc_catalog *cat);
  * size). *created tells which. create_only turns an existing name into
  * MC_EEXIST. Errors: MC_ENAME, MC_EPATH, MC_EUNSUPPORTED, MC_EZEROSIZE,
  * MC_ETOOBIG, MC_ENOFILE (readonly/writecopy of a missing file), MC_ENOSPC,
- * MC_ECONFLICT, MC_EIO. On failure nothing is left behind: no catalog entry,
- * and no file that this call created. On success *out is a new reference. */
+ * MC_ECONFLICT, MC_EIO, and MC_EMEMLIMIT when a new memory-backed mapping
+ * does not fit the memory budget (checked before anything is allocated).
+ * On failure nothing is left behind: no catalog entry, and no file that
+ * this call created. On success *out is a new reference. */
 enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
                               const struct mc_spec *spec, bool create_only,
                               struct mc_mapping **out, bool *created);
@@ -102,6 +107,9 @@ size_t mc_catalog_count(struct mc_catalog *cat);
 
 /* Flush every file-backed mapping to stable storage and persist. */
 enum mc_err mc_catalog_sync(struct mc_catalog *cat);
+
+/* Figures of the memory budget (mc_memory.h). Can't fail. */
+void mc_catalog_memory(struct mc_catalog *cat, struct mc_memory_stats *out);
 
 /* Figures of the shared view cache. Can't fail. */
 void mc_catalog_cache_stats(struct mc_catalog *cat, struct mc_cache_stats *out);

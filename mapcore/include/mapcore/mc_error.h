@@ -31,7 +31,8 @@
     X(MC_EDAMAGED,      "mapping is damaged and cannot be served")           \
     X(MC_ECORRUPT,      "catalog file is corrupt")                           \
     X(MC_EIO,           "I/O error on the backing file")                     \
-    X(MC_EPRECONDITION, "the mapping changed since the given ETag")
+    X(MC_EPRECONDITION, "the mapping changed since the given ETag")         \
+    X(MC_EMEMLIMIT,     "memory budget of memory-backed mappings exhausted")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,

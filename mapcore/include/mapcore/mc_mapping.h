@@ -165,7 +165,9 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
  * full). Shrinking truncates the file once no view of the mapping is pinned
  * (at once when none is); new requests see the new size immediately. Bytes
  * that come back by growing again read as zero. MC_ECONFLICT for readonly and
- * writecopy mappings; MC_EZEROSIZE for 0; MC_ETOOBIG above the maximum. */
+ * writecopy mappings; MC_EZEROSIZE for 0; MC_ETOOBIG above the maximum;
+ * MC_EMEMLIMIT when growing a memory mapping would pass the catalog's memory
+ * budget (mc_memory.h; nothing changes). */
 enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size);
 
 /* Pin the view that holds byte off. On success *data points at byte off and
