@@ -202,6 +202,7 @@ TEST(soak_hostile_load_while_a_good_client_works)
                                           "--max-connections-per-client", "16",
                                           "--header-timeout", "2", "--timeout",
                                           "3", "--max-body", "64MiB",
+                                          "--max-memory", "64MiB",
                                           "--access-log", "off", NULL});
     port = s.port;
     itest_create(&s, "m", "{\"size\": 1048576}");
