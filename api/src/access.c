@@ -1,8 +1,8 @@
 /* access.c - authentication and authorisation of exchanges.
  *
  * The policy itself (token table, constant-time lookup, prefix scopes) is
- * in auth.c; this file decides which permission each operation needs and
- * answers 401 or 403. The rules come from shared API.md, "Security":
+ * in auth.c; the scope each operation needs is a column of the operation
+ * table (ops.c); this file checks it and answers 401 or 403. The rules come from shared API.md, "Security":
  *  - /healthz and /readyz are open; every other path, unknown ones
  *    included, needs a valid token when a table is set, so a caller
  *    without one learns nothing about what exists.
@@ -54,7 +54,7 @@ bool api__authenticate(struct api_exchange *ex, const struct api_request *req)
 {
     enum api_auth_result r;
 
-    if (ex->route == API_ROUTE_HEALTHZ || ex->route == API_ROUTE_READYZ)
+    if (api__route_open(ex->route))
         return true;
     ex->auth_tokens = tokens_acquire(ex->api);
     if (ex->auth_tokens == NULL)
@@ -67,11 +67,11 @@ bool api__authenticate(struct api_exchange *ex, const struct api_request *req)
     if (r == API_AUTH_MISSING) {
         api__fail(ex, API_EUNAUTHORIZED,
                   "this resource needs an Authorization: Bearer token");
-        api__header(ex, "WWW-Authenticate", "%s", CHALLENGE);
+        api__header_keep(ex, "WWW-Authenticate", "%s", CHALLENGE);
     } else {
         api__fail(ex, API_EUNAUTHORIZED, "the bearer token is not valid");
-        api__header(ex, "WWW-Authenticate", "%s, error=\"invalid_token\"",
-                    CHALLENGE);
+        api__header_keep(ex, "WWW-Authenticate",
+                         "%s, error=\"invalid_token\"", CHALLENGE);
     }
     return false;
 }
@@ -84,66 +84,39 @@ bool api__may(const struct api_exchange *ex, enum api_perm perm,
     return api_token_may(ex->auth_token, perm, name);
 }
 
-/* Answer 403 for a permission the token lacks on ex->name. */
-static bool forbid(struct api_exchange *ex, const char *what)
-{
-    api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"", what,
-              ex->name);
-    return false;
-}
-
 bool api__authorize(struct api_exchange *ex)
 {
-    bool named = ex->name[0] != '\0';
-    bool safe = ex->method == API_METHOD_GET || ex->method == API_METHOD_HEAD;
+    const struct api_op *op = ex->op;
+    bool ok;
 
     if (ex->auth_tokens == NULL)
         return true;
-    switch (ex->op) {
-    case API_OP_NONE:
-    case API_OP_HEALTHZ:
-    case API_OP_READYZ:
-    case API_OP_METRICS:
-    case API_OP_INFO:
-    case API_OP_MAPS_LIST:
+    switch (op->scope) {
+    case API_SCOPE_TOKEN:
         return true; /* any valid token */
-    case API_OP_MAP_GET:
-    case API_OP_DATA_GET:
-    case API_OP_OBJECT_GET:
-        return api__may(ex, API_PERM_READ, ex->name) ||
-               forbid(ex, "read");
-    case API_OP_MAP_PUT:
-        /* Open needs read, create needs admin; which one this is shows only
-         * at the end (maps.c). Refuse early a token that has neither. */
-        return api__may(ex, API_PERM_READ, ex->name) ||
-               api__may(ex, API_PERM_ADMIN, ex->name) ||
-               forbid(ex, "open or create");
-    case API_OP_MAP_PATCH:
-        return api__may(ex, API_PERM_ADMIN, ex->name) ||
-               forbid(ex, "resize (needs admin and write on the name)");
-    case API_OP_MAP_DELETE:
-        return api__may(ex, API_PERM_ADMIN, ex->name) ||
-               forbid(ex, "delete (needs admin and write on the name)");
-    case API_OP_DATA_PUT:
-    case API_OP_DATA_PATCH:
-    case API_OP_OBJECT_PUT:
-    case API_OP_FLUSH:
-        return api__may(ex, API_PERM_WRITE, ex->name) ||
-               forbid(ex, "write");
+    case API_SCOPE_READ:
+        ok = api__may(ex, API_PERM_READ, ex->name);
+        break;
+    case API_SCOPE_WRITE:
+        ok = api__may(ex, API_PERM_WRITE, ex->name);
+        break;
+    case API_SCOPE_ADMIN:
+        ok = api__may(ex, API_PERM_ADMIN, ex->name);
+        break;
+    case API_SCOPE_READ_OR_ADMIN:
+        /* Refuse early a token that has neither; maps.c decides the rest
+         * once it knows whether this opens or creates. */
+        ok = api__may(ex, API_PERM_READ, ex->name) ||
+             api__may(ex, API_PERM_ADMIN, ex->name);
+        break;
     default:
+        ok = false; /* a scope without a rule is refused, never guessed */
         break;
     }
-    /* Operations added later without a rule here: reads of a name need
-     * read and anything else on a name needs write, which is what the
-     * contract asks of data and object routes. An unsafe method without a
-     * name has no scope to check, so it is refused rather than guessed. */
-    if (named)
-        return api__may(ex, safe ? API_PERM_READ : API_PERM_WRITE, ex->name) ||
-               forbid(ex, safe ? "read" : "write");
-    if (safe)
-        return true;
-    api__fail(ex, API_EFORBIDDEN, "no access rule for this operation");
-    return false;
+    if (!ok)
+        api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"",
+                  op->denied != NULL ? op->denied : "do this", ex->name);
+    return ok;
 }
 
 void api__auth_release(struct api_exchange *ex)

@@ -113,7 +113,7 @@ static bool query_window(struct api_exchange *ex, const char *qo,
 out_of_bounds:
     api__fail(ex, API_ERR_MC(MC_ERANGE),
               "the window lies outside the mapping's %" PRIu64 " bytes", size);
-    api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+    api__header_keep(ex, "Content-Range", "bytes */%" PRIu64, size);
     return false;
 }
 
@@ -138,7 +138,7 @@ static bool range_window(struct api_exchange *ex, const char *range,
         free(r);
         api__fail(ex, API_ERR_MC(MC_ERANGE),
                   "no range lies inside the mapping's %" PRIu64 " bytes", size);
-        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        api__header_keep(ex, "Content-Range", "bytes */%" PRIu64, size);
         return false;
     }
     if (res != API_RANGE_OK) {
@@ -151,9 +151,9 @@ static bool range_window(struct api_exchange *ex, const char *range,
     return true;
 }
 
-void api__data_get(struct api_exchange *ex, const struct api_request *req)
+static void data_get(struct api_exchange *ex, const struct api_request *req)
 {
-    struct mc_mapping *m = NULL;
+    struct mc_mapping *m;
     struct mc_state info;
     char etag[API_ETAG_MAX];
     struct api_plan plan = {0};
@@ -162,16 +162,13 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
     const char *qo = req->query(req->conn, "offset");
     const char *ql = req->query(req->conn, "length");
     const char *range = req->header(req->conn, "Range");
-    const char *if_range = req->header(req->conn, "If-Range");
     enum api_success status = API_S_OK;
     enum mc_err rc;
     bool ok;
 
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    if (!api__need_map(ex))
         return;
-    }
+    m = ex->map;
     /* One snapshot, so the ETag names the size we resolve ranges against. */
     mc_mapping_state(m, &info);
     if (info.damaged) {
@@ -180,8 +177,8 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
     }
     api__etag(ex->api, mc_mapping_id(m), info.generation, etag);
 
-    if (api__etag_list_match(req->header(req->conn, "If-None-Match"), etag,
-                             true)) {
+    if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m),
+                         info.generation)) {
         api__respond(ex, API_S_NOT_MODIFIED);
         api__header(ex, "ETag", "%s", etag);
         goto out;
@@ -195,8 +192,8 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
             goto out;
         ok = plan_single(&plan, off, len);
     } else {
-        if (range != NULL && if_range != NULL &&
-            !api__if_range_match(if_range, etag))
+        if (range != NULL && ex->cond.has_if_range &&
+            !api__if_range_holds(ex, mc_mapping_id(m), info.generation))
             range = NULL;
         if (range != NULL &&
             !range_window(ex, range, info.size, &ranges, &nranges))
@@ -220,8 +217,8 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
             for (size_t i = 0; i < sizeof(rnd); i++)
                 snprintf(boundary + 2 * i, 3, "%02x", rnd[i]);
             status = API_S_PARTIAL;
-            api__header(ex, "Content-Type", "multipart/byteranges; boundary=%s",
-                        boundary);
+            api__content_type(ex, "multipart/byteranges; boundary=%s",
+                              boundary);
             ok = plan_multipart(&plan, ranges, nranges, info.size, boundary);
         }
     }
@@ -239,9 +236,10 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
         goto out;
     }
     if (nranges <= 1)
-        ex->resp.content_type = OCTETS;
+        api__content_type(ex, OCTETS);
     api__respond(ex, status);
 out:
     free(ranges);
-    mc_mapping_unref(m);
 }
+
+const struct api_handler api__op_data_get = {0, data_get, NULL, NULL, NULL};

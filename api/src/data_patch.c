@@ -28,6 +28,16 @@
 /* Room for the part headers of a multipart body beyond its bytes. */
 #define API_PATCH_OVERHEAD ((uint64_t)64 * 1024)
 
+/* The state of one PATCH: the body, held whole. */
+struct patch_state {
+    char *buf;
+    size_t buf_len;
+    size_t buf_cap;
+    bool multipart; /* else message/byterange */
+    char boundary[72];
+    struct api_write_track track;
+};
+
 static uint64_t patch_cap(const struct api *api)
 {
     uint64_t cap = api->atomic_write_max + API_PATCH_OVERHEAD;
@@ -35,14 +45,13 @@ static uint64_t patch_cap(const struct api *api)
     return cap < api->max_body ? cap : api->max_body;
 }
 
-void api__data_patch_start(struct api_exchange *ex,
-                           const struct api_request *req)
+static void patch_start(struct api_exchange *ex,
+                        const struct api_request *req)
 {
-    struct api_put *p = &ex->put;
+    struct patch_state *p = api__state(ex);
     const char *cl_hdr = req->header(req->conn, "Content-Length");
     enum api_patch_type type;
     uint64_t cl = 0;
-    enum mc_err rc;
 
     if (req->header(req->conn, "Content-Encoding") != NULL) {
         api__fail(ex, API_EMEDIA, "mapping data is written unencoded");
@@ -61,16 +70,8 @@ void api__data_patch_start(struct api_exchange *ex,
         api__fail_mc(ex, MC_EINVAL);
         return;
     }
-    rc = mc_catalog_get(ex->api->cat, ex->name, &p->map);
-    if (rc == MC_ENOTFOUND &&
-        req->header(req->conn, "If-Match") != NULL) {
-        api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
+    if (!api__write_need_map(ex))
         return;
-    }
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        return;
-    }
     if (cl > patch_cap(ex->api)) {
         api__fail(ex, API_EBODYTOOBIG,
                   "PATCH bodies are at most %" PRIu64
@@ -78,11 +79,7 @@ void api__data_patch_start(struct api_exchange *ex,
                   patch_cap(ex->api));
         return;
     }
-    if (mc_mapping_protection(p->map) == MC_PROT_READONLY) {
-        api__fail_mc(ex, MC_ERDONLY);
-        return;
-    }
-    if (!api__check_if_match(ex, req))
+    if (!api__write_allowed(ex))
         return;
     /* A known length is charged before the body is read (bodymem.h). */
     if (cl > 0 && !api__bodymem_reserve(ex, cl))
@@ -90,10 +87,9 @@ void api__data_patch_start(struct api_exchange *ex,
     ex->wants_body = true;
 }
 
-void api__data_patch_body(struct api_exchange *ex, const void *data,
-                          size_t len)
+static void patch_body(struct api_exchange *ex, const void *data, size_t len)
 {
-    struct api_put *p = &ex->put;
+    struct patch_state *p = api__state(ex);
     uint64_t cap = patch_cap(ex->api);
     size_t need;
 
@@ -127,7 +123,6 @@ void api__data_patch_body(struct api_exchange *ex, const void *data,
     }
     memcpy(p->buf + p->buf_len, data, len);
     p->buf_len = need;
-    p->received = need;
 }
 
 /* Parse the held body into parts (a new array in *out); false after
@@ -135,7 +130,7 @@ void api__data_patch_body(struct api_exchange *ex, const void *data,
 static bool patch_parts(struct api_exchange *ex, struct api_patch_part **out,
                         size_t *n)
 {
-    struct api_put *p = &ex->put;
+    struct patch_state *p = api__state(ex);
     size_t max = ex->api->max_ranges > 0 ? ex->api->max_ranges : 1;
     const char *body = p->buf != NULL ? p->buf : "";
     enum api_patch_result res;
@@ -174,9 +169,9 @@ static bool patch_parts(struct api_exchange *ex, struct api_patch_part **out,
     return false;
 }
 
-void api__data_patch_end(struct api_exchange *ex)
+static void patch_end(struct api_exchange *ex)
 {
-    struct api_put *p = &ex->put;
+    struct patch_state *p = api__state(ex);
     struct api_patch_part *parts = NULL;
     struct mc_range *r = NULL;
     const void **src = NULL;
@@ -185,7 +180,6 @@ void api__data_patch_end(struct api_exchange *ex)
     uint64_t lo = UINT64_MAX;
     uint64_t hi = 0;
     uint64_t gen = 0;
-    char etag[API_ETAG_MAX];
     enum mc_err rc;
 
     if (!patch_parts(ex, &parts, &n))
@@ -197,7 +191,7 @@ void api__data_patch_end(struct api_exchange *ex)
         goto out;
     }
     /* Every part is checked before anything is written. */
-    size = mc_mapping_size(p->map);
+    size = mc_mapping_size(ex->map);
     for (size_t i = 0; i < n; i++) {
         if ((parts[i].has_total && parts[i].total != size) ||
             parts[i].last >= size) {
@@ -205,7 +199,7 @@ void api__data_patch_end(struct api_exchange *ex)
                       "part %zu lies outside the mapping's %" PRIu64
                       " bytes (resize it with PATCH first)",
                       i + 1, size);
-            api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+            api__header_keep(ex, "Content-Range", "bytes */%" PRIu64, size);
             goto out;
         }
         r[i].off = parts[i].first;
@@ -215,23 +209,29 @@ void api__data_patch_end(struct api_exchange *ex)
         hi = parts[i].last > hi ? parts[i].last : hi;
     }
     /* A shrink since the check makes this MC_ERANGE, writing nothing. */
-    rc = api__write_checked(ex, p->map, r, n, src, &gen);
+    rc = api__write_checked(ex, r, n, src, &gen);
     if (rc != MC_OK) {
-        api__fail_write(ex, p->map, rc);
+        api__fail_write(ex, rc);
         goto out;
     }
-    p->written = true;
-    rc = mc_mapping_write_done(p->map, lo, hi - lo + 1);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        goto out;
-    }
-    p->acknowledged = true;
-    api__etag(ex->api, mc_mapping_id(p->map), gen, etag);
-    api__respond(ex, API_S_NO_CONTENT);
-    api__header(ex, "ETag", "%s", etag);
+    p->track.written = true;
+    api__write_acknowledge(ex, &p->track, lo, hi - lo + 1, gen);
 out:
     free(parts);
     free(r);
     free(src);
 }
+
+static void patch_free(struct api_exchange *ex, bool completed)
+{
+    struct patch_state *p = api__state(ex);
+
+    api__write_track_free(ex, &p->track, completed);
+    free(p->buf);
+    p->buf = NULL;
+}
+
+const struct api_handler api__op_data_patch = {
+    sizeof(struct patch_state), patch_start, patch_body, patch_end,
+    patch_free,
+};

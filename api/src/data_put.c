@@ -23,11 +23,25 @@
 
 #include "internal.h"
 
+/* The state of one PUT, between the headers and the end. */
+struct put_state {
+    uint64_t first; /* where the body goes */
+    uint64_t end;   /* one past the last byte it may touch */
+    bool end_exact; /* end comes from Content-Range/Length: the body
+                     * must fill it; else end is the mapping's end */
+    uint64_t received; /* body bytes so far */
+    char *buf;         /* small bodies, held to be applied at once */
+    size_t buf_len;
+    size_t buf_cap;
+    bool streaming; /* gave up buffering: written as it arrives */
+    struct api_write_track track;
+};
+
 /* Where the body goes: Content-Range, or ?offset, or offset 0. Fills
  * first, end and end_exact of p, and the total the client gave (if any);
  * false after answering. */
 static bool put_where(struct api_exchange *ex, const struct api_request *req,
-                      bool has_cl, uint64_t cl, struct api_put *p,
+                      bool has_cl, uint64_t cl, struct put_state *p,
                       bool *total_given, uint64_t *total)
 {
     const char *cr_hdr = req->header(req->conn, "Content-Range");
@@ -85,17 +99,15 @@ static bool put_where(struct api_exchange *ex, const struct api_request *req,
     return true;
 }
 
-void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
+static void put_start(struct api_exchange *ex, const struct api_request *req)
 {
-    struct api_put *p = &ex->put;
+    struct put_state *p = api__state(ex);
     const char *cl_hdr = req->header(req->conn, "Content-Length");
-    const char *if_match = req->header(req->conn, "If-Match");
     uint64_t cl = 0;
     bool has_cl = false;
     bool total_given = false;
     uint64_t total = 0;
     uint64_t size;
-    enum mc_err rc;
 
     if (req->header(req->conn, "Content-Encoding") != NULL) {
         api__fail(ex, API_EMEDIA, "mapping data is written unencoded");
@@ -108,15 +120,8 @@ void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
         }
         has_cl = true;
     }
-    rc = mc_catalog_get(ex->api->cat, ex->name, &p->map);
-    if (rc == MC_ENOTFOUND && if_match != NULL) {
-        api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
+    if (!api__write_need_map(ex))
         return;
-    }
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        return;
-    }
     if (!put_where(ex, req, has_cl, cl, p, &total_given, &total))
         return;
     if ((has_cl && cl > ex->api->max_body) ||
@@ -126,7 +131,7 @@ void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
                   ex->api->max_body);
         return;
     }
-    size = mc_mapping_size(p->map);
+    size = mc_mapping_size(ex->map);
     if (!p->end_exact)
         p->end = size;
     if ((total_given && total != size) || p->first > size || p->end > size) {
@@ -134,14 +139,10 @@ void api__data_put_start(struct api_exchange *ex, const struct api_request *req)
                   "the write lies outside the mapping's %" PRIu64
                   " bytes (resize it with PATCH first)",
                   size);
-        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        api__header_keep(ex, "Content-Range", "bytes */%" PRIu64, size);
         return;
     }
-    if (mc_mapping_protection(p->map) == MC_PROT_READONLY) {
-        api__fail_mc(ex, MC_ERDONLY);
-        return;
-    }
-    if (!api__check_if_match(ex, req))
+    if (!api__write_allowed(ex))
         return;
     /* A body known to be longer than the atomic limit streams from its
      * first byte: holding part of it would buy nothing. */
@@ -163,7 +164,7 @@ static enum mc_err put_write(struct api_exchange *ex, uint64_t off,
     struct mc_range r = {off, len};
     const void *src[1] = {data};
 
-    return api__write_checked(ex, ex->put.map, &r, 1, src, gen);
+    return api__write_checked(ex, &r, 1, src, gen);
 }
 
 enum hold_result {
@@ -176,7 +177,7 @@ enum hold_result {
 static enum hold_result put_hold(struct api_exchange *ex, const void *data,
                                  size_t len)
 {
-    struct api_put *p = &ex->put;
+    struct put_state *p = api__state(ex);
     uint64_t limit = ex->api->atomic_write_max;
     size_t need;
 
@@ -207,9 +208,9 @@ static enum hold_result put_hold(struct api_exchange *ex, const void *data,
     return HOLD_OK;
 }
 
-void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
+static void put_body(struct api_exchange *ex, const void *data, size_t len)
 {
-    struct api_put *p = &ex->put;
+    struct put_state *p = api__state(ex);
     uint64_t received;
     uint64_t pos;
     enum mc_err rc;
@@ -221,7 +222,8 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
         } else {
             api__fail(ex, API_ERR_MC(MC_ERANGE),
                       "the body runs past the end of the mapping");
-            api__header(ex, "Content-Range", "bytes */%" PRIu64, p->end);
+            api__header_keep(ex, "Content-Range", "bytes */%" PRIu64,
+                             p->end);
         }
         return;
     }
@@ -248,10 +250,10 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
         if (p->buf_len > 0) {
             rc = put_write(ex, p->first, p->buf, p->buf_len, NULL);
             if (rc != MC_OK) {
-                api__fail_write(ex, p->map, rc);
+                api__fail_write(ex, rc);
                 return;
             }
-            p->written = true;
+            p->track.written = true;
         }
         free(p->buf);
         p->buf = NULL;
@@ -261,17 +263,16 @@ void api__data_put_body(struct api_exchange *ex, const void *data, size_t len)
     }
     rc = put_write(ex, p->first + p->received, data, len, NULL);
     if (rc != MC_OK) {
-        api__fail_write(ex, p->map, rc);
+        api__fail_write(ex, rc);
         return;
     }
-    p->written = true;
+    p->track.written = true;
     p->received = received;
 }
 
-void api__data_put_end(struct api_exchange *ex)
+static void put_end(struct api_exchange *ex)
 {
-    struct api_put *p = &ex->put;
-    char etag[API_ETAG_MAX];
+    struct put_state *p = api__state(ex);
     uint64_t gen = 0;
     enum mc_err rc;
 
@@ -284,37 +285,31 @@ void api__data_put_end(struct api_exchange *ex)
     if (p->streaming) {
         /* Streamed: other writes may have landed between the chunks, so the
          * generation now is the best the ETag can name. */
-        gen = mc_mapping_generation(p->map);
+        gen = mc_mapping_generation(ex->map);
     } else {
         /* Held (empty bodies too, so If-Match is checked again for them):
          * one write, atomic with the If-Match check, naming its own
          * generation. */
         rc = put_write(ex, p->first, p->buf, p->buf_len, &gen);
         if (rc != MC_OK) {
-            api__fail_write(ex, p->map, rc);
+            api__fail_write(ex, rc);
             return;
         }
         if (p->buf_len > 0)
-            p->written = true;
+            p->track.written = true;
     }
-    rc = mc_mapping_write_done(p->map, p->first, p->received);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        return;
-    }
-    p->acknowledged = true;
-    api__etag(ex->api, mc_mapping_id(p->map), gen, etag);
-    api__respond(ex, API_S_NO_CONTENT);
-    api__header(ex, "ETag", "%s", etag);
+    api__write_acknowledge(ex, &p->track, p->first, p->received, gen);
 }
 
-void api__data_put_free(struct api_exchange *ex, bool completed)
+static void put_free(struct api_exchange *ex, bool completed)
 {
-    struct api_put *p = &ex->put;
+    struct put_state *p = api__state(ex);
 
-    if (p->written && (!completed || !p->acknowledged))
-        api__metrics_unacknowledged(ex->api);
+    api__write_track_free(ex, &p->track, completed);
     free(p->buf);
-    mc_mapping_unref(p->map);
-    memset(p, 0, sizeof(*p));
+    p->buf = NULL;
 }
+
+const struct api_handler api__op_data_put = {
+    sizeof(struct put_state), put_start, put_body, put_end, put_free,
+};

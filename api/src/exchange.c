@@ -47,6 +47,7 @@ void api__response_reset(struct api_exchange *ex)
 {
     body_release(&ex->resp.body);
     ex->resp.nheaders = 0;
+    ex->keep = 0;
     ex->resp.content_type = NULL;
     ex->resp.status = 0;
 }
@@ -58,20 +59,59 @@ void api__respond(struct api_exchange *ex, enum api_success status)
     ex->wants_body = false;
 }
 
-bool api__header(struct api_exchange *ex, const char *name, const char *fmt,
-                 ...)
+static bool header_add(struct api_exchange *ex, bool keep, const char *name,
+                       const char *fmt, va_list ap)
 {
     struct api_header *h;
-    va_list ap;
 
     if (ex->resp.nheaders >= API_MAX_HEADERS)
         return false;
+    if (keep)
+        ex->keep |= 1u << ex->resp.nheaders;
     h = &ex->resp.headers[ex->resp.nheaders++];
     h->name = name;
-    va_start(ap, fmt);
     vsnprintf(h->value, sizeof(h->value), fmt, ap);
-    va_end(ap);
     return true;
+}
+
+bool api__header(struct api_exchange *ex, const char *name, const char *fmt,
+                 ...)
+{
+    va_list ap;
+    bool ok;
+
+    va_start(ap, fmt);
+    ok = header_add(ex, false, name, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+bool api__header_keep(struct api_exchange *ex, const char *name,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    bool ok;
+
+    va_start(ap, fmt);
+    ok = header_add(ex, true, name, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+void api__content_type(struct api_exchange *ex, const char *fmt, ...)
+{
+    va_list ap;
+
+    /* A plain type (every caller's literal but multipart's) is used as
+     * is: no copy on the hot path of a ranged GET. */
+    if (strchr(fmt, '%') == NULL) {
+        ex->resp.content_type = fmt;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(ex->content_type, sizeof(ex->content_type), fmt, ap);
+    va_end(ap);
+    ex->resp.content_type = ex->content_type;
 }
 
 void api__body_set(struct api_exchange *ex, const struct api_body *body)
@@ -111,75 +151,51 @@ bool api__body_copy(struct api_exchange *ex, const char *content_type,
     body.release = copied_body_release;
     body.cls = cb;
     api__body_set(ex, &body);
-    ex->resp.content_type = content_type;
+    ex->resp.content_type = content_type; /* static, as api__content_type */
     return true;
+}
+
+bool api__need_map(struct api_exchange *ex)
+{
+    if (ex->map != NULL)
+        return true;
+    api__fail_mc(ex, ex->map_rc);
+    return false;
+}
+
+/* Everything between the route and the handler, the same for every row:
+ * the access check, then the one lookup of the mapping and the one parse
+ * of the conditional headers. False after answering. */
+static bool prepare(struct api_exchange *ex, const struct api_request *req)
+{
+    if (!api__authorize(ex))
+        return false;
+    if (!ex->op->map)
+        return true;
+    ex->map_rc = mc_catalog_get(ex->api->cat, ex->name, &ex->map);
+    return api__conditions_parse(ex, req);
 }
 
 struct api_exchange *api_exchange_start(struct api *api,
                                         const struct api_request *req)
 {
-    struct api_exchange *ex = calloc(1, sizeof(*ex));
+    struct api_match m;
+    struct api_exchange *ex;
 
+    api__route_match(req, &m);
+    ex = calloc(1, sizeof(*ex) +
+                       (m.op != NULL ? m.op->handler->state_size : 0));
     if (ex == NULL)
         return NULL;
     ex->api = api;
     ex->method = req->method;
     ex->resp.body.kind = API_BODY_NONE;
-    api__route(ex, req);
-    if (ex->ready || !api__authorize(ex))
+    if (!api__route_admit(ex, req, &m) || !prepare(ex, req))
         return ex;
-
-    switch (ex->op) {
-    case API_OP_HEALTHZ:
-        api__healthz(ex);
-        break;
-    case API_OP_READYZ:
-        api__readyz(ex);
-        break;
-    case API_OP_METRICS:
-        api__metrics_get(ex);
-        break;
-    case API_OP_INFO:
-        api__info(ex);
-        break;
-    case API_OP_MAPS_LIST:
-        api__maps_list(ex);
-        break;
-    case API_OP_MAP_GET:
-        api__map_get(ex);
-        break;
-    case API_OP_MAP_DELETE:
-        api__map_delete(ex, req);
-        break;
-    case API_OP_DATA_GET:
-        api__data_get(ex, req);
-        break;
-    case API_OP_MAP_PUT:
-        api__map_put_start(ex, req);
-        break;
-    case API_OP_MAP_PATCH:
-    case API_OP_FLUSH:
-        if (api__json_start(ex, req) && api__check_if_match(ex, req))
-            ex->wants_body = true;
-        break;
-    case API_OP_DATA_PUT:
-        api__data_put_start(ex, req);
-        break;
-    case API_OP_DATA_PATCH:
-        api__data_patch_start(ex, req);
-        break;
-    case API_OP_OBJECT_GET:
-        api__object_get(ex);
-        break;
-    case API_OP_OBJECT_PUT:
-        api__object_put_start(ex, req);
-        break;
-    case API_OP_NONE:
-        break;
-    }
+    ex->op->handler->start(ex, req);
     /* A handler that neither answered nor asked for the body has a bug;
      * answer rather than leave the server waiting. */
-    if (!ex->ready && !ex->wants_body)
+    if (!ex->ready && (!ex->wants_body || ex->op->handler->end == NULL))
         api__fail(ex, API_EINTERNAL, "handler produced no response");
     return ex;
 }
@@ -193,40 +209,18 @@ void api_exchange_body(struct api_exchange *ex, const void *data, size_t len)
 {
     if (ex == NULL || !ex->wants_body || len == 0)
         return;
-    if (ex->op == API_OP_DATA_PUT)
-        api__data_put_body(ex, data, len);
-    else if (ex->op == API_OP_DATA_PATCH)
-        api__data_patch_body(ex, data, len);
+    if (ex->op->handler->body != NULL)
+        ex->op->handler->body(ex, data, len);
     else
-        api__json_feed(ex, data, len);
+        api__fail(ex, API_EINTERNAL, "handler takes no body");
 }
 
 void api_exchange_end(struct api_exchange *ex)
 {
     if (ex == NULL || ex->ready)
         return;
-    switch (ex->op) {
-    case API_OP_MAP_PUT:
-        api__map_put_end(ex);
-        break;
-    case API_OP_MAP_PATCH:
-        api__map_patch_end(ex);
-        break;
-    case API_OP_FLUSH:
-        api__flush_end(ex);
-        break;
-    case API_OP_DATA_PUT:
-        api__data_put_end(ex);
-        break;
-    case API_OP_DATA_PATCH:
-        api__data_patch_end(ex);
-        break;
-    case API_OP_OBJECT_PUT:
-        api__object_put_end(ex);
-        break;
-    default:
-        break;
-    }
+    if (ex->op != NULL && ex->op->handler->end != NULL)
+        ex->op->handler->end(ex);
     if (!ex->ready)
         api__fail(ex, API_EINTERNAL, "handler produced no response");
     ex->wants_body = false;
@@ -264,7 +258,9 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
 {
     if (ex == NULL)
         return;
-    api__data_put_free(ex, completed);
+    if (ex->op != NULL && ex->op->handler->free != NULL)
+        ex->op->handler->free(ex, completed);
+    mc_mapping_unref(ex->map);
     api__auth_release(ex);
     api__conditions_free(ex);
     body_release(&ex->resp.body);

@@ -16,11 +16,11 @@ static const struct api_field flush_fields[] = {
     {"length", API_FIELD_U64, false},
 };
 
-void api__flush_end(struct api_exchange *ex)
+static void flush_end(struct api_exchange *ex)
 {
     json_t *obj = NULL;
     json_t *v;
-    struct mc_mapping *m = NULL;
+    struct mc_mapping *m;
     uint64_t off = 0;
     uint64_t len = 0;
     bool len_given = false;
@@ -41,11 +41,9 @@ void api__flush_end(struct api_exchange *ex)
     }
     json_decref(obj);
 
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    if (!api__need_map(ex))
         return;
-    }
+    m = ex->map;
     size = mc_mapping_size(m);
     if (!len_given)
         len = off <= size ? size - off : 0;
@@ -53,17 +51,19 @@ void api__flush_end(struct api_exchange *ex)
         api__fail(ex, API_ERR_MC(MC_ERANGE),
                   "the range lies outside the mapping's %" PRIu64 " bytes",
                   size);
-        goto out;
+        return;
     }
     if (len > 0) {
         rc = mc_mapping_flush(m, off, len, &flushed);
         if (rc != MC_OK) {
             api__fail_mc(ex, rc);
-            goto out;
+            return;
         }
     }
     api__respond_json(ex, API_S_OK,
                       json_pack("{s:I}", "flushed", (json_int_t)flushed));
-out:
-    mc_mapping_unref(m);
 }
+
+const struct api_handler api__op_flush = {
+    0, api__json_start_checked, api__json_feed, flush_end, NULL,
+};

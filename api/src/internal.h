@@ -3,6 +3,12 @@
  * Functions here take the double-underscore prefix (api__) that marks them
  * as "not API", as libuv does.
  *
+ * The operations are rows of one table (ops.c): a route, the methods, the
+ * scope a token needs, and the handler, which lives in its own file with
+ * its own state (struct api_handler). exchange.c runs any row the same way:
+ * it looks the {name} mapping up once and parses the conditional headers
+ * once, then calls the handler's start, body, end and free.
+ *
  * Life of a response inside an exchange: a handler either answers at once
  * (api__respond / api__fail, which also stop the body) or leaves
  * ex->wants_body set and answers in its end step. Response bodies are
@@ -50,6 +56,8 @@ enum api_success {
     API_S_NOT_MODIFIED = 304,
 };
 
+/* The resources, one per path pattern (router.c); also the metrics'
+ * "route" label, so their labels never change. */
 enum api_route {
     API_ROUTE_NONE, /* no such path: the 404 bucket in the metrics */
     API_ROUTE_HEALTHZ,
@@ -61,28 +69,73 @@ enum api_route {
     API_ROUTE_DATA,
     API_ROUTE_FLUSH,
     API_ROUTE_OBJECTS,
-    API_ROUTE_COUNT
+    API_ROUTE_COUNT,
+    API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
 
-/* What the router decided the exchange does: a route and a method. */
-enum api_op {
-    API_OP_NONE, /* answered by the router (404, 405, 400, OPTIONS) */
-    API_OP_HEALTHZ,
-    API_OP_READYZ,
-    API_OP_METRICS,
-    API_OP_INFO,
-    API_OP_MAPS_LIST,
-    API_OP_MAP_GET,
-    API_OP_MAP_PUT,
-    API_OP_MAP_PATCH,
-    API_OP_MAP_DELETE,
-    API_OP_DATA_GET,
-    API_OP_DATA_PUT,
-    API_OP_DATA_PATCH, /* byte-range PATCH (data_patch.c) */
-    API_OP_FLUSH,
-    API_OP_OBJECT_GET,
-    API_OP_OBJECT_PUT,
+/* Method sets of the operation table. */
+#define API_M(m) (1u << (m))
+#define API_M_GET (API_M(API_METHOD_GET) | API_M(API_METHOD_HEAD))
+#define API_M_PUT API_M(API_METHOD_PUT)
+#define API_M_PATCH API_M(API_METHOD_PATCH)
+#define API_M_POST API_M(API_METHOD_POST)
+#define API_M_DELETE API_M(API_METHOD_DELETE)
+#define API_M_OPTIONS API_M(API_METHOD_OPTIONS)
+
+/* What a token needs for an operation (access.c). The rules come from the
+ * README's "Security" section. */
+enum api_scope {
+    API_SCOPE_TOKEN, /* any valid token (none on the open routes) */
+    API_SCOPE_READ,  /* read on {name} */
+    API_SCOPE_WRITE, /* write on {name} */
+    API_SCOPE_ADMIN, /* admin flag plus write on {name} */
+    /* PUT /v1/maps/{name}: opening needs read, creating needs admin; which
+     * one happens shows only at the end, so maps.c makes the final call. */
+    API_SCOPE_READ_OR_ADMIN,
 };
+
+struct api_exchange;
+struct api_request;
+
+/* A handler: its callbacks and the size of its private state, which the
+ * exchange allocates zeroed with itself (api__state). Each handler file
+ * defines its own as `const struct api_handler api__op_<name>` and ops.c
+ * names it in its row; no prototype is needed anywhere else.
+ *  - start: the headers are in. Answer (api__respond, api__fail) or set
+ *    ex->wants_body. Runs after authorization, with ex->map looked up when
+ *    the row asks for it.
+ *  - body: a chunk of the request body (NULL: the handler takes none).
+ *  - end: the body is complete; answer.
+ *  - free: the exchange ends (completed: its response was sent whole);
+ *    release what the state holds. May be NULL. */
+struct api_handler {
+    size_t state_size;
+    void (*start)(struct api_exchange *ex, const struct api_request *req);
+    void (*body)(struct api_exchange *ex, const void *data, size_t len);
+    void (*end)(struct api_exchange *ex);
+    void (*free)(struct api_exchange *ex, bool completed);
+};
+
+/* One row of the operation table (ops.c). */
+struct api_op {
+    enum api_route route; /* or API_ROUTE_ANY */
+    unsigned methods;     /* API_M_* */
+    enum api_scope scope;
+    /* What a 403 says the token may not do ("this token may not %s"),
+     * NULL for API_SCOPE_TOKEN. */
+    const char *denied;
+    /* Look the {name} mapping up at start (ex->map, ex->map_rc) and parse
+     * the conditional headers (ex->cond). */
+    bool map;
+    const struct api_handler *handler;
+};
+
+/* ops.c: the row for method on route, NULL when there is none; and the
+ * Allow header value of a route (every method of its rows, in a fixed
+ * order), written into out. */
+const struct api_op *api__op_find(enum api_route route,
+                                  enum api_method method);
+void api__allow(enum api_route route, char *out, size_t size);
 
 /* Duration histogram upper bounds, in microseconds; one more bucket (+Inf)
  * follows the last. */
@@ -131,64 +184,92 @@ struct api {
     struct api_tokens *tokens;
 };
 
-/* State of PUT /v1/maps/{name}/data between the headers and the end. */
-struct api_put {
-    struct mc_mapping *map; /* new reference, dropped at free */
-    uint64_t first;         /* where the body goes */
-    uint64_t end;           /* one past the last byte it may touch */
-    bool end_exact;         /* end comes from Content-Range/Length: the body
-                             * must fill it; else end is the mapping's end */
-    uint64_t received;      /* body bytes so far */
-    char *buf;              /* small bodies, held to be applied at once */
-    size_t buf_len;
-    size_t buf_cap;
-    bool streaming;    /* gave up buffering: written as it arrives */
-    bool written;      /* some bytes reached the mapping */
-    bool acknowledged; /* answered 204 */
-    /* PATCH of data only: the body format and its multipart boundary. */
-    bool multipart;
-    char boundary[72];
+/* An If-Match or If-None-Match header, parsed once into numbers
+ * (api_etag_list_parse): "*" or the tags of ours it lists. */
+struct api_etags {
+    bool present;
+    bool any; /* "*" */
+    size_t n;
+    struct api_etag *v; /* into small[] or malloc'ed */
+    struct api_etag small[4];
+};
+
+/* The conditional headers of the request (precond.c). */
+struct api_cond {
+    struct api_etags if_match;      /* strong comparison */
+    struct api_etags if_none_match; /* weak comparison */
+    bool has_if_range;
+    bool if_range_ours;             /* If-Range is one of our strong tags: */
+    struct api_etag if_range;       /* this one */
+    /* api__check_if_match passed; the next write checks If-Match and
+     * If-None-Match again under its lock (api__write_checked), then clears
+     * it, so a streamed body is tested with its first chunk only. */
+    bool armed;
 };
 
 struct api_exchange {
     struct api *api;
+    const struct api_op *op; /* NULL when the router answered */
     enum api_method method;
     enum api_route route;
-    enum api_op op;
     char name[MC_NAME_MAX + 1]; /* decoded, validated {name} */
+    uint64_t obj_offset;        /* {offset} of /objects/{offset} */
     bool wants_body;
-    bool ready;       /* resp holds the answer */
-    bool create_only; /* PUT /v1/maps/{name} with If-None-Match: * */
+    bool ready; /* resp holds the answer */
+    /* The {name} mapping, for rows with map set: looked up once when the
+     * headers arrive, a reference held until the exchange ends, so the
+     * whole request works on one mapping. map_rc is the lookup's result
+     * (map is NULL unless MC_OK); a handler answers it when it needs the
+     * mapping (api__need_map). */
+    struct mc_mapping *map;
+    enum mc_err map_rc;
+    struct api_cond cond;
     /* Authentication, see access.c: the table the exchange was checked
      * against (a new reference, dropped at free; NULL when anonymous) and
      * the caller's entry in it. */
     struct api_tokens *auth_tokens;
     const struct api_token *auth_token;
-    uint64_t obj_offset; /* {offset} of /objects/{offset} */
-    bool obj_dry_run;    /* PUT of an object with ?dry_run=true */
-    char *json;       /* JSON request body, at most API_JSON_MAX */
+    char *json; /* JSON request body, at most API_JSON_MAX (json.c) */
     size_t json_len;
     /* Bytes of the body budget this exchange holds for its body buffer
-     * (put.buf or json; bodymem.h), given back by api_exchange_free. */
+     * (the handler's or json; bodymem.h), given back by api_exchange_free. */
     uint64_t body_reserved;
-    struct api_put put;
     struct api_response resp;
-    /* The request's If-Match and If-None-Match held at header time for the
-     * mapping with id cond_id: the write tests the copies again, atomically
-     * (api__write_checked), and then clears cond_armed. NULL when absent. */
-    bool cond_armed;
-    uint64_t cond_id;
-    char *cond_if_match;
-    char *cond_if_none_match;
+    /* Bit i set: resp.headers[i] survives api__fail (api__header_keep). */
+    uint32_t keep;
+    char content_type[96]; /* resp.content_type points here */
+    /* The handler's private state, op->handler->state_size bytes. */
+    _Alignas(max_align_t) unsigned char state[];
 };
+
+/* The handler's state of ex. */
+static inline void *api__state(struct api_exchange *ex)
+{
+    return ex->state;
+}
+
+/* ex->map, or false after answering the lookup's error (404, ...). */
+bool api__need_map(struct api_exchange *ex);
 
 /* exchange.c: building the response. */
 void api__respond(struct api_exchange *ex, enum api_success status);
 void api__response_reset(struct api_exchange *ex);
 /* Add a header; value longer than the slot is cut (never happens for the
- * values we produce, which are bounded). False when no slot is left. */
+ * values we produce, which are bounded). False when no slot is left. A
+ * later api__fail drops it: it describes the answer being prepared. Never
+ * Content-Type, which has api__content_type. */
 bool api__header(struct api_exchange *ex, const char *name, const char *fmt,
                  ...) __attribute__((format(printf, 3, 4)));
+/* The same for a header that holds for any answer, an error included
+ * (Allow, an ETag a 412 reports, WWW-Authenticate, Retry-After, the size in
+ * a 416's Content-Range): api__fail keeps it, before or after. */
+bool api__header_keep(struct api_exchange *ex, const char *name,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The one way to set the response's Content-Type. fmt without a '%' must
+ * be a static string (it is used as is, not copied). */
+void api__content_type(struct api_exchange *ex, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Install body as the response body; the exchange owns it from now on. */
 void api__body_set(struct api_exchange *ex, const struct api_body *body);
 /* A body that is a copy of data[0..len) (small, generated text). False when
@@ -202,16 +283,31 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void api__fail_mc(struct api_exchange *ex, enum mc_err err);
 
-/* router.c */
-void api__route(struct api_exchange *ex, const struct api_request *req);
+/* router.c: which route and row a request names. Matching needs no
+ * exchange, so the exchange can be allocated with the row's state. */
+struct api_match {
+    enum api_route route;
+    const struct api_op *op; /* NULL: no row for this method */
+    const char *name;        /* raw {name} segment, or NULL */
+    size_t name_len;
+    const char *offset; /* raw {offset} segment, or NULL */
+    size_t offset_len;
+};
+void api__route_match(const struct api_request *req, struct api_match *m);
+/* Take m into ex: authenticate, then answer 404, 405 (with Allow) or 400
+ * for a bad {name} or {offset}. False after answering. */
+bool api__route_admit(struct api_exchange *ex, const struct api_request *req,
+                      const struct api_match *m);
 const char *api__route_label(enum api_route r);
 enum api_route api__route_from_label(const char *label);
+/* Routes open to everyone, tokens or not (/healthz, /readyz). */
+bool api__route_open(enum api_route r);
 
 /* access.c: who may do what. api__authenticate runs in the router once
- * the route is known (everything but /healthz and /readyz needs a token
- * when a table is set); api__authorize once the operation and name are.
- * Both answer 401 or 403 themselves and return false then. api__may is
- * true for everything when the api is anonymous. */
+ * the route is known (everything but the open routes needs a token when a
+ * table is set); api__authorize once the row and name are, by the row's
+ * scope. Both answer 401 or 403 themselves and return false then.
+ * api__may is true for everything when the api is anonymous. */
 bool api__authenticate(struct api_exchange *ex, const struct api_request *req);
 bool api__authorize(struct api_exchange *ex);
 bool api__may(const struct api_exchange *ex, enum api_perm perm,
@@ -221,30 +317,55 @@ void api__auth_release(struct api_exchange *ex);
 /* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
 void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
                char out[API_ETAG_MAX]);
-/* If-Match (strong) and If-None-Match (weak) lists; "*" matches any
- * existing representation. A malformed list matches nothing. */
-bool api__etag_list_match(const char *header, const char *etag, bool weak);
-/* If-Range: true only for exactly the current strong ETag. */
-bool api__if_range_match(const char *header, const char *etag);
-/* Evaluate If-Match, then If-None-Match, on an unsafe request to a
- * mapping name, at the start of the exchange (RFC 9110 section 13.2.2:
- * either failing is 412). Returns false after answering 412/500/... */
-bool api__check_if_match(struct api_exchange *ex,
-                         const struct api_request *req);
-/* Write the n ranges to m as one atomic write. When api__check_if_match
- * armed the exchange, the write happens only if m is still that mapping and
- * If-Match/If-None-Match still hold for the generation the write finds
- * (else MC_EPRECONDITION, nothing written); a write that lands disarms it,
- * so a streamed body is tested with its first chunk only. *gen gets the
- * generation this write produced (for the ETag). */
-enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
+/* Parse If-Match, If-None-Match and If-Range into ex->cond, once, before
+ * any lock. False after answering 500 (out of memory). */
+bool api__conditions_parse(struct api_exchange *ex,
+                           const struct api_request *req);
+/* Whether the list names (id, gen): "*" names anything. */
+bool api__etags_match(const struct api_etags *l, uint64_t id, uint64_t gen);
+/* Whether If-Range names exactly (id, gen). */
+bool api__if_range_holds(const struct api_exchange *ex, uint64_t id,
+                         uint64_t gen);
+/* Evaluate If-Match, then If-None-Match, on an unsafe request to ex->map,
+ * at the start of the exchange (RFC 9110 section 13.2.2: either failing
+ * is 412). Returns false after answering 412/... */
+bool api__check_if_match(struct api_exchange *ex);
+/* Write the n ranges to ex->map as one atomic write. When
+ * api__check_if_match armed the exchange, the write happens only if
+ * If-Match/If-None-Match still hold for the generation the write finds,
+ * comparing numbers under the mapping's lock (else MC_EPRECONDITION,
+ * nothing written); a write that lands disarms it, so a streamed body is
+ * tested with its first chunk only. *gen gets the generation this write
+ * produced (for the ETag); may be NULL. */
+enum mc_err api__write_checked(struct api_exchange *ex,
                                const struct mc_range *r, size_t n,
                                const void *const src[], uint64_t *gen);
-/* api__fail_mc, plus the current ETag of m when err is MC_EPRECONDITION. */
-void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,
-                     enum mc_err err);
-/* Free the copies of the conditional headers (exchange free). */
+/* api__fail_mc, plus the current ETag of ex->map when err is
+ * MC_EPRECONDITION. */
+void api__fail_write(struct api_exchange *ex, enum mc_err err);
+/* Free what the parsed conditions hold (exchange free). */
 void api__conditions_free(struct api_exchange *ex);
+
+/* datawrite.c: what the byte writes of /data (data_put.c, data_patch.c)
+ * share. Each keeps a track in its own state. */
+struct api_write_track {
+    bool written;      /* some bytes reached the mapping */
+    bool acknowledged; /* answered 204 */
+};
+/* ex->map for a write: 412 when it is missing and If-Match was given,
+ * else the lookup's error. False after answering. */
+bool api__write_need_map(struct api_exchange *ex);
+/* 403 for a read-only mapping, then api__check_if_match. False after
+ * answering. */
+bool api__write_allowed(struct api_exchange *ex);
+/* Complete the write (mc_mapping_write_done of [off, off+len)) and answer
+ * 204 with the ETag of generation gen. */
+void api__write_acknowledge(struct api_exchange *ex,
+                            struct api_write_track *t, uint64_t off,
+                            uint64_t len, uint64_t gen);
+/* At free: a write that landed but was never acknowledged is counted. */
+void api__write_track_free(struct api_exchange *ex,
+                           const struct api_write_track *t, bool completed);
 
 /* json.c. jansson's json_t is "struct json_t"; naming the tag keeps
  * jansson.h out of the files that don't use it. */
@@ -258,6 +379,10 @@ struct api_field {
 /* Check Content-Encoding and Content-Length of a JSON body at start; false
  * after answering. */
 bool api__json_start(struct api_exchange *ex, const struct api_request *req);
+/* The start of a JSON operation on an existing mapping: api__json_start,
+ * then api__check_if_match; asks for the body when both pass. */
+void api__json_start_checked(struct api_exchange *ex,
+                             const struct api_request *req);
 /* Accumulate a body chunk; answers 413 past API_JSON_MAX. */
 void api__json_feed(struct api_exchange *ex, const void *data, size_t len);
 /* Parse the accumulated body as an object whose members are all in fields[]
@@ -267,7 +392,6 @@ bool api__json_parse(struct api_exchange *ex, const struct api_field *fields,
                      size_t nfields, struct json_t **out);
 /* A member already checked to be API_FIELD_U64. */
 uint64_t api__json_u64(struct json_t *v);
-/* Answer status with obj (stolen) as an application/json body. */
 /* Serialise obj (stolen; NULL is taken as out of memory) compactly with a
  * final newline as the response body. False when out of memory. */
 bool api__body_json(struct api_exchange *ex, const char *content_type,
@@ -275,36 +399,10 @@ bool api__body_json(struct api_exchange *ex, const char *content_type,
 void api__respond_json(struct api_exchange *ex, enum api_success status,
                        struct json_t *obj);
 
-/* maps.c */
+/* maps.c: the metadata object of a mapping (also used by the listing). */
 struct json_t *api__mapping_json(const struct api *api,
                                  const struct mc_info *info,
                                  uint64_t mapping_id);
-void api__maps_list(struct api_exchange *ex);
-void api__map_get(struct api_exchange *ex);
-void api__map_put_start(struct api_exchange *ex, const struct api_request *r);
-void api__map_put_end(struct api_exchange *ex);
-void api__map_patch_end(struct api_exchange *ex);
-void api__map_delete(struct api_exchange *ex, const struct api_request *r);
-
-/* data.c (reads) and data_put.c (writes) */
-void api__data_get(struct api_exchange *ex, const struct api_request *req);
-void api__data_put_start(struct api_exchange *ex,
-                         const struct api_request *req);
-void api__data_put_body(struct api_exchange *ex, const void *data, size_t len);
-void api__data_put_end(struct api_exchange *ex);
-void api__data_put_free(struct api_exchange *ex, bool completed);
-/* objects.c: GET and PUT of /objects/{offset}. */
-void api__object_get(struct api_exchange *ex);
-void api__object_put_start(struct api_exchange *ex,
-                           const struct api_request *req);
-void api__object_put_end(struct api_exchange *ex);
-
-/* data_patch.c: PATCH of /data, sharing struct api_put (and its free). */
-void api__data_patch_start(struct api_exchange *ex,
-                           const struct api_request *req);
-void api__data_patch_body(struct api_exchange *ex, const void *data,
-                          size_t len);
-void api__data_patch_end(struct api_exchange *ex);
 
 /* body.c: response bodies over a mapping. A plan lists the body as text
  * pieces and mapping slices in order. */
@@ -335,12 +433,7 @@ uint64_t api__plan_mapping_bytes(const struct api_plan *plan);
 enum mc_err api__body_snapshot(struct api_exchange *ex, struct mc_mapping *m,
                                struct api_plan *plan);
 
-/* flush.c, service.c, metrics.c */
-void api__flush_end(struct api_exchange *ex);
-void api__healthz(struct api_exchange *ex);
-void api__readyz(struct api_exchange *ex);
-void api__info(struct api_exchange *ex);
-void api__metrics_get(struct api_exchange *ex);
+/* metrics.c */
 void api__metrics_unacknowledged(struct api *api);
 
 /* Fill buf with n random bytes: getrandom, or a clock-and-counter mix when

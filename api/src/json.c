@@ -39,6 +39,13 @@ bool api__json_start(struct api_exchange *ex, const struct api_request *req)
     return true;
 }
 
+void api__json_start_checked(struct api_exchange *ex,
+                             const struct api_request *req)
+{
+    if (api__json_start(ex, req) && api__check_if_match(ex))
+        ex->wants_body = true;
+}
+
 void api__json_feed(struct api_exchange *ex, const void *data, size_t len)
 {
     char *grown;

@@ -65,13 +65,15 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
         (int)info->damaged);
 }
 
-void api__maps_list(struct api_exchange *ex)
+static void maps_list(struct api_exchange *ex,
+                      const struct api_request *req)
 {
     struct mc_info *infos = NULL;
     size_t count = 0;
     enum mc_err rc = mc_catalog_list(ex->api->cat, &infos, &count);
     json_t *arr;
 
+    (void)req;
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         return;
@@ -102,6 +104,8 @@ void api__maps_list(struct api_exchange *ex)
     api__respond_json(ex, API_S_OK, json_pack("{s:o}", "maps", arr));
 }
 
+const struct api_handler api__op_maps_list = {0, maps_list, NULL, NULL, NULL};
+
 /* Answer with the metadata of m (200 or 201), ETag header included. created
  * is NULL for plain metadata, else the "created" member's value. */
 static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
@@ -126,21 +130,23 @@ static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
     api__respond_json(ex, status, obj);
 }
 
-void api__map_get(struct api_exchange *ex)
+static void map_get(struct api_exchange *ex, const struct api_request *req)
 {
-    struct mc_mapping *m = NULL;
-    enum mc_err rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        return;
-    }
-    respond_mapping(ex, m, API_S_OK, NULL);
-    mc_mapping_unref(m);
+    (void)req;
+    if (api__need_map(ex))
+        respond_mapping(ex, ex->map, API_S_OK, NULL);
 }
 
-void api__map_put_start(struct api_exchange *ex, const struct api_request *r)
+const struct api_handler api__op_map_get = {0, map_get, NULL, NULL, NULL};
+
+/* The state of PUT /v1/maps/{name}. */
+struct map_put_state {
+    bool create_only; /* If-None-Match: * */
+};
+
+static void map_put_start(struct api_exchange *ex, const struct api_request *r)
 {
+    struct map_put_state *st = api__state(ex);
     const char *inm = r->header(r->conn, "If-None-Match");
 
     if (!api__json_start(ex, r))
@@ -155,7 +161,7 @@ void api__map_put_start(struct api_exchange *ex, const struct api_request *r)
                       "only If-None-Match: * is supported here");
             return;
         }
-        ex->create_only = true;
+        st->create_only = true;
     }
     ex->wants_body = true;
 }
@@ -344,13 +350,14 @@ static bool may_open_or_create(struct api_exchange *ex,
     return true;
 }
 
-void api__map_put_end(struct api_exchange *ex)
+static void map_put_end(struct api_exchange *ex)
 {
+    const struct map_put_state *st = api__state(ex);
     json_t *obj = NULL;
     struct mc_spec spec;
     struct mc_mapping *m = NULL;
     bool created = false;
-    bool create_only = ex->create_only;
+    bool create_only = st->create_only;
     enum mc_err rc;
 
     if (!api__json_parse(ex, create_fields,
@@ -363,7 +370,7 @@ void api__map_put_end(struct api_exchange *ex)
         goto out;
     rc = mc_catalog_create(ex->api->cat, ex->name, &spec, create_only, &m,
                            &created);
-    if (rc == MC_EEXIST && create_only && !ex->create_only) {
+    if (rc == MC_EEXIST && create_only && !st->create_only) {
         forbid_put(ex, "open (needs read)");
         goto out;
     }
@@ -391,15 +398,20 @@ out:
     json_decref(obj);
 }
 
+const struct api_handler api__op_map_put = {
+    sizeof(struct map_put_state), map_put_start, api__json_feed, map_put_end,
+    NULL,
+};
+
 static const struct api_field resize_fields[] = {
     {"size", API_FIELD_U64, false},
 };
 
-void api__map_patch_end(struct api_exchange *ex)
+static void map_patch_end(struct api_exchange *ex)
 {
     json_t *obj = NULL;
     json_t *size;
-    struct mc_mapping *m = NULL;
+    struct mc_mapping *m;
     enum mc_err rc;
 
     if (!api__json_parse(ex, resize_fields, 1, &obj))
@@ -409,9 +421,10 @@ void api__map_patch_end(struct api_exchange *ex)
         api__fail(ex, API_EFIELD, "field \"size\" is required");
         goto out;
     }
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc == MC_OK)
-        rc = mc_mapping_resize(m, api__json_u64(size));
+    if (!api__need_map(ex))
+        goto out;
+    m = ex->map;
+    rc = mc_mapping_resize(m, api__json_u64(size));
     if (rc == MC_EMEMLIMIT) {
         uint64_t want = api__json_u64(size), now = mc_mapping_size(m);
 
@@ -424,11 +437,14 @@ void api__map_patch_end(struct api_exchange *ex)
     }
     respond_mapping(ex, m, API_S_OK, NULL);
 out:
-    mc_mapping_unref(m);
     json_decref(obj);
 }
 
-void api__map_delete(struct api_exchange *ex, const struct api_request *r)
+const struct api_handler api__op_map_patch = {
+    0, api__json_start_checked, api__json_feed, map_patch_end, NULL,
+};
+
+static void map_delete(struct api_exchange *ex, const struct api_request *r)
 {
     const char *unlink_arg = r->query(r->conn, "unlink");
     bool unlink_file = false;
@@ -442,8 +458,13 @@ void api__map_delete(struct api_exchange *ex, const struct api_request *r)
             return;
         }
     }
-    if (!api__check_if_match(ex, r))
+    if (!api__check_if_match(ex))
         return;
+    /* The exchange's reference would keep the mapping (and its memory
+     * budget) alive until the response is sent; the delete is done when it
+     * is answered. */
+    mc_mapping_unref(ex->map);
+    ex->map = NULL;
     rc = mc_catalog_remove(ex->api->cat, ex->name, unlink_file);
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
@@ -451,3 +472,6 @@ void api__map_delete(struct api_exchange *ex, const struct api_request *r)
     }
     api__respond(ex, API_S_NO_CONTENT);
 }
+
+const struct api_handler api__op_map_delete = {0, map_delete, NULL, NULL,
+                                               NULL};

@@ -180,13 +180,15 @@ static void render(FILE *f, struct api *api)
            mc_faults_total());
 }
 
-void api__metrics_get(struct api_exchange *ex)
+static void metrics_get(struct api_exchange *ex,
+                        const struct api_request *req)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     bool ok;
 
+    (void)req;
     if (f == NULL) {
         api__fail(ex, API_EINTERNAL, "out of memory");
         return;
@@ -204,3 +206,5 @@ void api__metrics_get(struct api_exchange *ex)
     free(text);
     api__respond(ex, API_S_OK);
 }
+
+const struct api_handler api__op_metrics = {0, metrics_get, NULL, NULL, NULL};

@@ -24,6 +24,11 @@
 
 /* The record of the exchange's offset must lie inside the mapping; false
  * after answering 416. */
+/* The state of PUT of an object. */
+struct object_put_state {
+    bool dry_run; /* ?dry_run=true */
+};
+
 static bool record_fits(struct api_exchange *ex, uint64_t total,
                         uint64_t size)
 {
@@ -34,43 +39,38 @@ static bool record_fits(struct api_exchange *ex, uint64_t total,
                   "a record of %" PRIu64 " bytes at %" PRIu64
                   " does not fit in the mapping's %" PRIu64 " bytes",
                   total, ex->obj_offset, size);
-        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        api__header_keep(ex, "Content-Range", "bytes */%" PRIu64, size);
         return false;
     }
     return true;
 }
 
-void api__object_put_start(struct api_exchange *ex,
-                           const struct api_request *req)
+static void object_put_start(struct api_exchange *ex,
+                             const struct api_request *req)
 {
+    struct object_put_state *st = api__state(ex);
     const char *dry = req->query(req->conn, "dry_run");
-    struct mc_mapping *m = NULL;
-    enum mc_err rc;
 
     if (dry != NULL && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
         api__fail(ex, API_EQUERY, "dry_run is true or false");
         return;
     }
-    ex->obj_dry_run = dry != NULL && strcmp(dry, "true") == 0;
-    if (!api__json_start(ex, req))
+    st->dry_run = dry != NULL && strcmp(dry, "true") == 0;
+    if (!api__json_start(ex, req) || !api__need_map(ex))
         return;
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc == MC_OK && !ex->obj_dry_run &&
-        mc_mapping_protection(m) == MC_PROT_READONLY)
-        rc = MC_ERDONLY;
-    mc_mapping_unref(m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    if (!st->dry_run && mc_mapping_protection(ex->map) == MC_PROT_READONLY) {
+        api__fail_mc(ex, MC_ERDONLY);
         return;
     }
-    if (!api__check_if_match(ex, req))
+    if (!api__check_if_match(ex))
         return;
     ex->wants_body = true;
 }
 
-void api__object_put_end(struct api_exchange *ex)
+static void object_put_end(struct api_exchange *ex)
 {
-    struct mc_mapping *m = NULL;
+    const struct object_put_state *st = api__state(ex);
+    struct mc_mapping *m = ex->map;
     json_t *v = NULL;
     json_t *out = NULL;
     json_error_t jerr;
@@ -107,14 +107,9 @@ void api__object_put_end(struct api_exchange *ex)
                   len, API_JSON_MAX);
         goto out;
     }
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        goto out;
-    }
     if (!record_fits(ex, total, mc_mapping_size(m)))
         goto out;
-    if (!ex->obj_dry_run) {
+    if (!st->dry_run) {
         rec = malloc((size_t)total);
         if (rec == NULL || !api_object_encode(text, len, rec, (size_t)total)) {
             api__fail(ex, API_EINTERNAL, "out of memory");
@@ -123,32 +118,36 @@ void api__object_put_end(struct api_exchange *ex)
         struct mc_range r = {ex->obj_offset, (size_t)total};
         const void *src[1] = {rec};
 
-        rc = api__write_checked(ex, m, &r, 1, src, &gen);
+        rc = api__write_checked(ex, &r, 1, src, &gen);
         if (rc == MC_OK)
             rc = mc_mapping_write_done(m, ex->obj_offset, total);
         if (rc != MC_OK) {
-            api__fail_write(ex, m, rc);
+            api__fail_write(ex, rc);
             goto out;
         }
     }
     out = json_pack("{s:I, s:I, s:I}", "offset", (json_int_t)ex->obj_offset,
                     "length", (json_int_t)total, "next",
                     (json_int_t)(ex->obj_offset + total));
-    if (!ex->obj_dry_run) {
+    if (!st->dry_run) {
         api__etag(ex->api, mc_mapping_id(m), gen, etag);
         api__header(ex, "ETag", "%s", etag);
     }
-    api__respond_json(ex, ex->obj_dry_run ? API_S_OK : API_S_CREATED, out);
+    api__respond_json(ex, st->dry_run ? API_S_OK : API_S_CREATED, out);
 out:
     json_decref(v);
     free(text);
     free(rec);
-    mc_mapping_unref(m);
 }
 
-void api__object_get(struct api_exchange *ex)
+const struct api_handler api__op_object_put = {
+    sizeof(struct object_put_state), object_put_start, api__json_feed,
+    object_put_end, NULL,
+};
+
+static void object_get(struct api_exchange *ex, const struct api_request *req)
 {
-    struct mc_mapping *m = NULL;
+    struct mc_mapping *m;
     uint8_t hdr[API_OBJECT_HEADER];
     uint8_t *rec = NULL;
     uint64_t size;
@@ -159,11 +158,10 @@ void api__object_get(struct api_exchange *ex)
     json_t *check = NULL;
     enum mc_err rc;
 
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    (void)req;
+    if (!api__need_map(ex))
         return;
-    }
+    m = ex->map;
     size = mc_mapping_size(m);
     if (__builtin_add_overflow(ex->obj_offset, (uint64_t)API_OBJECT_HEADER,
                                &end) ||
@@ -209,5 +207,7 @@ fail:
     api__fail_mc(ex, rc);
 out:
     free(rec);
-    mc_mapping_unref(m);
 }
+
+const struct api_handler api__op_object_get = {0, object_get, NULL, NULL,
+                                               NULL};

@@ -6,6 +6,13 @@
  * generation restarts); the boot nonce, drawn at random by api_create, does
  * the same across restarts, when ids restart too. So equal ETags mean equal
  * bytes, which is what makes them strong.
+ *
+ * If-Match, If-None-Match and If-Range are parsed once, when the headers
+ * arrive and before any lock is taken (api__conditions_parse, with the
+ * parsers of etag.c), into the (id, generation) pairs of ours they name.
+ * What runs later under a mapping's exclusive lock (conditions_hold) only
+ * compares integers, so a long header list never stalls that mapping's
+ * readers.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,183 +28,168 @@ void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
              api->boot_nonce, mapping_id, generation);
 }
 
-static const char *skip_ows(const char *p)
+/* Parse one list header into l; false when out of memory. */
+static bool etags_parse(struct api_etags *l, const char *header,
+                        uint32_t nonce, bool weak)
 {
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
+    size_t cap = sizeof(l->small) / sizeof(l->small[0]);
 
-bool api__etag_list_match(const char *header, const char *etag, bool weak)
-{
-    const char *p;
-    size_t etag_len = strlen(etag);
-
+    l->v = l->small;
+    l->present = header != NULL;
     if (header == NULL)
+        return true;
+    l->any = api_etag_list_parse(header, nonce, weak, l->v, cap, &l->n);
+    if (l->n <= cap)
+        return true;
+    /* More of our tags than fit inline (a client's choice): count, then
+     * parse again into room for all of them. */
+    l->v = malloc(l->n * sizeof(*l->v));
+    if (l->v == NULL) {
+        l->v = l->small;
+        l->n = 0;
         return false;
-    p = skip_ows(header);
-    if (*p == '*')
-        return *skip_ows(p + 1) == '\0';
-
-    /* 1#entity-tag: [ "W/" ] DQUOTE *etagc DQUOTE, comma-separated. */
-    for (;;) {
-        bool is_weak = false;
-        const char *q;
-
-        p = skip_ows(p);
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p == '\0')
-            return false;
-        if (p[0] == 'W' && p[1] == '/') {
-            is_weak = true;
-            p += 2;
-        }
-        if (*p != '"')
-            return false; /* malformed: matches nothing */
-        q = strchr(p + 1, '"');
-        if (q == NULL)
-            return false;
-        /* Weak comparison ignores the W/ prefix; strong comparison needs
-         * both tags strong, and ours always are. */
-        if (weak || !is_weak) {
-            size_t len = (size_t)(q + 1 - p);
-
-            if (len == etag_len && memcmp(p, etag, len) == 0)
-                return true;
-        }
-        p = skip_ows(q + 1);
-        if (*p == ',')
-            p++;
-        else if (*p != '\0')
-            return false;
     }
+    cap = l->n;
+    (void)api_etag_list_parse(header, nonce, weak, l->v, cap, &l->n);
+    return true;
 }
 
-bool api__if_range_match(const char *header, const char *etag)
+bool api__conditions_parse(struct api_exchange *ex,
+                           const struct api_request *req)
 {
-    const char *p;
-    size_t etag_len = strlen(etag);
-    size_t len;
+    struct api_cond *c = &ex->cond;
+    uint32_t nonce = ex->api->boot_nonce;
+    const char *ir = req->header(req->conn, "If-Range");
 
-    if (header == NULL)
+    if (!etags_parse(&c->if_match, req->header(req->conn, "If-Match"), nonce,
+                     false) ||
+        !etags_parse(&c->if_none_match,
+                     req->header(req->conn, "If-None-Match"), nonce, true)) {
+        api__fail(ex, API_EINTERNAL, "out of memory");
         return false;
+    }
+    c->has_if_range = ir != NULL;
+    c->if_range_ours = api_if_range_parse(ir, nonce, &c->if_range);
+    return true;
+}
+
+bool api__etags_match(const struct api_etags *l, uint64_t id, uint64_t gen)
+{
+    if (l->any)
+        return true;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].id == id && l->v[i].gen == gen)
+            return true;
+    }
+    return false;
+}
+
+bool api__if_range_holds(const struct api_exchange *ex, uint64_t id,
+                         uint64_t gen)
+{
     /* An HTTP-date never matches: we keep no Last-Modified validator that
      * is strong enough (RFC 9110 section 13.1.5 asks for a strong one). A
      * weak tag never matches either, since If-Range compares strongly. */
-    p = skip_ows(header);
-    len = strlen(p);
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-        len--;
-    return len == etag_len && memcmp(p, etag, len) == 0;
+    return ex->cond.if_range_ours && ex->cond.if_range.id == id &&
+           ex->cond.if_range.gen == gen;
 }
 
-bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
+/* Section 13.2.2: If-Match first (strong), then If-None-Match (weak),
+ * which on a method other than GET and HEAD fails when it matches, "*"
+ * matching any current representation. */
+static bool conditions_hold_for(const struct api_cond *c, uint64_t id,
+                                uint64_t gen)
 {
-    const char *hdr = req->header(req->conn, "If-Match");
-    const char *inm = req->header(req->conn, "If-None-Match");
-    struct mc_mapping *m = NULL;
+    if (c->if_match.present && !api__etags_match(&c->if_match, id, gen))
+        return false;
+    return !c->if_none_match.present ||
+           !api__etags_match(&c->if_none_match, id, gen);
+}
+
+bool api__check_if_match(struct api_exchange *ex)
+{
+    const struct api_cond *c = &ex->cond;
     char etag[API_ETAG_MAX];
     uint64_t id;
     uint64_t gen;
-    enum mc_err rc;
 
-    if (hdr == NULL && inm == NULL)
+    if (!c->if_match.present && !c->if_none_match.present)
         return true;
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc == MC_ENOTFOUND) {
+    if (ex->map_rc == MC_ENOTFOUND) {
         /* RFC 9110 section 13.1.1: If-Match fails without a current
          * representation, even for "*". If-None-Match alone holds then,
          * and the handler answers 404 for the missing mapping itself. */
-        if (hdr == NULL)
+        if (!c->if_match.present)
             return true;
         api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
         return false;
     }
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    if (!api__need_map(ex))
         return false;
-    }
-    id = mc_mapping_id(m);
-    gen = mc_mapping_generation(m);
+    id = mc_mapping_id(ex->map);
+    gen = mc_mapping_generation(ex->map);
     api__etag(ex->api, id, gen, etag);
-    mc_mapping_unref(m);
-    /* Section 13.2.2: If-Match first (strong), then If-None-Match (weak),
-     * which on a method other than GET and HEAD fails with 412 when it
-     * matches, "*" matching any current representation. */
-    if (hdr != NULL && !api__etag_list_match(hdr, etag, false)) {
+    if (c->if_match.present && !api__etags_match(&c->if_match, id, gen)) {
         api__fail(ex, API_EPRECONDITION, "If-Match: the ETag is now %s", etag);
-        api__header(ex, "ETag", "%s", etag);
+        api__header_keep(ex, "ETag", "%s", etag);
         return false;
     }
-    if (inm != NULL && api__etag_list_match(inm, etag, true)) {
+    if (c->if_none_match.present &&
+        api__etags_match(&c->if_none_match, id, gen)) {
         api__fail(ex, API_EPRECONDITION, "If-None-Match: the ETag is %s",
                   etag);
-        api__header(ex, "ETag", "%s", etag);
+        api__header_keep(ex, "ETag", "%s", etag);
         return false;
     }
     /* Both held for this generation; the write tests them again against
      * the generation it finds under its lock. Two clients holding one ETag
      * both pass here; only the first write may land. */
-    ex->cond_armed = true;
-    ex->cond_id = id;
-    if ((hdr != NULL && (ex->cond_if_match = strdup(hdr)) == NULL) ||
-        (inm != NULL && (ex->cond_if_none_match = strdup(inm)) == NULL)) {
-        api__fail(ex, API_EINTERNAL, "out of memory");
-        return false;
-    }
+    ex->cond.armed = true;
     return true;
 }
 
-/* mc_generation_test for api__write_checked: the conditions of the
- * exchange, evaluated as api__check_if_match did, for generation. */
+/* mc_generation_test for api__write_checked, under the mapping's lock:
+ * integer comparisons only. */
 static bool conditions_hold(const void *cls, uint64_t generation)
 {
     const struct api_exchange *ex = cls;
-    char etag[API_ETAG_MAX];
 
-    api__etag(ex->api, ex->cond_id, generation, etag);
-    if (ex->cond_if_match != NULL &&
-        !api__etag_list_match(ex->cond_if_match, etag, false))
-        return false;
-    return ex->cond_if_none_match == NULL ||
-           !api__etag_list_match(ex->cond_if_none_match, etag, true);
+    return conditions_hold_for(&ex->cond, mc_mapping_id(ex->map), generation);
 }
 
-enum mc_err api__write_checked(struct api_exchange *ex, struct mc_mapping *m,
+enum mc_err api__write_checked(struct api_exchange *ex,
                                const struct mc_range *r, size_t n,
                                const void *const src[], uint64_t *gen)
 {
     enum mc_err rc;
 
-    if (!ex->cond_armed)
-        return mc_mapping_writev_gen(m, r, n, src, gen);
-    /* Deleted and created again since the headers: another mapping. */
-    if (mc_mapping_id(m) != ex->cond_id)
-        return MC_EPRECONDITION;
-    rc = mc_mapping_writev_if(m, r, n, src, conditions_hold, ex, gen);
+    if (!ex->cond.armed)
+        return mc_mapping_writev_gen(ex->map, r, n, src, gen);
+    rc = mc_mapping_writev_if(ex->map, r, n, src, conditions_hold, ex, gen);
     if (rc == MC_OK)
-        ex->cond_armed = false;
+        ex->cond.armed = false;
     return rc;
 }
 
 void api__conditions_free(struct api_exchange *ex)
 {
-    free(ex->cond_if_match);
-    free(ex->cond_if_none_match);
-    ex->cond_if_match = ex->cond_if_none_match = NULL;
+    struct api_cond *c = &ex->cond;
+
+    if (c->if_match.v != c->if_match.small)
+        free(c->if_match.v);
+    if (c->if_none_match.v != c->if_none_match.small)
+        free(c->if_none_match.v);
+    c->if_match.v = c->if_none_match.v = NULL;
 }
 
-void api__fail_write(struct api_exchange *ex, struct mc_mapping *m,
-                     enum mc_err err)
+void api__fail_write(struct api_exchange *ex, enum mc_err err)
 {
     char etag[API_ETAG_MAX];
 
     api__fail_mc(ex, err);
     if (err == MC_EPRECONDITION) {
-        api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
-        api__header(ex, "ETag", "%s", etag);
+        api__etag(ex->api, mc_mapping_id(ex->map),
+                  mc_mapping_generation(ex->map), etag);
+        api__header_keep(ex, "ETag", "%s", etag);
     }
 }

@@ -16,6 +16,24 @@
 
 #include "internal.h"
 
+static void drop_unkept(struct api_exchange *ex)
+{
+    struct api_response *r = &ex->resp;
+    unsigned n = 0;
+    uint32_t keep = ex->keep;
+
+    api__response_reset(ex);
+    for (unsigned i = 0; i < API_MAX_HEADERS; i++) {
+        if ((keep & (1u << i)) == 0)
+            continue;
+        if (n != i)
+            r->headers[n] = r->headers[i];
+        n++;
+    }
+    r->nheaders = n;
+    ex->keep = n > 0 ? (1u << n) - 1 : 0;
+}
+
 void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
 {
     const struct api_status_entry *e = api_status_lookup(err);
@@ -34,9 +52,10 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
         snprintf(detail, sizeof(detail), "%s", e->title);
     }
 
-    /* An error replaces whatever the handler had prepared, headers and any
-     * pinned body included. */
-    api__response_reset(ex);
+    /* An error replaces whatever the handler had prepared for success:
+     * its headers and any pinned body. Headers set with api__header_keep
+     * (Allow, an ETag for a 412, ...) hold for the error too and stay. */
+    drop_unkept(ex);
     ex->resp.status = e->status;
     ex->ready = true;
     ex->wants_body = false;

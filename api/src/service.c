@@ -93,13 +93,17 @@ void api_destroy(struct api *api)
     free(api);
 }
 
-void api__healthz(struct api_exchange *ex)
+static void healthz(struct api_exchange *ex, const struct api_request *req)
 {
+    (void)req;
     api__respond_json(ex, API_S_OK, json_pack("{s:s}", "status", "ok"));
 }
 
-void api__readyz(struct api_exchange *ex)
+const struct api_handler api__op_healthz = {0, healthz, NULL, NULL, NULL};
+
+static void readyz(struct api_exchange *ex, const struct api_request *req)
 {
+    (void)req;
     if (!mc_catalog_writable(ex->api->cat)) {
         api__fail(ex, API_ENOTREADY, "the data directory is not writable");
         return;
@@ -107,13 +111,15 @@ void api__readyz(struct api_exchange *ex)
     api__respond_json(ex, API_S_OK, json_pack("{s:s}", "status", "ready"));
 }
 
+const struct api_handler api__op_readyz = {0, readyz, NULL, NULL, NULL};
+
 /* jansson integers are signed; no figure here gets near 2^63. */
 static json_int_t j(uint64_t v)
 {
     return v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v;
 }
 
-void api__info(struct api_exchange *ex)
+static void info(struct api_exchange *ex, const struct api_request *req)
 {
     struct api *api = ex->api;
     struct mc_catalog_options opt;
@@ -122,6 +128,7 @@ void api__info(struct api_exchange *ex)
     uint64_t body_limit, body_used, body_refused;
     long page = sysconf(_SC_PAGESIZE);
 
+    (void)req;
     mc_catalog_options_get(api->cat, &opt);
     mc_catalog_cache_stats(api->cat, &st);
     mc_catalog_memory(api->cat, &mem);
@@ -146,3 +153,5 @@ void api__info(struct api_exchange *ex)
             j(body_limit), "body_memory_used", j(body_used), "mappings",
             j(mc_catalog_count(api->cat))));
 }
+
+const struct api_handler api__op_info = {0, info, NULL, NULL, NULL};

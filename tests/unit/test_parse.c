@@ -4,6 +4,8 @@
  * blanks, overflow at 2^64, empty input and trailing garbage must all be
  * refused, never read as something else.
  */
+#include <string.h>
+
 #include "api/api_parse.h"
 #include "check.h"
 
@@ -412,6 +414,121 @@ TEST(segment_decode_buffer_size)
     CHECK(!dec("", out, 0));
     CHECK(dec("", out, 1));
     CHECK(!api_segment_decode(NULL, 0, out, 4));
+}
+
+/* ETags: what precond.c prints is "\"%08x-%x-%x\"" of (nonce, id, gen). */
+#define NONCE 0x00c0ffeeu
+
+TEST(etag_parses_our_exact_form)
+{
+    struct api_etag t;
+
+    CHECK(api_etag_parse("\"00c0ffee-0-0\"", 14, NONCE, &t));
+    CHECK_EQ_U64(t.id, 0);
+    CHECK_EQ_U64(t.gen, 0);
+    CHECK(api_etag_parse("\"00c0ffee-1f-ffffffffffffffff\"", 30, NONCE, &t));
+    CHECK_EQ_U64(t.id, 0x1f);
+    CHECK_EQ_U64(t.gen, UINT64_MAX);
+}
+
+TEST(etag_rejects_every_other_form)
+{
+    /* Each could never equal a tag we print, byte for byte. */
+    static const char *const bad[] = {
+        "\"00c0ffef-1-2\"",          /* another nonce (another boot) */
+        "\"c0ffee-1-2\"",            /* nonce not 8 digits */
+        "\"00C0FFEE-1-2\"",          /* upper case */
+        "\"00c0ffee-01-2\"",         /* leading zero */
+        "\"00c0ffee-1-02\"",         /* leading zero */
+        "\"00c0ffee-1-A\"",          /* upper case */
+        "\"00c0ffee-1\"",            /* no generation */
+        "\"00c0ffee--2\"",           /* empty id */
+        "\"00c0ffee-1-\"",           /* empty generation */
+        "\"00c0ffee-1-2-3\"",        /* one part too many */
+        "\"00c0ffee-1-10000000000000000\"", /* 2^64: 17 digits */
+        "\"00c0ffee-1-2",            /* unterminated */
+        "00c0ffee-1-2",              /* unquoted */
+        "W/\"00c0ffee-1-2\"",        /* weak */
+        "\"00c0ffee-1-2\" ",         /* trailing blank */
+        "\"00c0ffee- 1-2\"",
+        "\"00c0ffee-+1-2\"",
+        "",
+    };
+    struct api_etag t;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_etag_parse(bad[i], strlen(bad[i]), NONCE, &t))
+            TEST_FAIL("parsed %s", bad[i]);
+    }
+}
+
+TEST(etag_list_forms)
+{
+    struct api_etag v[4];
+    size_t n = 99;
+
+    CHECK(api_etag_list_parse("*", NONCE, false, v, 4, &n));
+    CHECK(api_etag_list_parse(" \t* ", NONCE, true, v, 4, &n));
+    /* "*" with anything after it matches nothing. */
+    CHECK(!api_etag_list_parse("*, \"00c0ffee-1-2\"", NONCE, false, v, 4, &n));
+    CHECK_EQ_U64(n, 0);
+    CHECK(!api_etag_list_parse("\"x\", \"00c0ffee-1-2\" ,,\"00c0ffee-3-4\"",
+                               NONCE, false, v, 4, &n));
+    CHECK_EQ_U64(n, 2);
+    CHECK_EQ_U64(v[0].id, 1);
+    CHECK_EQ_U64(v[1].gen, 4);
+    /* W/ counts for the weak comparison only. */
+    CHECK(!api_etag_list_parse("W/\"00c0ffee-1-2\"", NONCE, false, v, 4, &n));
+    CHECK_EQ_U64(n, 0);
+    CHECK(!api_etag_list_parse("W/\"00c0ffee-1-2\"", NONCE, true, v, 4, &n));
+    CHECK_EQ_U64(n, 1);
+    /* More than fit: the count says how many, the room holds the first. */
+    CHECK(!api_etag_list_parse("\"00c0ffee-1-1\",\"00c0ffee-1-2\","
+                               "\"00c0ffee-1-3\"",
+                               NONCE, false, v, 2, &n));
+    CHECK_EQ_U64(n, 3);
+    CHECK_EQ_U64(v[1].gen, 2);
+    CHECK(!api_etag_list_parse(NULL, NONCE, false, v, 4, &n));
+    CHECK_EQ_U64(n, 0);
+}
+
+TEST(etag_list_stops_at_malformed)
+{
+    struct api_etag v[4];
+    size_t n = 99;
+
+    /* The tags before a malformed element count, none after it. */
+    static const char *const bad[] = {
+        "\"00c0ffee-1-2\", junk, \"00c0ffee-3-4\"",
+        "\"00c0ffee-1-2\", \"00c0ffee-3-4",
+        "\"00c0ffee-1-2\" \"00c0ffee-3-4\"",
+        "\"00c0ffee-1-2\", W/junk",
+        "\"00c0ffee-1-2\"x",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(!api_etag_list_parse(bad[i], NONCE, true, v, 4, &n));
+        if (n != 1 || v[0].id != 1)
+            TEST_FAIL("%s: %zu tags", bad[i], n);
+    }
+    CHECK(!api_etag_list_parse("", NONCE, true, v, 4, &n));
+    CHECK_EQ_U64(n, 0);
+    CHECK(!api_etag_list_parse("junk", NONCE, true, v, 4, &n));
+    CHECK_EQ_U64(n, 0);
+}
+
+TEST(if_range_is_one_strong_tag)
+{
+    struct api_etag t;
+
+    CHECK(api_if_range_parse(" \"00c0ffee-5-6\"\t", NONCE, &t));
+    CHECK_EQ_U64(t.id, 5);
+    CHECK_EQ_U64(t.gen, 6);
+    CHECK(!api_if_range_parse("W/\"00c0ffee-5-6\"", NONCE, &t));
+    CHECK(!api_if_range_parse("\"00c0ffee-5-6\", \"00c0ffee-5-6\"", NONCE,
+                              &t));
+    CHECK(!api_if_range_parse("Fri, 04 Dec 2026 11:00:00 GMT", NONCE, &t));
+    CHECK(!api_if_range_parse("", NONCE, &t));
+    CHECK(!api_if_range_parse(NULL, NONCE, &t));
 }
 
 TEST_MAIN()

@@ -150,4 +150,36 @@ bool api_object_verify(const uint8_t *rec, size_t len, const char **json,
 bool api_segment_decode(const char *seg, size_t len, char *out,
                         size_t out_size);
 
+/* An entity tag this server made, as numbers: "<nonce>-<id>-<generation>"
+ * in lowercase hex (precond.c prints it: the nonce in exactly 8 digits,
+ * the others without leading zeros), so two tags are equal exactly when
+ * their numbers are. */
+struct api_etag {
+    uint64_t id;
+    uint64_t gen;
+};
+
+/* One quoted tag p[0..len), quotes included, that this server with boot
+ * nonce `nonce` could have made, in exactly the form it prints. False for
+ * anything else (a weak tag, another nonce, upper-case or leading-zero
+ * digits, garbage): such a tag can never equal one of ours. */
+bool api_etag_parse(const char *p, size_t len, uint32_t nonce,
+                    struct api_etag *out);
+
+/* An If-Match or If-None-Match value: "*" or 1#entity-tag (RFC 9110
+ * section 13.1). Returns true for "*" alone (any current representation);
+ * else stores the tags that are ours in out[0..max) and their count in *n
+ * (which may exceed max: call again with room for *n). weak: W/ tags
+ * count too (the weak comparison of If-None-Match); else they are skipped
+ * (If-Match compares strongly). A malformed element ends the list: the
+ * tags before it count, nothing after it does; "*" followed by anything
+ * matches nothing. */
+bool api_etag_list_parse(const char *header, uint32_t nonce, bool weak,
+                         struct api_etag *out, size_t max, size_t *n);
+
+/* An If-Range value: true when it is exactly one strong tag of ours
+ * (optional blanks around it). An HTTP-date or any other tag: false. */
+bool api_if_range_parse(const char *header, uint32_t nonce,
+                        struct api_etag *out);
+
 #endif
