@@ -33,6 +33,7 @@
     X(flush, FLUSH, API_M_POST, WRITE, "write", true)                          \
     X(object_get, OBJECTS, API_M_GET, READ, "read", true)                      \
     X(object_put, OBJECTS, API_M_PUT, WRITE, "write", true)                    \
+    X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false)                         \
     /* new rows above this line */
 
 #define DECLARE(h, r, m, s, d, map) extern const struct api_handler api__op_##h;

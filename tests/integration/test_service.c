@@ -384,4 +384,55 @@ TEST(http10_and_keepalive)
     itest_cleanup(&s);
 }
 
+/* OPTIONS on every resource: 204 with Allow; /data also advertises ranges
+ * and the PATCH formats (README "Interoperability"), which is what WebDAV
+ * clients such as cadaver and davfs2 ask first. */
+TEST(options_on_every_resource)
+{
+    struct itest_server s = {0};
+    struct itest_resp r;
+    char v[128];
+    static const struct {
+        const char *path;
+        const char *allow;
+    } res[] = {
+        {"/healthz", "GET, HEAD, OPTIONS"},
+        {"/readyz", "GET, HEAD, OPTIONS"},
+        {"/metrics", "GET, HEAD, OPTIONS"},
+        {"/v1/info", "GET, HEAD, OPTIONS"},
+        {"/v1/maps", "GET, HEAD, OPTIONS"},
+        {"/v1/maps/o", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
+        {"/v1/maps/o/data", "GET, HEAD, PUT, PATCH, OPTIONS"},
+        {"/v1/maps/o/flush", "POST, OPTIONS"},
+        {"/v1/maps/o/objects/0", "GET, HEAD, PUT, OPTIONS"},
+        /* The resources exist as paths whether or not the name does. */
+        {"/v1/maps/absent/data", "GET, HEAD, PUT, PATCH, OPTIONS"},
+    };
+
+    itest_start(&s, NULL);
+    itest_create(&s, "o", "{\"size\":4096}");
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        bool data = strstr(res[i].path, "/data") != NULL;
+
+        itest_request(&s, "OPTIONS", res[i].path, NULL, NULL, 0, &r);
+        if (r.status != 204)
+            TEST_FAIL("OPTIONS %s: %ld", res[i].path, r.status);
+        CHECK(itest_header(&r, "Allow", v, sizeof(v)) != NULL);
+        CHECK_EQ_STR(v, res[i].allow);
+        if (data) {
+            CHECK(itest_header(&r, "Accept-Ranges", v, sizeof(v)) != NULL);
+            CHECK_EQ_STR(v, "bytes");
+            CHECK(itest_header(&r, "Accept-Patch", v, sizeof(v)) != NULL);
+            CHECK_EQ_STR(v, "message/byterange, multipart/byteranges");
+        } else {
+            CHECK(itest_header(&r, "Accept-Patch", v, sizeof(v)) == NULL);
+        }
+        CHECK_EQ_U64(r.len, 0);
+        itest_resp_free(&r);
+    }
+    /* An unknown path is still 404, not an empty 204. */
+    ITEST_PROBLEM(&s, "OPTIONS", "/v1/nope", NULL, NULL, 0, 404, "not_found");
+    itest_cleanup(&s);
+}
+
 TEST_MAIN()
