@@ -9,7 +9,6 @@
  * method; a route without a row for the method answers 405 with the Allow
  * header the table gives.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -156,18 +155,6 @@ bool api__route_admit(struct api_exchange *ex, const struct api_request *req,
     }
     if (m->op == NULL) {
         api__allow(m->route, allow, sizeof(allow));
-        /* Interim, while OPTIONS has no row of its own: every resource
-         * answers it here and Allow names it. Dead once the row exists. */
-        if (api__op_find(m->route, API_METHOD_OPTIONS) == NULL) {
-            size_t len = strlen(allow);
-
-            snprintf(allow + len, sizeof(allow) - len, ", OPTIONS");
-            if (req->method == API_METHOD_OPTIONS) {
-                api__respond(ex, API_S_NO_CONTENT);
-                api__header(ex, "Allow", "%s", allow);
-                return false;
-            }
-        }
         api__fail(ex, API_EMETHOD, "allowed here: %s", allow);
         api__header_keep(ex, "Allow", "%s", allow);
         return false;
