@@ -5,7 +5,8 @@
  * them in turn. Only the {name} segment is percent-decoded, and it must
  * then pass mc_name_valid(): a name never becomes a path by itself, and an
  * escape cannot sneak a '/' or a NUL past the check (api_segment_decode
- * refuses both). The operation is the row of ops.c for the route and the
+ * refuses both). A path may end in one '/' more, naming the same route.
+ * The operation is the row of ops.c for the route and the
  * method; a route without a row for the method answers 405 with the Allow
  * header the table gives.
  */
@@ -121,9 +122,14 @@ static bool fits(const char *pattern, const struct seg *s, size_t n,
 
 void api__route_match(const struct api_request *req, struct api_match *m)
 {
-    struct seg segs[MAX_SEGS];
-    size_t n = split_path(req->path, segs, MAX_SEGS);
+    struct seg segs[MAX_SEGS + 1];
+    size_t n = split_path(req->path, segs, MAX_SEGS + 1);
 
+    /* A trailing slash names the same resource as without it (README
+     * "Interoperability"): clients take /v1/maps/NAME/ for the collection
+     * holding data. One slash only: "/v1/maps//" still has an empty name. */
+    if (n > 0 && n <= MAX_SEGS + 1 && segs[n - 1].len == 0)
+        n--;
     memset(m, 0, sizeof(*m));
     m->route = API_ROUTE_NONE;
     if (n <= MAX_SEGS) {

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -432,6 +433,72 @@ TEST(options_on_every_resource)
     }
     /* An unknown path is still 404, not an empty 204. */
     ITEST_PROBLEM(&s, "OPTIONS", "/v1/nope", NULL, NULL, 0, 404, "not_found");
+    itest_cleanup(&s);
+}
+
+/* A trailing slash names the same resource as without it (README
+ * "Interoperability"): rclone GETs /v1/maps/NAME/ and cadaver/davfs2 send
+ * OPTIONS /v1/maps/NAME/ first, taking the mapping for a collection. */
+TEST(trailing_slash_names_the_same_resource)
+{
+    struct itest_server s = {0};
+    struct itest_resp a, b;
+    char v[128], w[128];
+    static const char *const same[][2] = {
+        {"/v1/maps/t", "/v1/maps/t/"},
+        {"/v1/maps", "/v1/maps/"},
+        {"/v1/maps/t/data", "/v1/maps/t/data/"},
+        {"/v1/maps/t/objects/0", "/v1/maps/t/objects/0/"},
+        {"/v1/info", "/v1/info/"},
+        {"/healthz", "/healthz/"},
+    };
+
+    itest_start(&s, NULL);
+    itest_create(&s, "t", "{\"size\":4096}");
+    itest_request(&s, "PUT", "/v1/maps/t/objects/0", NULL, "[1]", 3, &a);
+    CHECK_EQ_U64(a.status, 201);
+    itest_resp_free(&a);
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        itest_request(&s, "GET", same[i][0], NULL, NULL, 0, &a);
+        itest_request(&s, "GET", same[i][1], NULL, NULL, 0, &b);
+        if (b.status != 200 || a.status != 200)
+            TEST_FAIL("GET %s: %ld, %s: %ld", same[i][0], a.status,
+                      same[i][1], b.status);
+        if (strcmp(same[i][0], "/v1/info") != 0) {
+            CHECK_EQ_U64(b.len, a.len);
+            CHECK(memcmp(a.body, b.body, a.len) == 0);
+        }
+        itest_resp_free(&a);
+        itest_resp_free(&b);
+
+        itest_request(&s, "OPTIONS", same[i][0], NULL, NULL, 0, &a);
+        itest_request(&s, "OPTIONS", same[i][1], NULL, NULL, 0, &b);
+        CHECK_EQ_U64(b.status, 204);
+        CHECK(itest_header(&a, "Allow", v, sizeof(v)) != NULL);
+        CHECK(itest_header(&b, "Allow", w, sizeof(w)) != NULL);
+        CHECK_EQ_STR(w, v);
+        itest_resp_free(&a);
+        itest_resp_free(&b);
+    }
+    /* Writes too: a PUT through the slashed path lands in the mapping. */
+    itest_request(&s, "PUT", "/v1/maps/t/data/",
+                  (const char *const[]){"Content-Range: bytes 100-104/*", NULL},
+                  "slash", 5, &a);
+    CHECK_EQ_U64(a.status, 204);
+    itest_resp_free(&a);
+    itest_request(&s, "GET", "/v1/maps/t/data?offset=100&length=5", NULL, NULL,
+                  0, &a);
+    CHECK_EQ_U64(a.status, 200);
+    CHECK(a.len == 5 && memcmp(a.body, "slash", 5) == 0);
+    itest_resp_free(&a);
+    /* One slash only: an empty segment is still no name, and a missing
+     * name with a slash is still 404. */
+    ITEST_PROBLEM(&s, "GET", "/v1/maps//", NULL, NULL, 0, 400, "invalid_name");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/nothere/", NULL, NULL, 0, 404,
+                  "not_found");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/t/data//", NULL, NULL, 0, 404,
+                  "not_found");
+    ITEST_PROBLEM(&s, "GET", "/nope/", NULL, NULL, 0, 404, "not_found");
     itest_cleanup(&s);
 }
 

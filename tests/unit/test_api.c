@@ -265,7 +265,12 @@ TEST(routes)
     expect(&a, 400, "invalid_name");
     a = RUN(&e, "GET", "/v1/maps/.hidden/data", NULL, NULL, 0);
     expect(&a, 400, "invalid_name");
+    /* A trailing slash names the same resource: the list, not a map
+     * with an empty name (README "Interoperability"). */
     a = RUN(&e, "GET", "/v1/maps/", NULL, NULL, 0);
+    CHECK(strcmp(a.body, "{\"maps\":[]}\n") == 0);
+    expect(&a, 200, NULL);
+    a = RUN(&e, "GET", "/v1/maps//", NULL, NULL, 0);
     expect(&a, 400, "invalid_name");
     a = RUN(&e, "GET", "/v1/maps/nothere", NULL, NULL, 0);
     expect(&a, 404, "not_found");
