@@ -139,6 +139,22 @@ void mc_mapping_state(struct mc_mapping *m, struct mc_state *out)
     out->generation = atomic_load(&m->generation);
 }
 
+void mc__mapping_touch(struct mc_mapping *m)
+{
+    /* Read the clock before stamping: the kernel stamps with the same
+     * coarse clock (or a finer time above it), so the file's mtime ends up
+     * at least t, and a restart after kill -9 loads at least t. Private
+     * (writecopy) pages never reach the file, so it is left alone. */
+    int64_t t = mc__now_coarse_ms();
+    int64_t cur = atomic_load(&m->modified_at_ms);
+
+    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0)
+        mc__sys_stamp(m->fd);
+    while (cur < t &&
+           !atomic_compare_exchange_weak(&m->modified_at_ms, &cur, t))
+        ;
+}
+
 uint64_t mc_mapping_size(struct mc_mapping *m)
 {
     pthread_mutex_lock(&m->lock);
@@ -436,7 +452,7 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
 
         if (gen_out != NULL)
             *gen_out = gen;
-        atomic_store(&m->modified_at_ms, mc__now_ms());
+        mc__mapping_touch(m);
     } else if (write && gen_out != NULL) {
         *gen_out = atomic_load(&m->generation);
     }
@@ -530,8 +546,12 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
         return MC_ERANGE;
     if (len == 0 || __builtin_add_overflow(off, len, &end) || end > size)
         end = size;
-    /* Private pages never reach a file, and a memfd has none: nothing to do. */
-    if (m->backing == MC_BACKING_MEMORY || m->private_map || end == off)
+    /* A memfd has no stable storage to reach; saying MC_OK would promise
+     * durability the bytes don't have. */
+    if (m->backing == MC_BACKING_MEMORY)
+        return MC_EUNSUPPORTED;
+    /* Private pages never reach a file: nothing to do. */
+    if (m->private_map || end == off)
         return MC_OK;
 
     /* Only views mapped now can hold dirty pages we wrote; mapping the others

@@ -215,7 +215,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     /* Bumped before the range lock goes, as writes do: whoever sees the
      * new size also sees the new generation. */
     atomic_fetch_add(&m->generation, 1);
-    atomic_store(&m->modified_at_ms, mc__now_ms());
+    mc__mapping_touch(m);
     mc__rangelock_unlock(&m->ranges, ticket);
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)

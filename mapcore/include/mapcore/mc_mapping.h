@@ -103,7 +103,8 @@ enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
 
 /* Copy len bytes from buf into the mapping at off, spanning views as needed.
  * MC_ERDONLY for readonly mappings, MC_ERANGE as for read. Bumps the
- * generation and the modified time. Does not flush, even for writethrough
+ * generation and the modified time (which never goes backwards, and for a
+ * shared file survives kill -9 through the file's mtime). Does not flush, even for writethrough
  * mappings: a caller writing one request in several chunks calls
  * mc_mapping_write_done() once at the end. */
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
@@ -156,7 +157,9 @@ enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,
 /* Flush [off, off+len) to stable storage: msync(MS_SYNC) of the views that
  * are mapped over the page-aligned range, then fdatasync. len 0 means "to the
  * end". *flushed (may be NULL) receives the bytes covered, clamped to the
- * size. Memory and writecopy mappings have nothing to flush: MC_OK, 0 bytes.*/
+ * size. Writecopy mappings have nothing to flush (their pages are private
+ * by request): MC_OK, 0 bytes. Memory mappings have no stable storage at
+ * all: MC_EUNSUPPORTED, so nobody mistakes their bytes for durable ones. */
 enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
                              uint64_t *flushed);
 
