@@ -280,6 +280,9 @@ struct mc_mapping {
     struct mc__rangelock ranges;
 
     atomic_uint_fast64_t generation;
+    /* Odd while a resize runs: bumped when it starts (before any byte
+     * changes) and when it ends, as a seqlock's sequence. */
+    atomic_uint_fast64_t resize_seq;
     /* Never goes backwards; a file backing's mtime is stamped at least as
      * late before a new value shows (mc__mapping_touch). */
     atomic_int_fast64_t modified_at_ms;

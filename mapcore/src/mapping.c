@@ -82,6 +82,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     mc__rangelock_init(&m->ranges);
     m->size = meta->size;
     atomic_init(&m->generation, 1);
+    atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);
@@ -132,11 +133,44 @@ void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
     out->bytes_written = atomic_load(&m->bytes_written);
 }
 
+/* Wait for the resize in flight to end: it holds the whole mapping's range
+ * lock exclusively, so a shared hold of any range waits for it. */
+static void wait_resize(struct mc_mapping *m)
+{
+    struct mc_range first = {0, 1};
+    uint64_t ticket;
+
+    if (mc__rangelock_lock(&m->ranges, &first, 1, false, &ticket) == MC_OK)
+        mc__rangelock_unlock(&m->ranges, ticket);
+}
+
 void mc_mapping_state(struct mc_mapping *m, struct mc_state *out)
 {
+    /* A seqlock read: size and generation between two equal, even reads of
+     * resize_seq belong to one size. A few rounds; a caller that still
+     * gets an odd or stale sequence finds out when it compares. */
+    for (int round = 0;; round++) {
+        uint64_t seq = atomic_load(&m->resize_seq);
+
+        if (seq % 2 != 0 && round < 4) {
+            wait_resize(m);
+            continue;
+        }
+        out->resize_seq = seq;
+        out->size = mc_mapping_size(m);
+        out->generation = atomic_load(&m->generation);
+        if (atomic_load(&m->resize_seq) == seq || round >= 4)
+            break;
+    }
     out->damaged = m->damaged;
-    out->size = mc_mapping_size(m);
-    out->generation = atomic_load(&m->generation);
+}
+
+uint64_t mc_mapping_resize_seq(struct mc_mapping *m)
+{
+    /* Seqlock reader side: the bytes copied before this call are ordered
+     * before the load, so a resize that changed any of them is seen. */
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load(&m->resize_seq);
 }
 
 void mc__mapping_touch(struct mc_mapping *m)

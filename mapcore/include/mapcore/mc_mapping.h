@@ -63,13 +63,24 @@ void mc_mapping_unref(struct mc_mapping *m);
 void mc_mapping_info(struct mc_mapping *m, struct mc_info *out);
 
 /* The part of mc_mapping_info a read of the bytes needs, without the locks
- * the rest costs (the view count takes the cache's): for the hot path. */
+ * the rest costs (the view count takes the cache's): for the hot path. Size,
+ * generation and resize_seq are of one moment between resizes: a resize in
+ * flight is waited for (it is short; the range lock orders the wait). */
 struct mc_state {
     uint64_t size;
     uint64_t generation;
+    uint64_t resize_seq; /* see mc_mapping_resize_seq; read first */
     bool damaged;
 };
 void mc_mapping_state(struct mc_mapping *m, struct mc_state *out);
+
+/* The resize sequence: odd while a resize runs, bumped when one starts and
+ * when it ends. A reader that copies bytes without the range lock (from
+ * pinned views, or across several calls) and finds the value it started
+ * with, even, after the copy knows no resize touched what it copied; a
+ * state whose resize_seq is odd, or differs by the time the bytes are
+ * read, may mix sizes. Can't fail. */
+uint64_t mc_mapping_resize_seq(struct mc_mapping *m);
 uint64_t mc_mapping_size(struct mc_mapping *m);
 uint64_t mc_mapping_generation(struct mc_mapping *m);
 enum mc_protection mc_mapping_protection(struct mc_mapping *m);
