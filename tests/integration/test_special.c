@@ -8,7 +8,9 @@
  * reloads a good file at the next SIGHUP and exits 0 on SIGTERM; a FIFO as
  * the catalog file refuses the start promptly; a FIFO, a symlink (inside
  * the data directory) to a FIFO, and a directory as a backing file answer
- * 400 not_regular_file, and the server keeps serving.
+ * 400 not_regular_file, and the server keeps serving; and a backing file
+ * replaced by a FIFO while the server was down loads as damaged without
+ * blocking the start.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -207,6 +209,20 @@ TEST(special_backing_files_refused)
     itest_request(&s, "GET", "/v1/maps", NULL, NULL, 0, &r);
     CHECK_EQ_U64(r.status, 200);
     CHECK(strstr(r.body, "\"fifo\"") == NULL);
+    itest_resp_free(&r);
+
+    /* A backing file replaced by a FIFO while the server was down: the
+     * start does not block on it (itest_start allows 10 s), and the
+     * mapping is listed as damaged. */
+    itest_create(&s, "later", "{\"size\": 4096}");
+    itest_stop(&s);
+    snprintf(path, sizeof(path), "%s/later", s.dir);
+    CHECK(unlink(path) == 0);
+    CHECK(mkfifo(path, 0600) == 0);
+    itest_start(&s, NULL);
+    itest_request(&s, "GET", "/v1/maps/later", NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    CHECK(strstr(r.body, "\"damaged\":true") != NULL);
     itest_resp_free(&r);
     itest_cleanup(&s);
 }
