@@ -286,6 +286,7 @@ struct mc_mapping {
     /* Never goes backwards; a file backing's mtime is stamped at least as
      * late before a new value shows (mc__mapping_touch). */
     atomic_int_fast64_t modified_at_ms;
+    atomic_int_fast64_t stamped_ms; /* the file's mtime is at least this */
     atomic_uint_fast64_t bytes_read;
     atomic_uint_fast64_t bytes_written;
 

@@ -84,6 +84,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     atomic_init(&m->generation, 1);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
+    atomic_init(&m->stamped_ms, 0);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);
     *out = m;
@@ -173,20 +174,31 @@ uint64_t mc_mapping_resize_seq(struct mc_mapping *m)
     return atomic_load(&m->resize_seq);
 }
 
+/* *v = max(*v, t); never lowers it. */
+static void raise_to(atomic_int_fast64_t *v, int64_t t)
+{
+    int64_t cur = atomic_load(v);
+
+    while (cur < t && !atomic_compare_exchange_weak(v, &cur, t))
+        ;
+}
+
 void mc__mapping_touch(struct mc_mapping *m)
 {
     /* Read the clock before stamping: the kernel stamps with the same
      * coarse clock (or a finer time above it), so the file's mtime ends up
-     * at least t, and a restart after kill -9 loads at least t. Private
+     * at least t, and a restart after kill -9 loads at least t. A stamp
+     * already made at t or later covers t too, so a busy mapping pays one
+     * futimens per tick of that clock (1-4 ms), not one per write. Private
      * (writecopy) pages never reach the file, so it is left alone. */
     int64_t t = mc__now_coarse_ms();
-    int64_t cur = atomic_load(&m->modified_at_ms);
 
-    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0)
+    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0 &&
+        atomic_load(&m->stamped_ms) < t) {
         mc__sys_stamp(m->fd);
-    while (cur < t &&
-           !atomic_compare_exchange_weak(&m->modified_at_ms, &cur, t))
-        ;
+        raise_to(&m->stamped_ms, t);
+    }
+    raise_to(&m->modified_at_ms, t);
 }
 
 uint64_t mc_mapping_size(struct mc_mapping *m)
