@@ -6,6 +6,11 @@
  * spells out ?offset= asked for exactly those bytes, then Range (subject to
  * If-Range). A malformed Range, or one with more parts than max_ranges, is
  * ignored and the whole mapping is sent, as RFC 9110 allows and nginx does.
+ *
+ * An answer is planned against one state of the mapping (size, ETag); a
+ * resize between that state and the bytes makes the plan stale, and it is
+ * made again, so a GET is never 416 for a size it did not see. A resize
+ * later, while the body streams, cuts the connection (body.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +24,9 @@
 /* Room for one part header: the fixed text plus a 16-digit boundary and
  * three 20-digit numbers, with slack. */
 #define PART_HEADER_MAX 192
+
+/* How many times a GET plans again when a resize made its plan stale. */
+#define GET_ROUNDS 8
 
 static bool plan_single(struct api_plan *plan, uint64_t off, uint64_t len)
 {
@@ -151,9 +159,12 @@ static bool range_window(struct api_exchange *ex, const char *range,
     return true;
 }
 
-void api__data_get(struct api_exchange *ex, const struct api_request *req)
+/* Plan and build one answer from one state of m. Returns true when a
+ * resize ran between the state and the bytes (the answer installed then is
+ * stale, and the caller plans again); false once ex holds the answer. */
+static bool get_once(struct api_exchange *ex, const struct api_request *req,
+                     struct mc_mapping *m)
 {
-    struct mc_mapping *m = NULL;
     struct mc_state info;
     char etag[API_ETAG_MAX];
     struct api_plan plan = {0};
@@ -164,14 +175,10 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
     const char *range = req->header(req->conn, "Range");
     const char *if_range = req->header(req->conn, "If-Range");
     enum api_success status = API_S_OK;
+    bool stale = false;
     enum mc_err rc;
     bool ok;
 
-    rc = mc_catalog_get(ex->api->cat, ex->name, &m);
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
-        return;
-    }
     /* One snapshot, so the ETag names the size we resolve ranges against. */
     mc_mapping_state(m, &info);
     if (info.damaged) {
@@ -233,7 +240,14 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
 
     api__header(ex, "ETag", "%s", etag);
     api__header(ex, "Accept-Ranges", "bytes");
-    rc = api__body_from_plan(ex, m, &plan);
+    rc = api__body_from_plan(ex, m, &plan, info.resize_seq);
+    /* The plan's size is the state's; bytes read (or views pinned) after a
+     * resize began belong to another. Then plan again, rather than answer
+     * 416 for a size the client never asked about or send a mix. */
+    if (mc_mapping_resize_seq(m) != info.resize_seq) {
+        stale = true;
+        goto out;
+    }
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         goto out;
@@ -243,5 +257,32 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
     api__respond(ex, status);
 out:
     free(ranges);
+    return stale;
+}
+
+void api__data_get(struct api_exchange *ex, const struct api_request *req)
+{
+    struct mc_mapping *m = NULL;
+    enum mc_err rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+
+    if (rc != MC_OK) {
+        api__fail_mc(ex, rc);
+        return;
+    }
+    /* Each round waits for the resize that made the last one stale (see
+     * mc_mapping_state), so only resizes that keep starting in the few
+     * microseconds of planning exhaust the rounds. */
+    for (unsigned round = 0;; round++) {
+        if (!get_once(ex, req, m))
+            break;
+        if (round + 1 == GET_ROUNDS) {
+            api__fail(ex, API_ENOTREADY,
+                      "the mapping was resized %u times while this answer "
+                      "was made; retry",
+                      GET_ROUNDS);
+            break;
+        }
+        api__response_reset(ex);
+    }
     mc_mapping_unref(m);
 }

@@ -4,6 +4,9 @@
  * the whole mapping is flushed. An explicit length of 0 flushes nothing,
  * whereas the core reads 0 as "to the end": the JSON field means what it
  * says, and "to the end" is spelled by leaving length out.
+ *
+ * A memory mapping answers 400 unsupported whatever the range: it has no
+ * stable storage, and {"flushed": 0} would read as "nothing was dirty".
  */
 #include <inttypes.h>
 
@@ -27,6 +30,7 @@ void api__flush_end(struct api_exchange *ex)
     uint64_t end;
     uint64_t size;
     uint64_t flushed = 0;
+    struct mc_info info;
     enum mc_err rc;
 
     if (!api__json_parse(ex, flush_fields, 2, &obj))
@@ -45,6 +49,15 @@ void api__flush_end(struct api_exchange *ex)
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         return;
+    }
+    mc_mapping_info(m, &info);
+    if (info.backing == MC_BACKING_MEMORY) {
+        /* Checked before the range: whatever was asked, the answer is that
+         * nothing can ever be flushed (api/openapi.yaml, flushMapping). */
+        api__fail(ex, API_ERR_MC(MC_EUNSUPPORTED),
+                  "a memory mapping has no stable storage: nothing can be "
+                  "flushed, and its bytes end with the process");
+        goto out;
     }
     size = mc_mapping_size(m);
     if (!len_given)

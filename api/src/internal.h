@@ -323,9 +323,11 @@ struct api_plan {
 void api__plan_free(struct api_plan *plan);
 /* Turn plan (stolen, freed on failure too) into ex's response body over m:
  * pinned views when small enough, a reader otherwise, and always a reader
- * for HEAD. Returns MC_OK or the core's error (nothing installed then). */
+ * for HEAD. seq is the resize sequence (mc_state) the plan was made with:
+ * a streamed body stops (the connection is cut) once it changes. Returns
+ * MC_OK or the core's error (nothing installed then). */
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
-                                struct api_plan *plan);
+                                struct api_plan *plan, uint64_t seq);
 
 /* body_snapshot.c: the bytes of the plan's mapping slices, summed
  * (UINT64_MAX on overflow); and a body copied out of m at once under the

@@ -361,6 +361,14 @@ void api__map_put_end(struct api_exchange *ex)
         goto out;
     if (!may_open_or_create(ex, &spec, &create_only))
         goto out;
+    if ((spec.given & MC_SPEC_BACKING) && spec.backing == MC_BACKING_MEMORY &&
+        (spec.given & MC_SPEC_WRITETHROUGH) && spec.writethrough) {
+        /* mapcore refuses it too; this only says why. */
+        api__fail(ex, API_ERR_MC(MC_EUNSUPPORTED),
+                  "a memory mapping has no stable storage to write through "
+                  "to; its bytes end with the process");
+        goto out;
+    }
     rc = mc_catalog_create(ex->api->cat, ex->name, &spec, create_only, &m,
                            &created);
     if (rc == MC_EEXIST && create_only && !ex->create_only) {

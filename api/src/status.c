@@ -33,6 +33,8 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_EIO), 500, "io_error", "I/O error"},
     {API_ERR_MC(MC_EPRECONDITION), 412, "precondition_failed", "Precondition failed"},
     {API_ERR_MC(MC_EMEMLIMIT), 507, "memory_limit", "Memory budget exhausted"},
+    {API_ERR_MC(MC_ENOTREG), 400, "not_regular_file", "Backing path is not a regular file"},
+    {API_ERR_MC(MC_ENOFD), 503, "out_of_descriptors", "Out of file descriptors"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

@@ -9,7 +9,6 @@
  * table under the read lock and writes the file unlocked, serialised by
  * persist_lock so an older snapshot can never overwrite a newer one.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,11 +182,13 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
                                            e->protection == MC_PROT_READWRITE,
                                            false, &fd, &created);
 
+    struct mc_info meta = *e;
+    int64_t mtime = 0;
+
     /* Out of descriptors or memory says nothing about the file: fail the
      * load (the caller reports it) rather than mark a sound mapping
      * damaged. */
-    if (orc == MC_ENOMEM || (orc != MC_OK && (mc_last_errno() == EMFILE ||
-                                              mc_last_errno() == ENFILE)))
+    if (orc == MC_ENOMEM || orc == MC_ENOFD)
         return orc;
     if (orc != MC_OK) {
         damaged = true;
@@ -196,8 +197,15 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
         fd = -1;
         damaged = true;
     }
-    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e,
-                                     fd, damaged, out);
+    /* The catalog is saved on create, resize and close, not per write: a
+     * write since the last save is dated by the file's mtime, which every
+     * write stamps (mc__mapping_touch). The later of the two never goes
+     * backwards, kill -9 included. */
+    if (!damaged && mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
+        mtime > meta.modified_at_ms)
+        meta.modified_at_ms = mtime;
+    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
+                                     &meta, fd, damaged, out);
     /* A file longer than recorded (a shrink that crashed before its
      * truncation, or a grow before its persist) is fine; its tail is stale
      * and must read as zeros if the mapping grows over it. Not shared yet,
@@ -349,6 +357,10 @@ static enum mc_err resolve_spec(const struct mc_catalog *cat, const char *name,
     if (req->backing == MC_BACKING_MEMORY) {
         if (g & MC_SPEC_FILE)
             return MC_EINVAL;
+        /* There is no stable storage to write through to; accepting the
+         * flag would promise durability the bytes never get. */
+        if (*writethrough)
+            return MC_EUNSUPPORTED;
         /* Private copies of anonymous memory nobody else can see are just
          * readwrite memory; refusing says so instead of pretending. */
         if (req->protection == MC_PROT_WRITECOPY)

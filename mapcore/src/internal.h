@@ -56,7 +56,9 @@ void mc__set_last_errno(int err);
 /* Translate err (an errno value) to a library code once, and remember it for
  * mc_last_errno(). Path errors (EXDEV/ELOOP from RESOLVE_BENEATH, ENOTDIR,
  * EISDIR) become MC_EPATH; ENOENT MC_ENOFILE; ENOSPC/EDQUOT MC_ENOSPC;
- * ENOMEM/EAGAIN MC_ENOMEM; EFBIG MC_ETOOBIG; anything else MC_EIO. */
+ * ENOMEM/EAGAIN MC_ENOMEM; EFBIG MC_ETOOBIG; EMFILE/ENFILE MC_ENOFD; EISDIR
+ * and ENXIO (a socket or driverless device) MC_ENOTREG; anything else
+ * MC_EIO. */
 enum mc_err mc__sys_err(int err);
 
 /* Open (creating one level, 0750, if missing) the data directory. */
@@ -71,8 +73,9 @@ enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
  * created 0640 (and missing parent directories 0750), and *created says so;
  * the file is opened with O_EXCL then, so *created is exact even when two
  * callers race. A symlink leading outside dirfd (or any symlink when openat2
- * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Non-regular
- * files are refused with MC_EPATH. */
+ * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Anything but a
+ * regular file (FIFO, device, socket, directory) is refused with MC_ENOTREG,
+ * and never blocks: the open is O_NONBLOCK. */
 enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
                                  bool may_create, int *fd, bool *created);
 
@@ -89,6 +92,11 @@ void mc__sys_disable_openat2(bool off);
 
 /* Size of an open file. */
 enum mc_err mc__sys_file_size(int fd, uint64_t *size);
+/* Modification time of an open file, Unix epoch milliseconds (floor). */
+enum mc_err mc__sys_file_mtime_ms(int fd, int64_t *ms);
+/* Set the file's modification time to now (futimens UTIME_NOW). Best
+ * effort; errors are ignored. */
+void mc__sys_stamp(int fd);
 /* Set the file size (ftruncate). */
 enum mc_err mc__sys_truncate(int fd, uint64_t size);
 /* Reserve blocks for [off, off+len) (posix_fallocate); may extend the file. */
@@ -120,7 +128,8 @@ void mc__sys_will_need(const void *addr, size_t len);
 enum mc_err mc__sys_msync(void *addr, size_t len);
 
 /* Read a whole small file (at most max bytes) under dirfd into a new
- * NUL-terminated buffer. MC_ENOFILE when missing; MC_ETOOBIG above max. */
+ * NUL-terminated buffer. MC_ENOFILE when missing; MC_ETOOBIG above max;
+ * MC_ENOTREG (without blocking) when it is not a regular file. */
 enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
                               char **buf, size_t *len);
 /* Atomically replace name under dirfd with data: write tmp_name, fsync it,
@@ -133,6 +142,9 @@ bool mc__sys_dir_writable(int dirfd);
 
 /* Wall-clock time in Unix epoch milliseconds. */
 int64_t mc__now_ms(void);
+/* The same from the coarse clock the kernel stamps files with, so a file
+ * stamped after this call has an mtime (floored to ms) at least this. */
+int64_t mc__now_coarse_ms(void);
 /* The system page size. */
 uint64_t mc__page_size(void);
 
@@ -291,7 +303,13 @@ struct mc_mapping {
     struct mc__rangelock ranges;
 
     atomic_uint_fast64_t generation;
+    /* Odd while a resize runs: bumped when it starts (before any byte
+     * changes) and when it ends, as a seqlock's sequence. */
+    atomic_uint_fast64_t resize_seq;
+    /* Never goes backwards; a file backing's mtime is stamped at least as
+     * late before a new value shows (mc__mapping_touch). */
     atomic_int_fast64_t modified_at_ms;
+    atomic_int_fast64_t stamped_ms; /* the file's mtime is at least this */
     atomic_uint_fast64_t bytes_read;
     atomic_uint_fast64_t bytes_written;
 
@@ -306,6 +324,12 @@ struct mc_mapping {
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
                             int fd, bool damaged, struct mc_mapping **out);
+
+/* Record a change of m's bytes or size now: stamp a shared file backing's
+ * mtime (so the time survives kill -9: the catalog loads the later of its
+ * record and the file's mtime), then raise modified_at_ms to now, never
+ * lowering it. */
+void mc__mapping_touch(struct mc_mapping *m);
 
 /* ---- resize.c ----------------------------------------------------------- */
 

@@ -18,9 +18,11 @@
  * before the size grows over them. A resize holds the whole mapping's range
  * lock exclusively, so no copy is in flight meanwhile: a write that checked
  * its range against the old size cannot land in the zeroed bytes after a
- * regrow, and no atomic read sees half a resize. (Pinned zero-copy bodies
- * hold no range lock; they only read, and the deferred truncation covers
- * them.)
+ * regrow, and no atomic read sees half a resize. (Pinned bodies hold no
+ * range lock; they only read, and the deferred truncation keeps their pages
+ * mapped. A regrow still zeroes bytes under them, and memory shrinks punch
+ * at once, so m->resize_seq, odd while a resize runs, tells them to stop:
+ * see mc_mapping_resize_seq.)
  *
  * Crash safety: the catalog must never record more bytes than the file has,
  * or the mapping loads as damaged. A file longer than recorded is harmless.
@@ -223,6 +225,10 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
         mc__rangelock_unlock(&m->ranges, ticket);
         return MC_OK;
     }
+    /* Odd from here until the end: bodies served from pinned views stop
+     * rather than mix bytes from both sides of this resize. Before any
+     * byte changes, as a seqlock writer does. */
+    atomic_fetch_add(&m->resize_seq, 1);
     if (m->backing == MC_BACKING_MEMORY) {
         rc = resize_memory_charged(m, old, new_size);
     } else if (new_size > old) {
@@ -241,13 +247,17 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
         rc = persist_file_resize(m, old, new_size, old_pending);
     pthread_mutex_unlock(&m->resize_lock);
     if (rc != MC_OK) {
+        /* Undone, but bytes may have been zeroed and restored meanwhile:
+         * readers of pinned views must still see that a resize ran. */
+        atomic_fetch_add(&m->resize_seq, 1);
         mc__rangelock_unlock(&m->ranges, ticket);
         return rc;
     }
     /* Bumped before the range lock goes, as writes do: whoever sees the
      * new size also sees the new generation. */
     atomic_fetch_add(&m->generation, 1);
-    atomic_store(&m->modified_at_ms, mc__now_ms());
+    atomic_fetch_add(&m->resize_seq, 1); /* even again: the resize is over */
+    mc__mapping_touch(m);
     mc__rangelock_unlock(&m->ranges, ticket);
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)
