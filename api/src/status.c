@@ -32,6 +32,8 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_ECORRUPT), 500, "internal_error", "Internal error"},
     {API_ERR_MC(MC_EIO), 500, "io_error", "I/O error"},
     {API_ERR_MC(MC_EPRECONDITION), 412, "precondition_failed", "Precondition failed"},
+    {API_ERR_MC(MC_ESHARED), 409, "file_shared", "Backing file shared with other mappings"},
+    {API_ERR_MC(MC_EDENIED), 403, "forbidden", "Forbidden"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

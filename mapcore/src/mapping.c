@@ -104,6 +104,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     /* No pins can exist (each holds a reference), so every view of m is
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
+    mc__files_leave(m);
     mc__sys_close(m->fd);
     mc__rangelock_destroy(&m->ranges);
     pthread_mutex_destroy(&m->resize_lock);

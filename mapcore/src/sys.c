@@ -213,6 +213,11 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
     return MC_OK;
 }
 
+enum mc_err mc__sys_identify(int fd, struct stat *st)
+{
+    return fstat(fd, st) == 0 ? MC_OK : mc__sys_err(errno);
+}
+
 enum mc_err mc__sys_sync_parents(int dirfd, const char *path)
 {
     char buf[MC_PATH_MAX + 1];
