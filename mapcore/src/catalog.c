@@ -126,9 +126,12 @@ static void unref_all(struct mc_mapping **arr, size_t count)
 /* Persist the table, with `extra` (not in the table yet) at position pos
  * when it is not NULL: a create writes its entry before anyone can find the
  * mapping, so a failed save never takes back a mapping others have used.
- * The file keeps the table's order (sorted by name). */
+ * The file keeps the table's order (sorted by name). With frees_space, a
+ * save that finds the disk full gives up the reserve and tries again
+ * (reserve.c); every successful save refills the reserve. */
 static enum mc_err persist_with(struct mc_catalog *cat,
-                                struct mc_mapping *extra, size_t pos)
+                                struct mc_mapping *extra, size_t pos,
+                                bool frees_space)
 {
     struct mc_info *infos = NULL;
     size_t n = 0;
@@ -150,14 +153,20 @@ static enum mc_err persist_with(struct mc_catalog *cat,
     pthread_rwlock_unlock(&cat->table_lock);
     if (rc == MC_OK)
         rc = mc__store_save(cat->datafd, infos, n);
+    if (rc == MC_ENOSPC && frees_space) {
+        mc__reserve_release(cat->datafd);
+        rc = mc__store_save(cat->datafd, infos, n);
+    }
+    if (rc == MC_OK)
+        mc__reserve_fill(cat->datafd);
     pthread_mutex_unlock(&cat->persist_lock);
     free(infos);
     return rc;
 }
 
-enum mc_err mc__catalog_persist(struct mc_catalog *cat)
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space)
 {
-    return cat ? persist_with(cat, NULL, 0) : MC_OK;
+    return cat ? persist_with(cat, NULL, 0, frees_space) : MC_OK;
 }
 
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
@@ -168,6 +177,17 @@ void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
         pthread_mutex_lock(&cat->create_lock);
     else
         pthread_mutex_unlock(&cat->create_lock);
+}
+
+void mc__catalog_refill_reserve(struct mc_catalog *cat)
+{
+    if (!cat)
+        return;
+    /* Under persist_lock: a refill racing a save that just gave the
+     * reserve up would take its room back. */
+    pthread_mutex_lock(&cat->persist_lock);
+    mc__reserve_fill(cat->datafd);
+    pthread_mutex_unlock(&cat->persist_lock);
 }
 
 /* ---- open and close ----------------------------------------------------- */
@@ -288,6 +308,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         if (rc != MC_OK)
             goto cleanup;
     }
+    /* Room to clean up a disk that filled while we were down (or that the
+     * last run could not refill). */
+    mc__reserve_fill(cat->datafd);
     *out = cat;
     cat = NULL;
 cleanup:
@@ -327,7 +350,7 @@ void mc_catalog_close(struct mc_catalog *cat)
         return;
     if (cat->count > 0) {
         (void)flush_all(cat);
-        (void)mc__catalog_persist(cat);
+        (void)mc__catalog_persist(cat, false);
     }
     /* Mappings still referenced elsewhere are the caller's bug (see the
      * header); ours go, and with them their views. */
@@ -547,7 +570,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     if (rc != MC_OK)
         goto cleanup;
     if (req.backing == MC_BACKING_FILE) {
-        rc = persist_with(cat, m, pos);
+        rc = persist_with(cat, m, pos, false);
         if (rc != MC_OK)
             goto cleanup;
     }
@@ -619,7 +642,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
         goto cleanup;
     }
     if (m->backing == MC_BACKING_FILE) {
-        rc = mc__catalog_persist(cat);
+        rc = mc__catalog_persist(cat, true);
         if (rc != MC_OK) {
             /* Still on disk: keep it, so memory and disk agree and the
              * caller can retry. create_lock kept the slot free. */
@@ -634,6 +657,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
             rc = mc__sys_unlink_beneath(cat->datafd, m->file);
             if (rc == MC_ENOFILE)
                 rc = MC_OK; /* gone already is what was asked for */
+            mc__catalog_refill_reserve(cat);
         }
     }
 cleanup:
@@ -681,7 +705,7 @@ size_t mc_catalog_count(struct mc_catalog *cat)
 enum mc_err mc_catalog_sync(struct mc_catalog *cat)
 {
     enum mc_err rc = flush_all(cat);
-    enum mc_err r = mc__catalog_persist(cat);
+    enum mc_err r = mc__catalog_persist(cat, false);
 
     return rc != MC_OK ? rc : r;
 }

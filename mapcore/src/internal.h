@@ -94,6 +94,8 @@ void mc__sys_disable_openat2(bool off);
 
 /* fstat(fd): what the file is (st_dev, st_ino), whatever path led to it. */
 enum mc_err mc__sys_identify(int fd, struct stat *st);
+/* Size of the file `name` directly under dirfd (symlinks not followed). */
+enum mc_err mc__sys_size_at(int dirfd, const char *name, uint64_t *size);
 
 /* Size of an open file. */
 enum mc_err mc__sys_file_size(int fd, uint64_t *size);
@@ -364,11 +366,28 @@ enum mc_err mc__files_check(struct mc__files *f, int fd,
                             bool (*may)(void *cls, const char *name),
                             void *cls);
 
+/* ---- reserve.c: room for the catalog on a full disk --------------------- */
+
+/* Make <data>/.mmapd/reserve hold blocks for the next catalog save (the
+ * current catalog's size plus a margin). Best effort: on a full disk it
+ * stays as it is. Does nothing before .mmapd exists. Callers serialise
+ * reserve calls with catalog saves (the persist_lock). */
+void mc__reserve_fill(int datafd);
+/* Give the reserve's blocks back to the file system. */
+void mc__reserve_release(int datafd);
+
 /* ---- catalog.c / store.c ------------------------------------------------ */
 
+/* The catalog file, inside MC_RESERVED_DIR. */
+#define MC_CATALOG_FILE "catalog.json"
+
 /* Write the catalog file from the current table (file mappings only). Safe
- * from any thread holding no mapcore lock. */
-enum mc_err mc__catalog_persist(struct mc_catalog *cat);
+ * from any thread holding no mapcore lock. frees_space says the change
+ * being persisted only gives space back (a remove, a shrink): such a save
+ * may use the reserve (reserve.c) when the disk is full. */
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space);
+/* Take the reserve back after a change freed space (best effort). */
+void mc__catalog_refill_reserve(struct mc_catalog *cat);
 /* Take (lock) or drop the catalog's create_lock around the resize of a file
  * mapping, so no create, remove or other resize changes the users of its
  * file or the file's size meanwhile (resize.c, sharing.c). */

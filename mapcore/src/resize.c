@@ -39,6 +39,10 @@
  * changes the users or the file's size meanwhile; a deferred truncation
  * (pins still out at the shrink) that fires while a create sizes the file
  * for a user not registered yet counts that create's held need.
+ *
+ * A shrink's catalog save may use the space reserve (reserve.c), so
+ * shrinking works on a full disk; the reserve is refilled once the file
+ * has been cut.
  */
 #include "internal.h"
 
@@ -159,7 +163,7 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
                                        uint64_t new_size, bool old_pending)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    enum mc_err rc = mc__catalog_persist(m->cat);
+    enum mc_err rc = mc__catalog_persist(m->cat, new_size < old);
     uint64_t from;
 
     pthread_mutex_lock(&m->lock);
@@ -192,6 +196,8 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
     pthread_mutex_unlock(&m->lock);
     if (rc != MC_OK && new_size > old)
         mc__viewcache_drop(m->vc, m, (old + vs - 1) / vs);
+    if (rc == MC_OK && new_size < old)
+        mc__catalog_refill_reserve(m->cat);
     return rc;
 }
 

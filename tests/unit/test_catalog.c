@@ -8,8 +8,8 @@
  * alone, that truncated backings load as damaged, that commit reserves
  * blocks where sparse doesn't, that a caller's may_share predicate is
  * applied to the file itself (default name, symlink, hard link; create and
- * open) and that no user of a shared file cuts it below another
- * (MC_ESHARED).
+ * open), that no user of a shared file cuts it below another (MC_ESHARED),
+ * and that the catalog keeps a space reserve beside it.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -821,6 +821,25 @@ TEST(shared_file_never_cut_below_a_user)
     mc_mapping_unref(a);
     CHECK_RC(mc_catalog_remove(f.cat, "a", true), MC_OK);
     CHECK(!exists(&f, "a"));
+    teardown(&f);
+}
+
+TEST(catalog_keeps_a_reserve)
+{
+    struct fixture f;
+
+    setup(&f);
+    /* No catalog yet: no .mmapd, no reserve. */
+    CHECK(!exists(&f, ".mmapd/reserve"));
+    CHECK_RC(create(&f, "a", sized(VS), NULL), MC_OK);
+    CHECK(stat_of(&f, ".mmapd/reserve").st_size >=
+          stat_of(&f, ".mmapd/catalog.json").st_size + (64u << 10));
+    CHECK(stat_of(&f, ".mmapd/reserve").st_blocks * 512 >= (64u << 10));
+    /* A reserve lost while closed comes back at open. */
+    CHECK(unlinkat(f.datafd, ".mmapd/reserve", 0) == 0);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK(stat_of(&f, ".mmapd/reserve").st_size >= (64u << 10));
     teardown(&f);
 }
 

@@ -98,7 +98,8 @@ enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
 /* Remove `name` from the catalog and persist. With unlink_file the backing
  * file is unlinked too (memory backings have none); MC_ESHARED, nothing
  * changed, while other mappings use that file. References still held keep
- * working until dropped. MC_ENOTFOUND when absent. */
+ * working until dropped. MC_ENOTFOUND when absent. Works on a full file
+ * system: the catalog save may use the reserve (see reserve.c). */
 enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
                               bool unlink_file);
 
