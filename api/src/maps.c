@@ -293,6 +293,18 @@ static void fail_memory(struct api_exchange *ex, uint64_t need)
               st.budget_bytes, st.used_bytes, need);
 }
 
+/* spec->may_share: the caller may share a backing file only with mappings
+ * it may write. Without this, a scoped admin ("write": ["app-"]) creating
+ * "app-shared" with no "file" would get, by the default derived from the
+ * name, the file of a mapping outside its scope that names "app-shared"
+ * explicitly, and read, write and truncate those bytes. The catalog applies
+ * it to the file itself (links included) on create and open alike, under
+ * its create lock (mc_catalog.h). */
+static bool may_share(void *cls, const char *name)
+{
+    return api__may(cls, API_PERM_WRITE, name);
+}
+
 static void forbid_put(struct api_exchange *ex, const char *what)
 {
     api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"", what,
@@ -368,6 +380,10 @@ void api__map_put_end(struct api_exchange *ex)
                   "a memory mapping has no stable storage to write through "
                   "to; its bytes end with the process");
         goto out;
+    }
+    if (ex->auth_tokens != NULL) {
+        spec.may_share = may_share;
+        spec.share_cls = ex;
     }
     rc = mc_catalog_create(ex->api->cat, ex->name, &spec, create_only, &m,
                            &created);

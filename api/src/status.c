@@ -35,6 +35,8 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_EMEMLIMIT), 507, "memory_limit", "Memory budget exhausted"},
     {API_ERR_MC(MC_ENOTREG), 400, "not_regular_file", "Backing path is not a regular file"},
     {API_ERR_MC(MC_ENOFD), 503, "out_of_descriptors", "Out of file descriptors"},
+    {API_ERR_MC(MC_ESHARED), 409, "file_shared", "Backing file shared with other mappings"},
+    {API_ERR_MC(MC_EDENIED), 403, "forbidden", "Forbidden"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

@@ -106,6 +106,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     /* No pins can exist (each holds a reference), so every view of m is
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
+    mc__files_leave(m);
     mc__sys_close(m->fd);
     /* The memfd is gone with its last descriptor and views: its bytes
      * leave the budget only now, so memory still held by a reader of a

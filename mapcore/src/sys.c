@@ -219,6 +219,21 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
     return MC_OK;
 }
 
+enum mc_err mc__sys_identify(int fd, struct stat *st)
+{
+    return fstat(fd, st) == 0 ? MC_OK : mc__sys_err(errno);
+}
+
+enum mc_err mc__sys_size_at(int dirfd, const char *name, uint64_t *size)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return mc__sys_err(errno);
+    *size = (uint64_t)st.st_size;
+    return MC_OK;
+}
+
 enum mc_err mc__sys_sync_parents(int dirfd, const char *path)
 {
     char buf[MC_PATH_MAX + 1];
