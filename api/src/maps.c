@@ -298,8 +298,8 @@ static void fail_memory(struct api_exchange *ex, uint64_t need)
  * "app-shared" with no "file" would get, by the default derived from the
  * name, the file of a mapping outside its scope that names "app-shared"
  * explicitly, and read, write and truncate those bytes. The catalog applies
- * it to the file itself (links included) on create and open alike, under
- * its create lock (mc_catalog.h). */
+ * it to the file itself (links included) on create (an open chooses no
+ * file), under its create lock (mc_catalog.h). */
 static bool may_share(void *cls, const char *name)
 {
     return api__may(cls, API_PERM_WRITE, name);

@@ -444,9 +444,12 @@ static bool compatible(struct mc_mapping *m, const struct mc_spec *spec,
     return true;
 }
 
-/* Open an existing mapping as create does; steals the reference to m. The
- * opener gets m's file as surely as a creator would, so the same rule on
- * who else uses the file applies (see file_users_allow). */
+/* Open an existing mapping as create does; steals the reference to m.
+ * Opening grants nothing the opener's scopes on m's name do not already
+ * grant (its bytes are reachable through that name without opening), and
+ * m's file was chosen by whoever created m: so the rule on who else uses
+ * the file (file_users_allow) applies to creates only, where the caller
+ * chooses the file. */
 static enum mc_err open_existing(struct mc_catalog *cat, struct mc_mapping *m,
                                  const struct mc_spec *spec,
                                  const struct mc__backing_req *req,
@@ -459,9 +462,6 @@ static enum mc_err open_existing(struct mc_catalog *cat, struct mc_mapping *m,
         rc = MC_EEXIST;
     else if (!compatible(m, spec, req, writethrough))
         rc = MC_ECONFLICT;
-    else if (m->files)
-        rc = mc__files_check(cat->files, m->fd, m, spec->may_share,
-                             spec->share_cls);
     if (rc != MC_OK) {
         mc_mapping_unref(m);
         return rc;

@@ -60,10 +60,10 @@ struct mc_spec {
     enum mc_allocation allocation;
     bool writethrough;
     /* Optional (NULL: anyone may). Who may share the backing file with the
-     * caller: a create or open whose file (explicit or by default; judged
-     * by the file itself, so links name the same file) is used by another
-     * mapping whose name may_share(share_cls, name) refuses fails with
-     * MC_EDENIED, nothing changed. Called under an internal lock: it must
+     * caller: a create (not an open) whose file (explicit or by default;
+     * judged by the file itself, so links name the same file) is used by
+     * another mapping whose name may_share(share_cls, name) refuses fails
+     * with MC_EDENIED, nothing changed. Called under an internal lock: it must
      * not call into mapcore. */
     bool (*may_share)(void *cls, const char *name);
     void *share_cls;
