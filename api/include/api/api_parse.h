@@ -150,4 +150,20 @@ bool api_object_verify(const uint8_t *rec, size_t len, const char **json,
 bool api_segment_decode(const char *seg, size_t len, char *out,
                         size_t out_size);
 
+/* ---- HTTP-dates (httpdate.c) ---- */
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" and its terminating NUL. */
+#define API_HTTP_DATE_LEN 30
+
+/* Parse an HTTP-date (RFC 9110 section 5.6.7): the IMF-fixdate, and the
+ * obsolete RFC 850 and asctime forms every recipient must accept, exactly
+ * (no surrounding spaces, GMT only, a real calendar day). *out gets
+ * seconds since the Unix epoch. False for anything else: a conditional
+ * header with a bad date is then ignored, as section 13.1.3 asks. */
+bool api_parse_http_date(const char *s, int64_t *out);
+
+/* Format t (seconds since the Unix epoch, years 0 to 9999) as an
+ * IMF-fixdate. */
+void api_format_http_date(int64_t t, char out[API_HTTP_DATE_LEN]);
+
 #endif
