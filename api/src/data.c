@@ -1,8 +1,9 @@
 /* data.c - GET and HEAD of /v1/maps/{name}/data: whole, ?offset&length,
  * and Range (single part or multipart/byteranges).
  *
- * Precedence, where API.md leaves it open: If-None-Match (304) first, then
- * the query form, which wins over a Range header because a client that
+ * Precedence: the conditions in RFC 9110 section 13.2.2's order
+ * (If-Unmodified-Since 412; If-None-Match, or without it If-Modified-Since,
+ * 304), then, where API.md leaves it open, the query form, which wins over a Range header because a client that
  * spells out ?offset= asked for exactly those bytes, then Range (subject to
  * If-Range). A malformed Range, or one with more parts than max_ranges, is
  * ignored and the whole mapping is sent, as RFC 9110 allows and nginx does.
@@ -175,22 +176,35 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
     const char *range = req->header(req->conn, "Range");
     const char *if_range = req->header(req->conn, "If-Range");
     enum api_success status = API_S_OK;
+    int64_t modified;
     bool stale = false;
     enum mc_err rc;
     bool ok;
 
-    /* One snapshot, so the ETag names the size we resolve ranges against. */
+    /* One snapshot, so the ETag names the size we resolve ranges against.
+     * The time is read after it: a change in between only makes the date
+     * later, so a date condition errs towards sending the bytes. */
     mc_mapping_state(m, &info);
+    modified = mc_mapping_modified_ms(m);
     if (info.damaged) {
         api__fail_mc(ex, MC_EDAMAGED);
         goto out;
     }
     api__etag(ex->api, mc_mapping_id(m), info.generation, etag);
 
+    /* RFC 9110 section 13.2.2's order: If-Unmodified-Since (no If-Match is
+     * honoured on reads), then If-None-Match, else If-Modified-Since. */
+    if (api__unmodified_since_fails(req, modified)) {
+        api__fail(ex, API_EPRECONDITION,
+                  "If-Unmodified-Since: the mapping changed since");
+        api__validators(ex, etag, modified);
+        goto out;
+    }
     if (api__etag_list_match(req->header(req->conn, "If-None-Match"), etag,
-                             true)) {
+                             true) ||
+        api__not_modified_since(req, modified)) {
         api__respond(ex, API_S_NOT_MODIFIED);
-        api__header(ex, "ETag", "%s", etag);
+        api__validators(ex, etag, modified);
         goto out;
     }
 
@@ -238,7 +252,7 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
         goto out;
     }
 
-    api__header(ex, "ETag", "%s", etag);
+    api__validators(ex, etag, modified);
     api__header(ex, "Accept-Ranges", "bytes");
     rc = api__body_from_plan(ex, m, &plan, info.resize_seq);
     /* The plan's size is the state's; bytes read (or views pinned) after a

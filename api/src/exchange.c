@@ -146,7 +146,7 @@ struct api_exchange *api_exchange_start(struct api *api,
         api__maps_list(ex);
         break;
     case API_OP_MAP_GET:
-        api__map_get(ex);
+        api__map_get(ex, req);
         break;
     case API_OP_MAP_DELETE:
         api__map_delete(ex, req);

@@ -224,11 +224,29 @@ void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
 /* If-Match (strong) and If-None-Match (weak) lists; "*" matches any
  * existing representation. A malformed list matches nothing. */
 bool api__etag_list_match(const char *header, const char *etag, bool weak);
+/* The validators of a response carrying a mapping's bytes or metadata
+ * (api/openapi.yaml, GET /data "Validators"): ETag (when etag is not
+ * NULL), Last-Modified from modified_ms, and Cache-Control: no-cache, since
+ * the bytes are mutable and a cache must revalidate. */
+void api__validators(struct api_exchange *ex, const char *etag,
+                     int64_t modified_ms);
+/* If-Modified-Since (RFC 9110 section 13.1.3), for GET and HEAD: true when
+ * the request carries a valid date, no If-None-Match (which takes
+ * precedence), and the mapping has not changed since that date: answer
+ * 304. A date later than the server's clock is ignored. */
+bool api__not_modified_since(const struct api_request *req,
+                             int64_t modified_ms);
+/* If-Unmodified-Since (section 13.1.4): true when the request carries a
+ * valid date, no If-Match (which takes precedence), and the mapping has
+ * changed since that date: answer 412. */
+bool api__unmodified_since_fails(const struct api_request *req,
+                                 int64_t modified_ms);
 /* If-Range: true only for exactly the current strong ETag. */
 bool api__if_range_match(const char *header, const char *etag);
-/* Evaluate If-Match, then If-None-Match, on an unsafe request to a
- * mapping name, at the start of the exchange (RFC 9110 section 13.2.2:
- * either failing is 412). Returns false after answering 412/500/... */
+/* Evaluate If-Match (or, without it, If-Unmodified-Since), then
+ * If-None-Match, on an unsafe request to a mapping name, at the start of
+ * the exchange (RFC 9110 section 13.2.2: any failing is 412). Returns false
+ * after answering 412/500/... */
 bool api__check_if_match(struct api_exchange *ex,
                          const struct api_request *req);
 /* Write the n ranges to m as one atomic write. When api__check_if_match
@@ -280,7 +298,7 @@ struct json_t *api__mapping_json(const struct api *api,
                                  const struct mc_info *info,
                                  uint64_t mapping_id);
 void api__maps_list(struct api_exchange *ex);
-void api__map_get(struct api_exchange *ex);
+void api__map_get(struct api_exchange *ex, const struct api_request *req);
 void api__map_put_start(struct api_exchange *ex, const struct api_request *r);
 void api__map_put_end(struct api_exchange *ex);
 void api__map_patch_end(struct api_exchange *ex);

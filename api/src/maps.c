@@ -120,22 +120,37 @@ static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
         json_decref(obj);
         obj = NULL;
     }
-    api__header(ex, "ETag", "%s", etag);
+    api__validators(ex, etag, info.modified_at_ms);
     if (status == API_S_CREATED)
         api__header(ex, "Location", "/v1/maps/%s", ex->name);
     api__respond_json(ex, status, obj);
 }
 
-void api__map_get(struct api_exchange *ex)
+void api__map_get(struct api_exchange *ex, const struct api_request *req)
 {
     struct mc_mapping *m = NULL;
     enum mc_err rc = mc_catalog_get(ex->api->cat, ex->name, &m);
+    char etag[API_ETAG_MAX];
+    int64_t modified;
 
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         return;
     }
-    respond_mapping(ex, m, API_S_OK, NULL);
+    /* The metadata's validators are the bytes' (its ETag and time change
+     * with them), so a client polling either revalidates the same way. The
+     * live figures in the body (bytes read, views) change without them: a
+     * 304 means "nothing about the mapping itself changed". */
+    modified = mc_mapping_modified_ms(m);
+    api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+    if (api__etag_list_match(req->header(req->conn, "If-None-Match"), etag,
+                             true) ||
+        api__not_modified_since(req, modified)) {
+        api__respond(ex, API_S_NOT_MODIFIED);
+        api__validators(ex, etag, modified);
+    } else {
+        respond_mapping(ex, m, API_S_OK, NULL);
+    }
     mc_mapping_unref(m);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -94,23 +95,79 @@ bool api__if_range_match(const char *header, const char *etag)
     return len == etag_len && memcmp(p, etag, len) == 0;
 }
 
+/* Last-Modified has whole seconds: the second a change fell in. */
+static int64_t modified_s(int64_t modified_ms)
+{
+    return modified_ms >= 0 ? modified_ms / 1000 : (modified_ms - 999) / 1000;
+}
+
+/* A conditional date header of req, parsed; false when absent, malformed
+ * or later than now (section 13.1.3 and 13.1.4 ignore those). */
+static bool condition_date(const struct api_request *req, const char *name,
+                           int64_t *out)
+{
+    const char *v = req->header(req->conn, name);
+
+    return v != NULL && api_parse_http_date(v, out) && *out <= time(NULL);
+}
+
+void api__validators(struct api_exchange *ex, const char *etag,
+                     int64_t modified_ms)
+{
+    char date[API_HTTP_DATE_LEN];
+
+    if (etag != NULL)
+        api__header(ex, "ETag", "%s", etag);
+    api_format_http_date(modified_s(modified_ms), date);
+    api__header(ex, "Last-Modified", "%s", date);
+    api__header(ex, "Cache-Control", "no-cache");
+}
+
+bool api__not_modified_since(const struct api_request *req,
+                             int64_t modified_ms)
+{
+    int64_t since;
+
+    if (req->header(req->conn, "If-None-Match") != NULL)
+        return false;
+    return condition_date(req, "If-Modified-Since", &since) &&
+           modified_s(modified_ms) <= since;
+}
+
+bool api__unmodified_since_fails(const struct api_request *req,
+                                 int64_t modified_ms)
+{
+    int64_t since;
+
+    if (req->header(req->conn, "If-Match") != NULL)
+        return false;
+    return condition_date(req, "If-Unmodified-Since", &since) &&
+           modified_s(modified_ms) > since;
+}
+
 bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
 {
     const char *hdr = req->header(req->conn, "If-Match");
     const char *inm = req->header(req->conn, "If-None-Match");
+    /* Section 13.1.4: ignored when If-Match is present, or malformed. */
+    int64_t since = 0;
+    bool ius = hdr == NULL &&
+               condition_date(req, "If-Unmodified-Since", &since);
     struct mc_mapping *m = NULL;
     char etag[API_ETAG_MAX];
+    int64_t modified;
     uint64_t id;
     uint64_t gen;
     enum mc_err rc;
 
-    if (hdr == NULL && inm == NULL)
+    if (hdr == NULL && inm == NULL && !ius)
         return true;
     rc = mc_catalog_get(ex->api->cat, ex->name, &m);
     if (rc == MC_ENOTFOUND) {
         /* RFC 9110 section 13.1.1: If-Match fails without a current
          * representation, even for "*". If-None-Match alone holds then,
-         * and the handler answers 404 for the missing mapping itself. */
+         * and the handler answers 404 for the missing mapping itself; so
+         * does a date, which has nothing to compare with. */
         if (hdr == NULL)
             return true;
         api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
@@ -122,8 +179,24 @@ bool api__check_if_match(struct api_exchange *ex, const struct api_request *req)
     }
     id = mc_mapping_id(m);
     gen = mc_mapping_generation(m);
+    modified = mc_mapping_modified_ms(m);
     api__etag(ex->api, id, gen, etag);
     mc_mapping_unref(m);
+    if (ius && modified_s(modified) > since) {
+        char date[API_HTTP_DATE_LEN];
+
+        api_format_http_date(modified_s(modified), date);
+        api__fail(ex, API_EPRECONDITION,
+                  "If-Unmodified-Since: the mapping changed at %s", date);
+        api__validators(ex, etag, modified);
+        return false;
+    }
+    /* A date that held is armed as If-Match on this generation, so the
+     * write tests it atomically too: a change between now and the write
+     * fails it (stricter than the date by at most that change, which
+     * happened after the client looked). */
+    if (ius)
+        hdr = etag;
     /* Section 13.2.2: If-Match first (strong), then If-None-Match (weak),
      * which on a method other than GET and HEAD fails with 412 when it
      * matches, "*" matching any current representation. */

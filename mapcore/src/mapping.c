@@ -219,6 +219,11 @@ uint64_t mc_mapping_generation(struct mc_mapping *m)
     return atomic_load(&m->generation);
 }
 
+int64_t mc_mapping_modified_ms(struct mc_mapping *m)
+{
+    return atomic_load(&m->modified_at_ms);
+}
+
 enum mc_protection mc_mapping_protection(struct mc_mapping *m)
 {
     return m->protection;

@@ -83,6 +83,9 @@ void mc_mapping_state(struct mc_mapping *m, struct mc_state *out);
 uint64_t mc_mapping_resize_seq(struct mc_mapping *m);
 uint64_t mc_mapping_size(struct mc_mapping *m);
 uint64_t mc_mapping_generation(struct mc_mapping *m);
+/* When the bytes or the size last changed, Unix epoch milliseconds (the
+ * modified_at of mc_info; never goes backwards). */
+int64_t mc_mapping_modified_ms(struct mc_mapping *m);
 enum mc_protection mc_mapping_protection(struct mc_mapping *m);
 /* A stable number unique to this mapping within the process lifetime. */
 uint64_t mc_mapping_id(struct mc_mapping *m);
