@@ -46,6 +46,7 @@
 
 #include "acceptor.h"
 #include "api/api.h"
+#include "api/api_status.h"
 #include "config.h"
 #include "conns.h"
 #include "log.h"
@@ -61,6 +62,11 @@ struct srv_daemon {
     struct MHD_Daemon *mhd;
     struct srv_acceptor *acceptor; /* NULL once quiesced */
     struct srv_conns *conns;
+    /* The 500 answered when the api cannot even start an exchange (out of
+     * memory): made from the status table at start, so it needs nothing
+     * then. */
+    char internal_body[256];
+    size_t internal_len;
     struct api *api;
     uint16_t port;
     atomic_uint inflight; /* requests between on_uri and on_completed */
@@ -83,6 +89,12 @@ struct srv_request {
     uint64_t start_ns;
     uint64_t bytes_in;
     uint64_t body_len; /* length of the queued response body */
+    /* A streamed body's reader, and the bytes it handed to libmicrohttpd:
+     * what the access log counts for a response broken off half-way. The
+     * reader and the request each clear the other's pointer when they go
+     * (both on the connection's thread), whichever goes first. */
+    struct reader *reader;
+    uint64_t produced;
     uint64_t discarded;
     unsigned status;
     bool started;
@@ -93,6 +105,7 @@ struct srv_request {
 /* A streamed body (API_BODY_READER) handed to libmicrohttpd. */
 struct reader {
     struct api_body body;
+    struct srv_request *req; /* NULL once the request is logged */
 };
 
 static uint64_t now_ns(void)
@@ -195,6 +208,8 @@ static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
      * end the connection; 0 would make libmicrohttpd poll again forever. */
     if (n <= 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (rd->req)
+        rd->req->produced += (uint64_t)n;
     return n;
 }
 
@@ -202,6 +217,8 @@ static void reader_free(void *cls)
 {
     struct reader *rd = cls;
 
+    if (rd->req)
+        rd->req->reader = NULL;
     if (rd->body.release)
         rd->body.release(rd->body.cls);
     free(rd);
@@ -223,7 +240,8 @@ static void body_release(struct api_body *body)
 /* Turn the api's body into a libmicrohttpd response. The body's release
  * callback runs exactly once: handed to libmicrohttpd on success, called
  * here on failure. Returns NULL when out of memory. */
-static struct MHD_Response *response_from_body(struct api_body *body,
+static struct MHD_Response *response_from_body(struct srv_request *r,
+                                               struct api_body *body,
                                                bool head, bool copy_views)
 {
     struct MHD_Response *mr = NULL;
@@ -274,10 +292,15 @@ static struct MHD_Response *response_from_body(struct api_body *body,
             return NULL;
         }
         rd->body = *body;
+        rd->req = NULL;
         mr = MHD_create_response_from_callback(body->length, READER_BLOCK,
                                                reader_read, rd, reader_free);
-        if (!mr)
+        if (!mr) {
             reader_free(rd);
+            return NULL;
+        }
+        rd->req = r;
+        r->reader = rd;
         return mr;
     }
     }
@@ -290,13 +313,11 @@ static struct MHD_Response *response_from_body(struct api_body *body,
 static enum MHD_Result queue_internal_error(struct srv_request *r,
                                             struct MHD_Connection *conn)
 {
-    static const char body[] =
-        "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
-        "\"status\":500,\"detail\":\"out of memory\",\"code\":\"internal\"}";
+    struct srv_daemon *d = r->d;
     struct MHD_Response *mr;
     enum MHD_Result ok;
 
-    mr = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+    mr = MHD_create_response_from_buffer(d->internal_len, d->internal_body,
                                          MHD_RESPMEM_PERSISTENT);
     if (!mr)
         return MHD_NO;
@@ -307,7 +328,7 @@ static enum MHD_Result queue_internal_error(struct srv_request *r,
     if (ok == MHD_YES) {
         r->queued = true;
         r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        r->body_len = sizeof(body) - 1;
+        r->body_len = d->internal_len;
     }
     return ok;
 }
@@ -325,7 +346,7 @@ static enum MHD_Result queue_response(struct srv_request *r,
         return queue_internal_error(r, conn);
     api_response_take_body(r->ex, &body);
     r->body_len = body.length;
-    mr = response_from_body(&body, r->head, r->d->tls_cert != NULL);
+    mr = response_from_body(r, &body, r->head, r->d->tls_cert != NULL);
     if (!mr)
         return queue_internal_error(r, conn);
     for (unsigned i = 0; i < resp->nheaders && i < API_MAX_HEADERS; i++) {
@@ -449,8 +470,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     /* A keep-alive connection now waits for its next request line. */
     srv_conns_phase(d->conns, r->fd, SRV_CONN_WAIT);
     duration_us = (now_ns() - r->start_ns) / 1000u;
+    if (r->reader)
+        r->reader->req = NULL;
+    /* A response broken off counts what was handed over of it (at most a
+     * block more than the client got); a whole one, its length. */
     if (completed && !r->head)
         bytes_out = r->body_len;
+    else if (!r->head)
+        bytes_out = r->produced;
     token = api_exchange_token(r->ex);
     api_exchange_free(r->ex, completed);
     if (r->started)
@@ -559,6 +586,9 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->api = api;
+    d->internal_len = api_status_problem(API_EINTERNAL, "out of memory",
+                                         d->internal_body,
+                                         sizeof(d->internal_body));
     d->conns = srv_conns_create(&limits, descriptor_limit());
     if (!d->conns) {
         snprintf(errbuf, errlen, "out of memory");

@@ -63,8 +63,12 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
                 "left untouched. Refusing to start with an empty catalog; "
                 "repair or move the file away",
                 cfg->data_dir, mc_strerror(rc));
-    else if (rc != MC_OK && (mc_last_errno() == EMFILE ||
-                             mc_last_errno() == ENFILE))
+    else if (rc == MC_ENOTREG)
+        srv_log(SRV_LOG_ERROR,
+                "the catalog file %s/.mmapd/catalog.json is not a regular "
+                "file; refusing to start",
+                cfg->data_dir);
+    else if (rc == MC_ENOFD)
         srv_log(SRV_LOG_ERROR,
                 "cannot open the data directory %s: out of file descriptors "
                 "(every mapping keeps its backing file open); raise the "

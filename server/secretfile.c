@@ -25,7 +25,16 @@ int srv_secretfile_read(const char *path, const char *what, bool secret,
 
     *out = NULL;
     *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* Refuse anything but a regular file before opening it: opening a FIFO
+     * waits for a writer (at start, or at SIGHUP in the main thread, which
+     * then never sees SIGTERM again), and opening a device may do things
+     * of its own. O_NONBLOCK and the fstat below cover a file swapped in
+     * between the two. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "the %s %s is not a regular file", what, path);
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open the %s %s: %s", what, path,
                  strerror(errno));

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 /* Read the regular file at path, at most max bytes, into a new buffer
+ * (anything else, a FIFO or a device, is refused without blocking)
  * (*out, NUL-terminated, *len bytes without the NUL). `what` names the file
  * in messages ("token file"). With secret set, logs a warning when users
  * other than the owner and group may read the file (a certificate is

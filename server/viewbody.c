@@ -1,53 +1,29 @@
-/* viewbody.c - see viewbody.h: pinned bodies copied under the SIGBUS guard.
+/* viewbody.c - see viewbody.h: iovec bodies copied under the SIGBUS guard.
  *
- * libmicrohttpd asks for the body in order, so the reader remembers the
- * piece it stopped in and walks forward; a request for an earlier position
- * (which libmicrohttpd never makes) restarts the walk from the first piece.
+ * libmicrohttpd asks for the body in order; api_iov_copy remembers the
+ * piece it stopped in and walks forward.
  */
 #include "viewbody.h"
 
 #include <stdlib.h>
 
-#include "mapcore/mc_mapping.h"
-
 struct viewbody {
     struct api_body body;
-    unsigned idx;     /* the piece holding position `at` */
-    uint64_t idx_pos; /* body position where piece idx starts */
+    struct api_iov_cursor cur;
 };
 
 static ssize_t viewbody_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct viewbody *vb = cls;
-    size_t done = 0;
+    ssize_t n = api_iov_copy(vb->body.iov, vb->body.iovcnt, &vb->cur, pos,
+                             buf, max);
 
-    if (pos < vb->idx_pos) {
-        vb->idx = 0;
-        vb->idx_pos = 0;
-    }
-    /* Bounded by the number of pieces: each round moves to the next one
-     * or fills buf. */
-    while (done < max && vb->idx < vb->body.iovcnt) {
-        const struct api_iov *v = &vb->body.iov[vb->idx];
-        uint64_t within = pos + done - vb->idx_pos;
-
-        if (within >= v->len) {
-            vb->idx_pos += v->len;
-            vb->idx++;
-            continue;
-        }
-        size_t n = v->len - (size_t)within;
-        if (n > max - done)
-            n = max - done;
-        /* A truncated backing file ends the response: its length was
-         * promised in Content-Length, so the connection must close. */
-        if (!mc_view_copy(buf + done, (const char *)v->base + within, n))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        done += n;
-    }
-    if (done == 0)
-        return MHD_CONTENT_READER_END_WITH_ERROR; /* asked past the end */
-    return (ssize_t)done;
+    /* A truncated backing file ends the response: its length was
+     * promised in Content-Length, so the connection must close. So does a
+     * request past the end (n == 0), which libmicrohttpd never makes. */
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
 }
 
 static void viewbody_free(void *cls)

@@ -1,12 +1,13 @@
-/* viewbody.h - zero-copy bodies served by copying, for TLS connections.
+/* viewbody.h - iovec bodies served by guarded copies, for TLS connections.
  *
- * A pinned (API_BODY_IOV) body points into mapped views. Over plain HTTP the
- * kernel reads those pages in send(), where a page lost to a truncation
- * behind our back costs only EFAULT and a closed connection. Over TLS,
- * libmicrohttpd hands the same pointers to GnuTLS, which reads them in user
- * space: the same truncation would raise SIGBUS in a libmicrohttpd thread
- * and kill the server. This wraps such a body in a content reader that
- * copies each piece with mc_view_copy (guarded against SIGBUS) instead.
+ * An API_BODY_IOV body whose pieces point into mapped views would be read
+ * by GnuTLS in user space over TLS, where a page lost to a truncation
+ * behind our back raises SIGBUS in a libmicrohttpd thread and kills the
+ * server (over plain HTTP the kernel reads them in send() and only gets
+ * EFAULT). This wraps such a body in a content reader that copies each
+ * piece with mc_view_copy (guarded against SIGBUS) instead. Today the api
+ * serves bytes of views as readers (api/src/body.c) and its iovec bodies
+ * are memory they own, so this is a guard for any that come back.
  */
 #ifndef SERVER_VIEWBODY_H
 #define SERVER_VIEWBODY_H

@@ -2,11 +2,15 @@
  *
  * A plan describes the body as an ordered list of segments: generated text
  * (multipart headers) and slices of the mapping. It is turned into one of
- * two body kinds:
- *  - pinned: every view the slices span is pinned with mc_view_acquire and
- *    the body is an iovec of text pieces and slices of those views, so the
- *    mapped bytes are handed to the socket without a copy. The pins are
- *    dropped by the body's release callback. Taken only when the whole
+ * three body kinds:
+ *  - pinned: every view the slices span is pinned with mc_view_acquire, and
+ *    a reader copies text pieces and slices of those views out block by
+ *    block (guarded against SIGBUS), with no lock or cache lookup per
+ *    block. The pins are dropped by the body's release callback. Not handed
+ *    to the socket as an iovec: the kernel would send whatever the views
+ *    hold by then, and a resize (a regrow zeroes stale bytes, a memory
+ *    shrink punches at once) must be able to stop the body between blocks
+ *    instead. Taken only when the whole
  *    views pinned (not just the bytes sent) fit the pin limit, and left
  *    for a reader when the cache has no room for them (MC_EBUSY).
  *  - snapshot: bodies with at most the atomic-write limit of mapping bytes
@@ -16,8 +20,12 @@
  *  - reader: nothing is pinned between calls; each call copies the next
  *    piece with mc_mapping_read. Used for bodies too large to pin without
  *    starving other requests of cache, and for HEAD, which sends no body.
- * A reader that finds the mapping shrunk under it fails (-1), and the server
- * breaks the connection rather than send bytes from beyond the new end.
+ * Every block of a pinned or reader body checks the mapping's resize
+ * sequence against the one the plan was made with (mc_mapping_resize_seq):
+ * when a resize ran since, or a read finds the mapping shrunk, the block
+ * fails (-1) and the server breaks the connection before Content-Length.
+ * So a body is all bytes of the size its headers name, or cut short; never
+ * old bytes, then zeros, then new ones (api/openapi.yaml, getData).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -40,6 +48,8 @@ struct pinned_body {
     struct api_iov *iov;
     size_t niov;
     struct api_plan plan; /* owns the text the iov points into */
+    uint64_t seq;         /* the resize sequence the plan was made with */
+    struct api_iov_cursor cur;
 };
 
 static void pinned_release(void *cls)
@@ -141,18 +151,62 @@ static enum mc_err pinned_build(struct pinned_body *pb, uint64_t view_size)
         }
     }
     pb->niov = niov;
-    /* api_body counts entries in an unsigned; a body under API_PIN_MAX
-     * never comes close, but the bound is cheap to state. */
-    if (niov > 0xffffffffu)
-        return MC_ENOMEM;
     /* Counted only once the body will be served: a failed build falls back
      * to a reader, which counts through mc_mapping_read. */
     mc_mapping_count_read(pb->map, served);
     return MC_OK;
 }
 
+ssize_t api_iov_copy(const struct api_iov *iov, size_t n,
+                     struct api_iov_cursor *cur, uint64_t pos, char *buf,
+                     size_t max)
+{
+    size_t done = 0;
+
+    if (pos < cur->at) {
+        cur->idx = 0;
+        cur->at = 0;
+    }
+    if (max > (size_t)SSIZE_MAX)
+        max = (size_t)SSIZE_MAX;
+    /* Bounded by the number of pieces: each round moves to the next one or
+     * fills buf. */
+    while (done < max && cur->idx < n) {
+        const struct api_iov *v = &iov[cur->idx];
+        uint64_t within = pos + done - cur->at;
+        size_t k;
+
+        if (within >= v->len) {
+            cur->at += v->len;
+            cur->idx++;
+            continue;
+        }
+        k = v->len - (size_t)within;
+        if (k > max - done)
+            k = max - done;
+        if (!mc_view_copy(buf + done, (const char *)v->base + within, k))
+            return -1;
+        done += k;
+    }
+    return (ssize_t)done;
+}
+
+/* The next block of a pinned body; stops once a resize ran since the plan
+ * (checked after the copy: a resize that began before it changed nothing
+ * we keep). */
+static ssize_t pinned_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct pinned_body *pb = cls;
+    ssize_t n = api_iov_copy(pb->iov, pb->niov, &pb->cur, pos, buf, max);
+
+    if (n <= 0 || mc_mapping_resize_seq(pb->map) != pb->seq)
+        return -1;
+    return n;
+}
+
 struct reader_body {
     struct mc_mapping *map;
+    uint64_t seq; /* the resize sequence the plan was made with */
     struct api_plan plan;
     size_t cur; /* segment of the last read: reads are nearly always in
                  * order, so the search starts there */
@@ -191,13 +245,14 @@ static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
         memcpy(buf, s->text + within, n);
         return (ssize_t)n;
     }
-    if (mc_mapping_read(rb->map, s->off + within, buf, n) != MC_OK)
+    if (mc_mapping_read(rb->map, s->off + within, buf, n) != MC_OK ||
+        mc_mapping_resize_seq(rb->map) != rb->seq)
         return -1;
     return (ssize_t)n;
 }
 
 static enum mc_err reader_set(struct api_exchange *ex, struct mc_mapping *m,
-                              struct api_plan *plan)
+                              struct api_plan *plan, uint64_t seq)
 {
     struct api_body body = {0};
     struct reader_body *rb = calloc(1, sizeof(*rb));
@@ -208,6 +263,7 @@ static enum mc_err reader_set(struct api_exchange *ex, struct mc_mapping *m,
     }
     mc_mapping_ref(m);
     rb->map = m;
+    rb->seq = seq;
     rb->plan = *plan;
     memset(plan, 0, sizeof(*plan));
     body.kind = API_BODY_READER;
@@ -220,7 +276,7 @@ static enum mc_err reader_set(struct api_exchange *ex, struct mc_mapping *m,
 }
 
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
-                                struct api_plan *plan)
+                                struct api_plan *plan, uint64_t seq)
 {
     uint64_t pin_limit;
     struct api_body body = {0};
@@ -246,7 +302,7 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
     if (ex->method == API_METHOD_HEAD || plan->total > pin_limit ||
         ex->api->view_size == 0 ||
         pinned_footprint(plan, ex->api->view_size) > pin_limit)
-        return reader_set(ex, m, plan);
+        return reader_set(ex, m, plan, seq);
 
     pb = calloc(1, sizeof(*pb));
     if (pb == NULL) {
@@ -255,6 +311,7 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
     }
     mc_mapping_ref(m);
     pb->map = m;
+    pb->seq = seq;
     pb->plan = *plan;
     memset(plan, 0, sizeof(*plan));
     rc = pinned_build(pb, ex->api->view_size);
@@ -266,16 +323,15 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
 
         memset(&pb->plan, 0, sizeof(pb->plan));
         pinned_release(pb);
-        return reader_set(ex, m, &keep);
+        return reader_set(ex, m, &keep, seq);
     }
     if (rc != MC_OK) {
         pinned_release(pb);
         return rc;
     }
-    body.kind = API_BODY_IOV;
+    body.kind = API_BODY_READER;
     body.length = pb->plan.total;
-    body.iov = pb->iov;
-    body.iovcnt = (unsigned)pb->niov;
+    body.read = pinned_read;
     body.release = pinned_release;
     body.cls = pb;
     api__body_set(ex, &body);

@@ -1,11 +1,17 @@
 /* data.c - GET and HEAD of /v1/maps/{name}/data: whole, ?offset&length,
  * and Range (single part or multipart/byteranges).
  *
- * Precedence, where API.md leaves it open: If-None-Match (304) first, then
- * the query form, which wins over a Range header because a client that
+ * Precedence: the conditions in RFC 9110 section 13.2.2's order
+ * (If-Unmodified-Since 412; If-None-Match, or without it If-Modified-Since,
+ * 304), then, where API.md leaves it open, the query form, which wins over a Range header because a client that
  * spells out ?offset= asked for exactly those bytes, then Range (subject to
  * If-Range). A malformed Range, or one with more parts than max_ranges, is
  * ignored and the whole mapping is sent, as RFC 9110 allows and nginx does.
+ *
+ * An answer is planned against one state of the mapping (size, ETag); a
+ * resize between that state and the bytes makes the plan stale, and it is
+ * made again, so a GET is never 416 for a size it did not see. A resize
+ * later, while the body streams, cuts the connection (body.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +25,9 @@
 /* Room for one part header: the fixed text plus a 16-digit boundary and
  * three 20-digit numbers, with slack. */
 #define PART_HEADER_MAX 192
+
+/* How many times a GET plans again when a resize made its plan stale. */
+#define GET_ROUNDS 8
 
 static bool plan_single(struct api_plan *plan, uint64_t off, uint64_t len)
 {
@@ -151,9 +160,12 @@ static bool range_window(struct api_exchange *ex, const char *range,
     return true;
 }
 
-static void data_get(struct api_exchange *ex, const struct api_request *req)
+/* Plan and build one answer from one state of m. Returns true when a
+ * resize ran between the state and the bytes (the answer installed then is
+ * stale, and the caller plans again); false once ex holds the answer. */
+static bool get_once(struct api_exchange *ex, const struct api_request *req,
+                     struct mc_mapping *m)
 {
-    struct mc_mapping *m;
     struct mc_state info;
     char etag[API_ETAG_MAX];
     struct api_plan plan = {0};
@@ -163,24 +175,35 @@ static void data_get(struct api_exchange *ex, const struct api_request *req)
     const char *ql = req->query(req->conn, "length");
     const char *range = req->header(req->conn, "Range");
     enum api_success status = API_S_OK;
+    int64_t modified;
+    bool stale = false;
     enum mc_err rc;
     bool ok;
 
-    if (!api__need_map(ex))
-        return;
-    m = ex->map;
-    /* One snapshot, so the ETag names the size we resolve ranges against. */
+    /* One snapshot, so the ETag names the size we resolve ranges against.
+     * The time is read after it: a change in between only makes the date
+     * later, so a date condition errs towards sending the bytes. */
     mc_mapping_state(m, &info);
+    modified = mc_mapping_modified_ms(m);
     if (info.damaged) {
         api__fail_mc(ex, MC_EDAMAGED);
         goto out;
     }
     api__etag(ex->api, mc_mapping_id(m), info.generation, etag);
 
+    /* RFC 9110 section 13.2.2's order: If-Unmodified-Since (no If-Match is
+     * honoured on reads), then If-None-Match, else If-Modified-Since. */
+    if (api__unmodified_since_fails(ex, modified)) {
+        api__fail(ex, API_EPRECONDITION,
+                  "If-Unmodified-Since: the mapping changed since");
+        api__validators(ex, etag, modified);
+        goto out;
+    }
     if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m),
-                         info.generation)) {
+                         info.generation) ||
+        api__not_modified_since(ex, modified)) {
         api__respond(ex, API_S_NOT_MODIFIED);
-        api__header(ex, "ETag", "%s", etag);
+        api__validators(ex, etag, modified);
         goto out;
     }
 
@@ -228,9 +251,16 @@ static void data_get(struct api_exchange *ex, const struct api_request *req)
         goto out;
     }
 
-    api__header(ex, "ETag", "%s", etag);
+    api__validators(ex, etag, modified);
     api__header(ex, "Accept-Ranges", "bytes");
-    rc = api__body_from_plan(ex, m, &plan);
+    rc = api__body_from_plan(ex, m, &plan, info.resize_seq);
+    /* The plan's size is the state's; bytes read (or views pinned) after a
+     * resize began belong to another. Then plan again, rather than answer
+     * 416 for a size the client never asked about or send a mix. */
+    if (mc_mapping_resize_seq(m) != info.resize_seq) {
+        stale = true;
+        goto out;
+    }
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         goto out;
@@ -240,6 +270,31 @@ static void data_get(struct api_exchange *ex, const struct api_request *req)
     api__respond(ex, status);
 out:
     free(ranges);
+    return stale;
+}
+
+static void data_get(struct api_exchange *ex, const struct api_request *req)
+{
+    struct mc_mapping *m;
+
+    if (!api__need_map(ex))
+        return;
+    m = ex->map;
+    /* Each round waits for the resize that made the last one stale (see
+     * mc_mapping_state), so only resizes that keep starting in the few
+     * microseconds of planning exhaust the rounds. */
+    for (unsigned round = 0;; round++) {
+        if (!get_once(ex, req, m))
+            break;
+        if (round + 1 == GET_ROUNDS) {
+            api__fail(ex, API_ENOTREADY,
+                      "the mapping was resized %u times while this answer "
+                      "was made; retry",
+                      GET_ROUNDS);
+            break;
+        }
+        api__response_reset(ex);
+    }
 }
 
 const struct api_handler api__op_data_get = {0, data_get, NULL, NULL, NULL};

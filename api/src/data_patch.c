@@ -193,8 +193,15 @@ static void patch_end(struct api_exchange *ex)
     /* Every part is checked before anything is written. */
     size = mc_mapping_size(ex->map);
     for (size_t i = 0; i < n; i++) {
-        if ((parts[i].has_total && parts[i].total != size) ||
-            parts[i].last >= size) {
+        if (parts[i].has_total && parts[i].total != size) {
+            api__fail(ex, API_ERR_MC(MC_ERANGE),
+                      "part %zu: Content-Range gives the size %" PRIu64
+                      " but the mapping has %" PRIu64 " bytes",
+                      i + 1, parts[i].total, size);
+            api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+            goto out;
+        }
+        if (parts[i].last >= size) {
             api__fail(ex, API_ERR_MC(MC_ERANGE),
                       "part %zu lies outside the mapping's %" PRIu64
                       " bytes (resize it with PATCH first)",

@@ -113,6 +113,15 @@ static void put_start(struct api_exchange *ex, const struct api_request *req)
         api__fail(ex, API_EMEDIA, "mapping data is written unencoded");
         return;
     }
+    /* Some clients (lftp's "put -c") resume an upload with Range, a header
+     * of requests for bytes, where Content-Range belongs. Guessing would be
+     * a silent overwrite; writing it at offset 0 was one. */
+    if (req->header(req->conn, "Range") != NULL) {
+        api__fail(ex, API_ERANGEONPUT,
+                  "a PUT says where its bytes go with Content-Range (or "
+                  "?offset=), not Range; nothing was written");
+        return;
+    }
     if (cl_hdr != NULL) {
         if (!api_parse_u64(cl_hdr, &cl)) {
             api__fail_mc(ex, MC_EINVAL);
@@ -134,7 +143,15 @@ static void put_start(struct api_exchange *ex, const struct api_request *req)
     size = mc_mapping_size(ex->map);
     if (!p->end_exact)
         p->end = size;
-    if ((total_given && total != size) || p->first > size || p->end > size) {
+    if (total_given && total != size) {
+        api__fail(ex, API_ERR_MC(MC_ERANGE),
+                  "Content-Range gives the size %" PRIu64
+                  " but the mapping has %" PRIu64 " bytes",
+                  total, size);
+        api__header(ex, "Content-Range", "bytes */%" PRIu64, size);
+        return;
+    }
+    if (p->first > size || p->end > size) {
         api__fail(ex, API_ERR_MC(MC_ERANGE),
                   "the write lies outside the mapping's %" PRIu64
                   " bytes (resize it with PATCH first)",

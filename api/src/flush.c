@@ -4,6 +4,9 @@
  * the whole mapping is flushed. An explicit length of 0 flushes nothing,
  * whereas the core reads 0 as "to the end": the JSON field means what it
  * says, and "to the end" is spelled by leaving length out.
+ *
+ * A memory mapping answers 400 unsupported whatever the range: it has no
+ * stable storage, and {"flushed": 0} would read as "nothing was dirty".
  */
 #include <inttypes.h>
 
@@ -27,6 +30,7 @@ static void flush_end(struct api_exchange *ex)
     uint64_t end;
     uint64_t size;
     uint64_t flushed = 0;
+    struct mc_info info;
     enum mc_err rc;
 
     if (!api__json_parse(ex, flush_fields, 2, &obj))
@@ -44,6 +48,15 @@ static void flush_end(struct api_exchange *ex)
     if (!api__need_map(ex))
         return;
     m = ex->map;
+    mc_mapping_info(m, &info);
+    if (info.backing == MC_BACKING_MEMORY) {
+        /* Checked before the range: whatever was asked, the answer is that
+         * nothing can ever be flushed (api/openapi.yaml, flushMapping). */
+        api__fail(ex, API_ERR_MC(MC_EUNSUPPORTED),
+                  "a memory mapping has no stable storage: nothing can be "
+                  "flushed, and its bytes end with the process");
+        return;
+    }
     size = mc_mapping_size(m);
     if (!len_given)
         len = off <= size ? size - off : 0;

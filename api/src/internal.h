@@ -201,6 +201,13 @@ struct api_cond {
     bool has_if_range;
     bool if_range_ours;             /* If-Range is one of our strong tags: */
     struct api_etag if_range;       /* this one */
+    /* If-Modified-Since and If-Unmodified-Since, in seconds since the
+     * epoch; absent when missing, malformed or later than the server's
+     * clock when parsed (sections 13.1.3 and 13.1.4 ignore those). */
+    bool has_ims;
+    int64_t ims;
+    bool has_ius;
+    int64_t ius;
     /* api__check_if_match passed; the next write checks If-Match and
      * If-None-Match again under its lock (api__write_checked), then clears
      * it, so a streamed body is tested with its first chunk only. */
@@ -317,8 +324,9 @@ void api__auth_release(struct api_exchange *ex);
 /* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
 void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
                char out[API_ETAG_MAX]);
-/* Parse If-Match, If-None-Match and If-Range into ex->cond, once, before
- * any lock. False after answering 500 (out of memory). */
+/* Parse If-Match, If-None-Match, If-Range, If-Modified-Since and
+ * If-Unmodified-Since into ex->cond, once, before any lock. False after
+ * answering 500 (out of memory). */
 bool api__conditions_parse(struct api_exchange *ex,
                            const struct api_request *req);
 /* Whether the list names (id, gen): "*" names anything. */
@@ -326,9 +334,27 @@ bool api__etags_match(const struct api_etags *l, uint64_t id, uint64_t gen);
 /* Whether If-Range names exactly (id, gen). */
 bool api__if_range_holds(const struct api_exchange *ex, uint64_t id,
                          uint64_t gen);
-/* Evaluate If-Match, then If-None-Match, on an unsafe request to ex->map,
- * at the start of the exchange (RFC 9110 section 13.2.2: either failing
- * is 412). Returns false after answering 412/... */
+/* The validators of a response carrying a mapping's bytes or metadata
+ * (api/openapi.yaml, GET /data "Validators"): ETag (when etag is not
+ * NULL), Last-Modified from modified_ms, and Cache-Control: no-cache, since
+ * the bytes are mutable and a cache must revalidate. */
+void api__validators(struct api_exchange *ex, const char *etag,
+                     int64_t modified_ms);
+/* If-Modified-Since (RFC 9110 section 13.1.3), for GET and HEAD: true when
+ * the request carries a valid date, no If-None-Match (which takes
+ * precedence), and the mapping has not changed since that date: answer
+ * 304. A date later than the server's clock is ignored. */
+bool api__not_modified_since(const struct api_exchange *ex,
+                             int64_t modified_ms);
+/* If-Unmodified-Since (section 13.1.4): true when the request carries a
+ * valid date, no If-Match (which takes precedence), and the mapping has
+ * changed since that date: answer 412. */
+bool api__unmodified_since_fails(const struct api_exchange *ex,
+                                 int64_t modified_ms);
+/* Evaluate If-Match (or, without it, If-Unmodified-Since), then
+ * If-None-Match, on an unsafe request to ex->map, at the start of the
+ * exchange (RFC 9110 section 13.2.2: any failing is 412). Returns false
+ * after answering 412/... */
 bool api__check_if_match(struct api_exchange *ex);
 /* Write the n ranges to ex->map as one atomic write. When
  * api__check_if_match armed the exchange, the write happens only if
@@ -421,9 +447,11 @@ struct api_plan {
 void api__plan_free(struct api_plan *plan);
 /* Turn plan (stolen, freed on failure too) into ex's response body over m:
  * pinned views when small enough, a reader otherwise, and always a reader
- * for HEAD. Returns MC_OK or the core's error (nothing installed then). */
+ * for HEAD. seq is the resize sequence (mc_state) the plan was made with:
+ * a streamed body stops (the connection is cut) once it changes. Returns
+ * MC_OK or the core's error (nothing installed then). */
 enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
-                                struct api_plan *plan);
+                                struct api_plan *plan, uint64_t seq);
 
 /* body_snapshot.c: the bytes of the plan's mapping slices, summed
  * (UINT64_MAX on overflow); and a body copied out of m at once under the

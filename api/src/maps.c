@@ -124,7 +124,7 @@ static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
         json_decref(obj);
         obj = NULL;
     }
-    api__header(ex, "ETag", "%s", etag);
+    api__validators(ex, etag, info.modified_at_ms);
     if (status == API_S_CREATED)
         api__header(ex, "Location", "/v1/maps/%s", ex->name);
     api__respond_json(ex, status, obj);
@@ -132,9 +132,28 @@ static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
 
 static void map_get(struct api_exchange *ex, const struct api_request *req)
 {
+    struct mc_mapping *m;
+    char etag[API_ETAG_MAX];
+    int64_t modified;
+
     (void)req;
-    if (api__need_map(ex))
-        respond_mapping(ex, ex->map, API_S_OK, NULL);
+    if (!api__need_map(ex))
+        return;
+    m = ex->map;
+    /* The metadata's validators are the bytes' (its ETag and time change
+     * with them), so a client polling either revalidates the same way. The
+     * live figures in the body (bytes read, views) change without them: a
+     * 304 means "nothing about the mapping itself changed". */
+    modified = mc_mapping_modified_ms(m);
+    api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
+    if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m),
+                         mc_mapping_generation(m)) ||
+        api__not_modified_since(ex, modified)) {
+        api__respond(ex, API_S_NOT_MODIFIED);
+        api__validators(ex, etag, modified);
+    } else {
+        respond_mapping(ex, m, API_S_OK, NULL);
+    }
 }
 
 const struct api_handler api__op_map_get = {0, map_get, NULL, NULL, NULL};
@@ -299,6 +318,18 @@ static void fail_memory(struct api_exchange *ex, uint64_t need)
               st.budget_bytes, st.used_bytes, need);
 }
 
+/* spec->may_share: the caller may share a backing file only with mappings
+ * it may write. Without this, a scoped admin ("write": ["app-"]) creating
+ * "app-shared" with no "file" would get, by the default derived from the
+ * name, the file of a mapping outside its scope that names "app-shared"
+ * explicitly, and read, write and truncate those bytes. The catalog applies
+ * it to the file itself (links included) on create (an open chooses no
+ * file), under its create lock (mc_catalog.h). */
+static bool may_share(void *cls, const char *name)
+{
+    return api__may(cls, API_PERM_WRITE, name);
+}
+
 static void forbid_put(struct api_exchange *ex, const char *what)
 {
     api__fail(ex, API_EFORBIDDEN, "this token may not %s \"%s\"", what,
@@ -368,6 +399,18 @@ static void map_put_end(struct api_exchange *ex)
         goto out;
     if (!may_open_or_create(ex, &spec, &create_only))
         goto out;
+    if ((spec.given & MC_SPEC_BACKING) && spec.backing == MC_BACKING_MEMORY &&
+        (spec.given & MC_SPEC_WRITETHROUGH) && spec.writethrough) {
+        /* mapcore refuses it too; this only says why. */
+        api__fail(ex, API_ERR_MC(MC_EUNSUPPORTED),
+                  "a memory mapping has no stable storage to write through "
+                  "to; its bytes end with the process");
+        goto out;
+    }
+    if (ex->auth_tokens != NULL) {
+        spec.may_share = may_share;
+        spec.share_cls = ex;
+    }
     rc = mc_catalog_create(ex->api->cat, ex->name, &spec, create_only, &m,
                            &created);
     if (rc == MC_EEXIST && create_only && !st->create_only) {

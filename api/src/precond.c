@@ -7,9 +7,11 @@
  * the same across restarts, when ids restart too. So equal ETags mean equal
  * bytes, which is what makes them strong.
  *
- * If-Match, If-None-Match and If-Range are parsed once, when the headers
- * arrive and before any lock is taken (api__conditions_parse, with the
- * parsers of etag.c), into the (id, generation) pairs of ours they name.
+ * If-Match, If-None-Match, If-Range, If-Modified-Since and
+ * If-Unmodified-Since are parsed once, when the headers arrive and before
+ * any lock is taken (api__conditions_parse, with the parsers of etag.c and
+ * httpdate.c), into the (id, generation) pairs of ours they name and into
+ * seconds.
  * What runs later under a mapping's exclusive lock (conditions_hold) only
  * compares integers, so a long header list never stalls that mapping's
  * readers.
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -54,12 +57,31 @@ static bool etags_parse(struct api_etags *l, const char *header,
     return true;
 }
 
+/* Last-Modified has whole seconds: the second a change fell in. */
+static int64_t modified_s(int64_t modified_ms)
+{
+    return modified_ms >= 0 ? modified_ms / 1000 : (modified_ms - 999) / 1000;
+}
+
+/* A conditional date header of req, parsed; false when absent, malformed
+ * or later than now (section 13.1.3 and 13.1.4 ignore those). */
+static bool condition_date(const struct api_request *req, const char *name,
+                           int64_t *out)
+{
+    const char *v = req->header(req->conn, name);
+
+    return v != NULL && api_parse_http_date(v, out) && *out <= time(NULL);
+}
+
 bool api__conditions_parse(struct api_exchange *ex,
                            const struct api_request *req)
 {
     struct api_cond *c = &ex->cond;
     uint32_t nonce = ex->api->boot_nonce;
     const char *ir = req->header(req->conn, "If-Range");
+
+    c->has_ims = condition_date(req, "If-Modified-Since", &c->ims);
+    c->has_ius = condition_date(req, "If-Unmodified-Since", &c->ius);
 
     if (!etags_parse(&c->if_match, req->header(req->conn, "If-Match"), nonce,
                      false) ||
@@ -82,6 +104,36 @@ bool api__etags_match(const struct api_etags *l, uint64_t id, uint64_t gen)
             return true;
     }
     return false;
+}
+
+void api__validators(struct api_exchange *ex, const char *etag,
+                     int64_t modified_ms)
+{
+    char date[API_HTTP_DATE_LEN];
+
+    if (etag != NULL)
+        api__header(ex, "ETag", "%s", etag);
+    api_format_http_date(modified_s(modified_ms), date);
+    api__header(ex, "Last-Modified", "%s", date);
+    api__header(ex, "Cache-Control", "no-cache");
+}
+
+bool api__not_modified_since(const struct api_exchange *ex,
+                             int64_t modified_ms)
+{
+    const struct api_cond *c = &ex->cond;
+
+    return !c->if_none_match.present && c->has_ims &&
+           modified_s(modified_ms) <= c->ims;
+}
+
+bool api__unmodified_since_fails(const struct api_exchange *ex,
+                                 int64_t modified_ms)
+{
+    const struct api_cond *c = &ex->cond;
+
+    return !c->if_match.present && c->has_ius &&
+           modified_s(modified_ms) > c->ius;
 }
 
 bool api__if_range_holds(const struct api_exchange *ex, uint64_t id,
@@ -108,17 +160,22 @@ static bool conditions_hold_for(const struct api_cond *c, uint64_t id,
 
 bool api__check_if_match(struct api_exchange *ex)
 {
-    const struct api_cond *c = &ex->cond;
+    struct api_cond *c = &ex->cond;
+    /* Section 13.1.4: If-Unmodified-Since is ignored when If-Match is
+     * present (or when it was malformed: then has_ius is false). */
+    bool ius = !c->if_match.present && c->has_ius;
     char etag[API_ETAG_MAX];
+    int64_t modified;
     uint64_t id;
     uint64_t gen;
 
-    if (!c->if_match.present && !c->if_none_match.present)
+    if (!c->if_match.present && !c->if_none_match.present && !ius)
         return true;
     if (ex->map_rc == MC_ENOTFOUND) {
         /* RFC 9110 section 13.1.1: If-Match fails without a current
          * representation, even for "*". If-None-Match alone holds then,
-         * and the handler answers 404 for the missing mapping itself. */
+         * and the handler answers 404 for the missing mapping itself; so
+         * does a date, which has nothing to compare with. */
         if (!c->if_match.present)
             return true;
         api__fail(ex, API_EPRECONDITION, "If-Match: no such mapping");
@@ -128,7 +185,29 @@ bool api__check_if_match(struct api_exchange *ex)
         return false;
     id = mc_mapping_id(ex->map);
     gen = mc_mapping_generation(ex->map);
+    modified = mc_mapping_modified_ms(ex->map);
     api__etag(ex->api, id, gen, etag);
+    if (ius && modified_s(modified) > c->ius) {
+        char date[API_HTTP_DATE_LEN];
+
+        api_format_http_date(modified_s(modified), date);
+        api__fail(ex, API_EPRECONDITION,
+                  "If-Unmodified-Since: the mapping changed at %s", date);
+        api__validators(ex, etag, modified);
+        return false;
+    }
+    /* A date that held is armed as If-Match on this generation, so the
+     * write tests it atomically too: a change between now and the write
+     * fails it (stricter than the date by at most that change, which
+     * happened after the client looked). */
+    if (ius) {
+        c->if_match.present = true;
+        c->if_match.any = false;
+        c->if_match.v = c->if_match.small;
+        c->if_match.v[0].id = id;
+        c->if_match.v[0].gen = gen;
+        c->if_match.n = 1;
+    }
     if (c->if_match.present && !api__etags_match(&c->if_match, id, gen)) {
         api__fail(ex, API_EPRECONDITION, "If-Match: the ETag is now %s", etag);
         api__header_keep(ex, "ETag", "%s", etag);
@@ -141,10 +220,11 @@ bool api__check_if_match(struct api_exchange *ex)
         api__header_keep(ex, "ETag", "%s", etag);
         return false;
     }
-    /* Both held for this generation; the write tests them again against
-     * the generation it finds under its lock. Two clients holding one ETag
-     * both pass here; only the first write may land. */
-    ex->cond.armed = true;
+    /* All held for this generation; the write tests If-Match and
+     * If-None-Match again against the generation it finds under its lock.
+     * Two clients holding one ETag both pass here; only the first write
+     * may land. */
+    c->armed = true;
     return true;
 }
 

@@ -69,6 +69,10 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
     obj = json_pack("{s:s, s:s, s:I, s:o?, s:s}", "type", "about:blank",
                     "title", e->title, "status", (json_int_t)e->status,
                     "detail", d, "code", e->code);
+    /* Descriptors come back as connections close and mappings go: worth
+     * retrying soon (api/openapi.yaml, out_of_descriptors). */
+    if (err == API_ERR_MC(MC_ENOFD))
+        api__header(ex, "Retry-After", "1");
     if (obj == NULL)
         return; /* out of memory: the status alone still tells the story */
     api__body_json(ex, "application/problem+json", obj);

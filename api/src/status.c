@@ -8,6 +8,8 @@
  */
 #include "api/api_status.h"
 
+#include <stdio.h>
+
 /* One row per line reads as a table; keep the formatter off it. */
 /* clang-format off */
 static const struct api_status_entry table[] = {
@@ -33,6 +35,10 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_EIO), 500, "io_error", "I/O error"},
     {API_ERR_MC(MC_EPRECONDITION), 412, "precondition_failed", "Precondition failed"},
     {API_ERR_MC(MC_EMEMLIMIT), 507, "memory_limit", "Memory budget exhausted"},
+    {API_ERR_MC(MC_ENOTREG), 400, "not_regular_file", "Backing path is not a regular file"},
+    {API_ERR_MC(MC_ENOFD), 503, "out_of_descriptors", "Out of file descriptors"},
+    {API_ERR_MC(MC_ESHARED), 409, "file_shared", "Backing file shared with other mappings"},
+    {API_ERR_MC(MC_EDENIED), 403, "forbidden", "Forbidden"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},
@@ -50,6 +56,7 @@ static const struct api_status_entry table[] = {
     {API_EINTERNAL, 500, "internal_error", "Internal error"},
     {API_ENOOBJECT, 404, "no_object", "No object at this offset"},
     {API_EBODYMEM, 503, "body_memory_limit", "Request body memory exhausted"},
+    {API_ERANGEONPUT, 400, "range_on_put", "Range on a PUT"},
 };
 /* clang-format on */
 
@@ -74,4 +81,16 @@ const struct api_status_entry *api_status_table(size_t *n)
 {
     *n = TABLE_LEN;
     return table;
+}
+
+size_t api_status_problem(enum api_err err, const char *detail, char *buf,
+                          size_t len)
+{
+    const struct api_status_entry *e = api_status_lookup(err);
+    int n = snprintf(buf, len,
+                     "{\"type\":\"about:blank\",\"title\":\"%s\","
+                     "\"status\":%u,\"detail\":\"%s\",\"code\":\"%s\"}",
+                     e->title, e->status, detail, e->code);
+
+    return n > 0 ? (size_t)n : 0;
 }

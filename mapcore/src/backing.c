@@ -72,7 +72,12 @@ enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
         return MC_EZEROSIZE;
     if (rc != MC_OK)
         return rc;
-    rc = mc__sys_file_size(fd, &cur);
+    /* A file this call created is new to everyone; an existing one may be
+     * refused before it is grown or reserved. */
+    if (!created && req->check)
+        rc = req->check(req->check_cls, fd);
+    if (rc == MC_OK)
+        rc = mc__sys_file_size(fd, &cur);
     if (rc != MC_OK)
         goto cleanup;
     size = req->size_given ? req->size : cur;

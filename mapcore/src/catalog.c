@@ -9,7 +9,6 @@
  * table under the read lock and writes the file unlocked, serialised by
  * persist_lock so an older snapshot can never overwrite a newer one.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +25,8 @@ struct mc_catalog {
     struct mc_mapping **items;   /* sorted by name; one reference each */
     size_t count;
     size_t cap;
+    struct mc__files *files;     /* backing files in use (sharing.c) */
+    atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
 };
 
 /* ---- the table (callers hold table_lock) -------------------------------- */
@@ -125,9 +126,12 @@ static void unref_all(struct mc_mapping **arr, size_t count)
 /* Persist the table, with `extra` (not in the table yet) at position pos
  * when it is not NULL: a create writes its entry before anyone can find the
  * mapping, so a failed save never takes back a mapping others have used.
- * The file keeps the table's order (sorted by name). */
+ * The file keeps the table's order (sorted by name). With frees_space, a
+ * save that finds the disk full gives up the reserve and tries again
+ * (reserve.c); every successful save refills the reserve. */
 static enum mc_err persist_with(struct mc_catalog *cat,
-                                struct mc_mapping *extra, size_t pos)
+                                struct mc_mapping *extra, size_t pos,
+                                bool frees_space)
 {
     struct mc_info *infos = NULL;
     size_t n = 0;
@@ -149,14 +153,41 @@ static enum mc_err persist_with(struct mc_catalog *cat,
     pthread_rwlock_unlock(&cat->table_lock);
     if (rc == MC_OK)
         rc = mc__store_save(cat->datafd, infos, n);
+    if (rc == MC_ENOSPC && frees_space) {
+        mc__reserve_release(cat->datafd);
+        rc = mc__store_save(cat->datafd, infos, n);
+    }
+    if (rc == MC_OK)
+        mc__reserve_fill(cat->datafd);
     pthread_mutex_unlock(&cat->persist_lock);
     free(infos);
     return rc;
 }
 
-enum mc_err mc__catalog_persist(struct mc_catalog *cat)
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space)
 {
-    return cat ? persist_with(cat, NULL, 0) : MC_OK;
+    return cat ? persist_with(cat, NULL, 0, frees_space) : MC_OK;
+}
+
+void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
+{
+    if (!cat)
+        return;
+    if (lock)
+        pthread_mutex_lock(&cat->create_lock);
+    else
+        pthread_mutex_unlock(&cat->create_lock);
+}
+
+void mc__catalog_refill_reserve(struct mc_catalog *cat)
+{
+    if (!cat)
+        return;
+    /* Under persist_lock: a refill racing a save that just gave the
+     * reserve up would take its room back. */
+    pthread_mutex_lock(&cat->persist_lock);
+    mc__reserve_fill(cat->datafd);
+    pthread_mutex_unlock(&cat->persist_lock);
 }
 
 /* ---- open and close ----------------------------------------------------- */
@@ -183,11 +214,13 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
                                            e->protection == MC_PROT_READWRITE,
                                            false, &fd, &created);
 
+    struct mc_info meta = *e;
+    int64_t mtime = 0;
+
     /* Out of descriptors or memory says nothing about the file: fail the
      * load (the caller reports it) rather than mark a sound mapping
      * damaged. */
-    if (orc == MC_ENOMEM || (orc != MC_OK && (mc_last_errno() == EMFILE ||
-                                              mc_last_errno() == ENFILE)))
+    if (orc == MC_ENOMEM || orc == MC_ENOFD)
         return orc;
     if (orc != MC_OK) {
         damaged = true;
@@ -196,14 +229,31 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
         fd = -1;
         damaged = true;
     }
-    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e,
-                                     fd, damaged, out);
+    /* The catalog is saved on create, resize and close, not per write: a
+     * write since the last save is dated by the file's mtime, which every
+     * write stamps (mc__mapping_touch). The later of the two never goes
+     * backwards, kill -9 included. */
+    if (!damaged && mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
+        mtime > meta.modified_at_ms)
+        meta.modified_at_ms = mtime;
+    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
+                                     &meta, fd, damaged, out);
     /* A file longer than recorded (a shrink that crashed before its
-     * truncation, or a grow before its persist) is fine; its tail is stale
-     * and must read as zeros if the mapping grows over it. Not shared yet,
-     * so no lock. */
+     * truncation, a grow before its persist, or another mapping of the
+     * same file that is longer) is fine. The part no user needs is stale
+     * and goes at the first chance; resize.c zeroes it if a mapping grows
+     * over it first. Not shared yet, so no lock. */
     if (rc == MC_OK && !damaged && size > e->size)
         (*out)->trunc_pending = true;
+    if (rc == MC_OK && damaged)
+        atomic_fetch_add(&cat->damaged, 1);
+    if (rc == MC_OK && !damaged) {
+        rc = mc__files_join(cat->files, *out);
+        if (rc != MC_OK) {
+            mc_mapping_unref(*out);
+            *out = NULL;
+        }
+    }
     return rc;
 }
 
@@ -252,6 +302,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
                               &cat->vc);
     if (rc != MC_OK)
         goto cleanup;
+    rc = mc__files_create(&cat->files);
+    if (rc != MC_OK)
+        goto cleanup;
     rc = mc__store_load(cat->datafd, &entries, &n);
     if (rc != MC_OK)
         goto cleanup;
@@ -267,6 +320,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         if (rc != MC_OK)
             goto cleanup;
     }
+    /* Room to clean up a disk that filled while we were down (or that the
+     * last run could not refill). */
+    mc__reserve_fill(cat->datafd);
     *out = cat;
     cat = NULL;
 cleanup:
@@ -306,13 +362,14 @@ void mc_catalog_close(struct mc_catalog *cat)
         return;
     if (cat->count > 0) {
         (void)flush_all(cat);
-        (void)mc__catalog_persist(cat);
+        (void)mc__catalog_persist(cat, false);
     }
     /* Mappings still referenced elsewhere are the caller's bug (see the
      * header); ours go, and with them their views. */
     for (size_t i = 0; i < cat->count; i++)
         mc_mapping_unref(cat->items[i]);
     free(cat->items);
+    mc__files_destroy(cat->files);
     mc__viewcache_destroy(cat->vc);
     mc__sys_close(cat->datafd);
     pthread_rwlock_destroy(&cat->table_lock);
@@ -349,6 +406,10 @@ static enum mc_err resolve_spec(const struct mc_catalog *cat, const char *name,
     if (req->backing == MC_BACKING_MEMORY) {
         if (g & MC_SPEC_FILE)
             return MC_EINVAL;
+        /* There is no stable storage to write through to; accepting the
+         * flag would promise durability the bytes never get. */
+        if (*writethrough)
+            return MC_EUNSUPPORTED;
         /* Private copies of anonymous memory nobody else can see are just
          * readwrite memory; refusing says so instead of pretending. */
         if (req->protection == MC_PROT_WRITECOPY)
@@ -383,8 +444,13 @@ static bool compatible(struct mc_mapping *m, const struct mc_spec *spec,
     return true;
 }
 
-/* Open an existing mapping as create does; steals the reference to m. */
-static enum mc_err open_existing(struct mc_mapping *m,
+/* Open an existing mapping as create does; steals the reference to m.
+ * Opening grants nothing the opener's scopes on m's name do not already
+ * grant (its bytes are reachable through that name without opening), and
+ * m's file was chosen by whoever created m: so the rule on who else uses
+ * the file (file_users_allow) applies to creates only, where the caller
+ * chooses the file. */
+static enum mc_err open_existing(struct mc_catalog *cat, struct mc_mapping *m,
                                  const struct mc_spec *spec,
                                  const struct mc__backing_req *req,
                                  bool writethrough, bool create_only,
@@ -402,6 +468,45 @@ static enum mc_err open_existing(struct mc_mapping *m,
     }
     *out = m;
     return MC_OK;
+}
+
+/* Who may name a file: with spec->may_share set (a caller limited to some
+ * names), the file a create resolves to must not be used by a mapping whose
+ * name the caller may not write, or naming the file by default (the
+ * mapping's own name) or through a link would reach that mapping's bytes.
+ * Users are matched by what the file is (sharing.c); damaged mappings have
+ * no descriptor, so their recorded path is compared instead. create_lock
+ * is held, so no create or remove changes the users meanwhile. A create
+ * that may grow the file holds its size as a need of the file until its
+ * mapping joins (sharing.c). */
+struct file_users {
+    struct mc_catalog *cat;
+    const struct mc_spec *spec;
+    const char *file;
+    uint64_t size; /* 0: the file's own size, no growth */
+};
+
+static enum mc_err file_users_allow(void *cls, int fd)
+{
+    const struct file_users *u = cls;
+    struct mc_catalog *cat = u->cat;
+    enum mc_err rc = mc__files_check(cat->files, fd, NULL, u->spec->may_share,
+                                     u->spec->share_cls);
+
+    if (rc == MC_OK && u->size > 0)
+        mc__files_hold(cat->files, fd, u->size);
+    if (rc != MC_OK || !u->spec->may_share || atomic_load(&cat->damaged) == 0)
+        return rc;
+    pthread_rwlock_rdlock(&cat->table_lock);
+    for (size_t i = 0; i < cat->count && rc == MC_OK; i++) {
+        const struct mc_mapping *m = cat->items[i];
+
+        if (m->damaged && strcmp(m->file, u->file) == 0 &&
+            !u->spec->may_share(u->spec->share_cls, m->name))
+            rc = MC_EDENIED;
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    return rc;
 }
 
 enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
@@ -440,7 +545,8 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     pthread_rwlock_unlock(&cat->table_lock);
     if (found) {
         pthread_mutex_unlock(&cat->create_lock);
-        return open_existing(m, spec, &req, writethrough, create_only, out);
+        return open_existing(cat, m, spec, &req, writethrough, create_only,
+                             out);
     }
 
     /* A memory mapping's bytes are charged before its memfd exists, so a
@@ -456,6 +562,9 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     }
 
     /* The slow part, with only create_lock held: lookups go on. */
+    struct file_users users = {cat, spec, req.file, req.size};
+    req.check = file_users_allow;
+    req.check_cls = &users;
     rc = mc__backing_open(cat->datafd, &req, &fd, &size, &created_file);
     if (rc != MC_OK)
         goto cleanup;
@@ -472,6 +581,9 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
                          &m);
     fd = -1; /* stolen */
+    if (rc == MC_OK && req.backing == MC_BACKING_FILE)
+        rc = mc__files_join(cat->files, m);
+    mc__files_unhold(cat->files);
     if (rc != MC_OK)
         goto cleanup;
     if (charged > 0) {
@@ -493,7 +605,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     if (rc != MC_OK)
         goto cleanup;
     if (req.backing == MC_BACKING_FILE) {
-        rc = persist_with(cat, m, pos);
+        rc = persist_with(cat, m, pos, false);
         if (rc != MC_OK)
             goto cleanup;
     }
@@ -509,6 +621,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     *out = m;
     return MC_OK;
 cleanup:
+    mc__files_unhold(cat->files);
     /* Drop the mapping (unmapping anything it mapped) before unlinking. */
     mc_mapping_unref(m);
     mc__sys_close(fd);
@@ -548,6 +661,13 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
     pthread_mutex_lock(&cat->create_lock);
     pthread_rwlock_wrlock(&cat->table_lock);
     size_t pos = find(cat, name, &found);
+    /* Unlinking a file other mappings use would leave them damaged at the
+     * next start; they must go first. (create_lock: no new user joins.) */
+    if (found && unlink_file && mc__files_shared(cat->items[pos])) {
+        pthread_rwlock_unlock(&cat->table_lock);
+        rc = MC_ESHARED;
+        goto cleanup;
+    }
     if (found) {
         m = cat->items[pos];
         remove_at(cat, pos);
@@ -558,7 +678,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
         goto cleanup;
     }
     if (m->backing == MC_BACKING_FILE) {
-        rc = mc__catalog_persist(cat);
+        rc = mc__catalog_persist(cat, true);
         if (rc != MC_OK) {
             /* Still on disk: keep it, so memory and disk agree and the
              * caller can retry. create_lock kept the slot free. */
@@ -573,6 +693,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
             rc = mc__sys_unlink_beneath(cat->datafd, m->file);
             if (rc == MC_ENOFILE)
                 rc = MC_OK; /* gone already is what was asked for */
+            mc__catalog_refill_reserve(cat);
         }
     }
 cleanup:
@@ -620,7 +741,7 @@ size_t mc_catalog_count(struct mc_catalog *cat)
 enum mc_err mc_catalog_sync(struct mc_catalog *cat)
 {
     enum mc_err rc = flush_all(cat);
-    enum mc_err r = mc__catalog_persist(cat);
+    enum mc_err r = mc__catalog_persist(cat, false);
 
     return rc != MC_OK ? rc : r;
 }

@@ -8,7 +8,9 @@
  *                        catalog persist that makes a resize durable.
  *   catalog create_lock  serialises create and remove (the only table writers
  *                        that do file I/O), so two creates of one name cannot
- *                        race on the backing file.
+ *                        race on the backing file; resizes of file mappings
+ *                        take it too, so mappings sharing a file never
+ *                        change its size at once (resize.c).
  *   catalog persist_lock serialises writers of catalog.json.
  *   catalog table lock   (rwlock) the name -> mapping table. Held only to look
  *                        up, insert, remove or snapshot; never across I/O.
@@ -24,6 +26,9 @@
  *   cache lock           the shared view cache. Never held across mmap,
  *                        munmap, msync or any file I/O; and nothing that can
  *                        take another lock is called under it.
+ *   files lock           (sharing.c) the registry of backing files in use
+ *                        and each user's need. A leaf like the cache lock:
+ *                        nothing is taken under it.
  *
  * Reference rules: the catalog table holds one reference per mapping; a
  * pinned view holds one reference to its mapping (taken in mapping.c), so a
@@ -38,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "mapcore/mc_catalog.h"
@@ -56,7 +62,9 @@ void mc__set_last_errno(int err);
 /* Translate err (an errno value) to a library code once, and remember it for
  * mc_last_errno(). Path errors (EXDEV/ELOOP from RESOLVE_BENEATH, ENOTDIR,
  * EISDIR) become MC_EPATH; ENOENT MC_ENOFILE; ENOSPC/EDQUOT MC_ENOSPC;
- * ENOMEM/EAGAIN MC_ENOMEM; EFBIG MC_ETOOBIG; anything else MC_EIO. */
+ * ENOMEM/EAGAIN MC_ENOMEM; EFBIG MC_ETOOBIG; EMFILE/ENFILE MC_ENOFD; EISDIR
+ * and ENXIO (a socket or driverless device) MC_ENOTREG; anything else
+ * MC_EIO. */
 enum mc_err mc__sys_err(int err);
 
 /* Open (creating one level, 0750, if missing) the data directory. */
@@ -71,8 +79,9 @@ enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
  * created 0640 (and missing parent directories 0750), and *created says so;
  * the file is opened with O_EXCL then, so *created is exact even when two
  * callers race. A symlink leading outside dirfd (or any symlink when openat2
- * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Non-regular
- * files are refused with MC_EPATH. */
+ * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Anything but a
+ * regular file (FIFO, device, socket, directory) is refused with MC_ENOTREG,
+ * and never blocks: the open is O_NONBLOCK. */
 enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
                                  bool may_create, int *fd, bool *created);
 
@@ -87,8 +96,18 @@ enum mc_err mc__sys_unlink_beneath(int dirfd, const char *path);
 /* Turn openat2 off (tests use it to exercise the component-walk fallback). */
 void mc__sys_disable_openat2(bool off);
 
+/* fstat(fd): what the file is (st_dev, st_ino), whatever path led to it. */
+enum mc_err mc__sys_identify(int fd, struct stat *st);
+/* Size of the file `name` directly under dirfd (symlinks not followed). */
+enum mc_err mc__sys_size_at(int dirfd, const char *name, uint64_t *size);
+
 /* Size of an open file. */
 enum mc_err mc__sys_file_size(int fd, uint64_t *size);
+/* Modification time of an open file, Unix epoch milliseconds (floor). */
+enum mc_err mc__sys_file_mtime_ms(int fd, int64_t *ms);
+/* Set the file's modification time to now (futimens UTIME_NOW). Best
+ * effort; errors are ignored. */
+void mc__sys_stamp(int fd);
 /* Set the file size (ftruncate). */
 enum mc_err mc__sys_truncate(int fd, uint64_t size);
 /* Reserve blocks for [off, off+len) (posix_fallocate); may extend the file. */
@@ -120,7 +139,8 @@ void mc__sys_will_need(const void *addr, size_t len);
 enum mc_err mc__sys_msync(void *addr, size_t len);
 
 /* Read a whole small file (at most max bytes) under dirfd into a new
- * NUL-terminated buffer. MC_ENOFILE when missing; MC_ETOOBIG above max. */
+ * NUL-terminated buffer. MC_ENOFILE when missing; MC_ETOOBIG above max;
+ * MC_ENOTREG (without blocking) when it is not a regular file. */
 enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
                               char **buf, size_t *len);
 /* Atomically replace name under dirfd with data: write tmp_name, fsync it,
@@ -133,6 +153,9 @@ bool mc__sys_dir_writable(int dirfd);
 
 /* Wall-clock time in Unix epoch milliseconds. */
 int64_t mc__now_ms(void);
+/* The same from the coarse clock the kernel stamps files with, so a file
+ * stamped after this call has an mtime (floored to ms) at least this. */
+int64_t mc__now_coarse_ms(void);
 /* The system page size. */
 uint64_t mc__page_size(void);
 
@@ -291,13 +314,27 @@ struct mc_mapping {
     struct mc__rangelock ranges;
 
     atomic_uint_fast64_t generation;
+    /* Odd while a resize runs: bumped when it starts (before any byte
+     * changes) and when it ends, as a seqlock's sequence. */
+    atomic_uint_fast64_t resize_seq;
+    /* Never goes backwards; a file backing's mtime is stamped at least as
+     * late before a new value shows (mc__mapping_touch). */
     atomic_int_fast64_t modified_at_ms;
+    atomic_int_fast64_t stamped_ms; /* the file's mtime is at least this */
     atomic_uint_fast64_t bytes_read;
     atomic_uint_fast64_t bytes_written;
 
     /* Protected by the cache lock (owned by viewcache.c). */
     struct mc_view *views;
     uint64_t views_cached;
+
+    /* Set by mc__files_join, cleared by mc__files_leave; NULL for memory
+     * and damaged mappings. file_need and file_slot are protected by the
+     * files lock (sharing.c). */
+    struct mc__files *files;
+    struct mc__file *file_rec;
+    uint64_t file_need; /* bytes of the file this mapping needs kept */
+    size_t file_slot;
 };
 
 /* Build a mapping from meta (name, file, backing, protection, allocation,
@@ -306,6 +343,12 @@ struct mc_mapping {
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
                             int fd, bool damaged, struct mc_mapping **out);
+
+/* Record a change of m's bytes or size now: stamp a shared file backing's
+ * mtime (so the time survives kill -9: the catalog loads the later of its
+ * record and the file's mtime), then raise modified_at_ms to now, never
+ * lowering it. */
+void mc__mapping_touch(struct mc_mapping *m);
 
 /* ---- resize.c ----------------------------------------------------------- */
 
@@ -325,6 +368,10 @@ struct mc__backing_req {
     enum mc_protection protection;
     enum mc_allocation allocation;
     uint64_t max_size;
+    /* Optional: called with an existing file's descriptor once it is open
+     * and before anything changes it; an error refuses the file. */
+    enum mc_err (*check)(void *cls, int fd);
+    void *check_cls;
 };
 
 /* Open or create the backing of a new mapping and size it. On success *fd is
@@ -334,11 +381,64 @@ struct mc__backing_req {
 enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
                              int *fd, uint64_t *size, bool *created_file);
 
+/* ---- sharing.c: backing files several mappings use ---------------------- */
+
+struct mc__files; /* the registry of one catalog */
+struct mc__file;  /* one file in use */
+
+enum mc_err mc__files_create(struct mc__files **out);
+/* Free the registry; every user has left. f may be NULL. */
+void mc__files_destroy(struct mc__files *f);
+/* Register m (healthy, file-backed, not yet reachable by other threads) as
+ * a user of the file its fd is open on, needing m->size bytes of it. */
+enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m);
+/* Unregister m; a no-op when it never joined. The last unref calls it. */
+void mc__files_leave(struct mc_mapping *m);
+/* The largest need of the other users of m's file (0: none). */
+uint64_t mc__files_others_need(struct mc_mapping *m);
+/* Set how many bytes of the file m needs. */
+void mc__files_set_need(struct mc_mapping *m, uint64_t need);
+/* True when another mapping uses m's file. */
+bool mc__files_shared(struct mc_mapping *m);
+/* While a create sizes the existing file fd is open on, before its mapping
+ * can join, count need as a need of that file; mc__files_unhold ends it.
+ * Creates hold the catalog's create_lock, so there is one hold at a time. */
+void mc__files_hold(struct mc__files *f, int fd, uint64_t need);
+void mc__files_unhold(struct mc__files *f);
+/* MC_EDENIED when the file fd is open on is used by a mapping other than
+ * self (may be NULL) whose name may(cls, name) refuses; MC_OK when may is
+ * NULL. may runs under the files lock and must not call into mapcore. */
+enum mc_err mc__files_check(struct mc__files *f, int fd,
+                            const struct mc_mapping *self,
+                            bool (*may)(void *cls, const char *name),
+                            void *cls);
+
+/* ---- reserve.c: room for the catalog on a full disk --------------------- */
+
+/* Make <data>/.mmapd/reserve hold blocks for the next catalog save (the
+ * current catalog's size plus a margin). Best effort: on a full disk it
+ * stays as it is. Does nothing before .mmapd exists. Callers serialise
+ * reserve calls with catalog saves (the persist_lock). */
+void mc__reserve_fill(int datafd);
+/* Give the reserve's blocks back to the file system. */
+void mc__reserve_release(int datafd);
+
 /* ---- catalog.c / store.c ------------------------------------------------ */
 
+/* The catalog file, inside MC_RESERVED_DIR. */
+#define MC_CATALOG_FILE "catalog.json"
+
 /* Write the catalog file from the current table (file mappings only). Safe
- * from any thread holding no mapcore lock. */
-enum mc_err mc__catalog_persist(struct mc_catalog *cat);
+ * from any thread holding no mapcore lock. frees_space says the change
+ * being persisted only gives space back (a remove, a shrink): such a save
+ * may use the reserve (reserve.c) when the disk is full. */
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space);
+/* Take the reserve back after a change freed space (best effort). */
+void mc__catalog_refill_reserve(struct mc_catalog *cat);
+/* Take (lock) or drop the catalog's create_lock around the resize of a file
+ * mapping, so no create, remove or other resize changes the users of its
+ * file or the file's size meanwhile (resize.c, sharing.c). */
+void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
 
 /* Load <data>/.mmapd/catalog.json into a new array of entries (only the
  * persisted fields are set; *out NULL when count is 0). A missing file is an

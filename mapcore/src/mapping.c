@@ -82,7 +82,9 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     mc__rangelock_init(&m->ranges);
     m->size = meta->size;
     atomic_init(&m->generation, 1);
+    atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
+    atomic_init(&m->stamped_ms, 0);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);
     *out = m;
@@ -104,6 +106,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     /* No pins can exist (each holds a reference), so every view of m is
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
+    mc__files_leave(m);
     mc__sys_close(m->fd);
     /* The memfd is gone with its last descriptor and views: its bytes
      * leave the budget only now, so memory still held by a reader of a
@@ -136,11 +139,71 @@ void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
     out->bytes_written = atomic_load(&m->bytes_written);
 }
 
+/* Wait for the resize in flight to end: it holds the whole mapping's range
+ * lock exclusively, so a shared hold of any range waits for it. */
+static void wait_resize(struct mc_mapping *m)
+{
+    struct mc_range first = {0, 1};
+    uint64_t ticket;
+
+    if (mc__rangelock_lock(&m->ranges, &first, 1, false, &ticket) == MC_OK)
+        mc__rangelock_unlock(&m->ranges, ticket);
+}
+
 void mc_mapping_state(struct mc_mapping *m, struct mc_state *out)
 {
+    /* A seqlock read: size and generation between two equal, even reads of
+     * resize_seq belong to one size. A few rounds; a caller that still
+     * gets an odd or stale sequence finds out when it compares. */
+    for (int round = 0;; round++) {
+        uint64_t seq = atomic_load(&m->resize_seq);
+
+        if (seq % 2 != 0 && round < 4) {
+            wait_resize(m);
+            continue;
+        }
+        out->resize_seq = seq;
+        out->size = mc_mapping_size(m);
+        out->generation = atomic_load(&m->generation);
+        if (atomic_load(&m->resize_seq) == seq || round >= 4)
+            break;
+    }
     out->damaged = m->damaged;
-    out->size = mc_mapping_size(m);
-    out->generation = atomic_load(&m->generation);
+}
+
+uint64_t mc_mapping_resize_seq(struct mc_mapping *m)
+{
+    /* Seqlock reader side: the bytes copied before this call are ordered
+     * before the load, so a resize that changed any of them is seen. */
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load(&m->resize_seq);
+}
+
+/* *v = max(*v, t); never lowers it. */
+static void raise_to(atomic_int_fast64_t *v, int64_t t)
+{
+    int64_t cur = atomic_load(v);
+
+    while (cur < t && !atomic_compare_exchange_weak(v, &cur, t))
+        ;
+}
+
+void mc__mapping_touch(struct mc_mapping *m)
+{
+    /* Read the clock before stamping: the kernel stamps with the same
+     * coarse clock (or a finer time above it), so the file's mtime ends up
+     * at least t, and a restart after kill -9 loads at least t. A stamp
+     * already made at t or later covers t too, so a busy mapping pays one
+     * futimens per tick of that clock (1-4 ms), not one per write. Private
+     * (writecopy) pages never reach the file, so it is left alone. */
+    int64_t t = mc__now_coarse_ms();
+
+    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0 &&
+        atomic_load(&m->stamped_ms) < t) {
+        mc__sys_stamp(m->fd);
+        raise_to(&m->stamped_ms, t);
+    }
+    raise_to(&m->modified_at_ms, t);
 }
 
 uint64_t mc_mapping_size(struct mc_mapping *m)
@@ -154,6 +217,11 @@ uint64_t mc_mapping_size(struct mc_mapping *m)
 uint64_t mc_mapping_generation(struct mc_mapping *m)
 {
     return atomic_load(&m->generation);
+}
+
+int64_t mc_mapping_modified_ms(struct mc_mapping *m)
+{
+    return atomic_load(&m->modified_at_ms);
 }
 
 enum mc_protection mc_mapping_protection(struct mc_mapping *m)
@@ -440,7 +508,7 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
 
         if (gen_out != NULL)
             *gen_out = gen;
-        atomic_store(&m->modified_at_ms, mc__now_ms());
+        mc__mapping_touch(m);
     } else if (write && gen_out != NULL) {
         *gen_out = atomic_load(&m->generation);
     }
@@ -534,8 +602,12 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
         return MC_ERANGE;
     if (len == 0 || __builtin_add_overflow(off, len, &end) || end > size)
         end = size;
-    /* Private pages never reach a file, and a memfd has none: nothing to do. */
-    if (m->backing == MC_BACKING_MEMORY || m->private_map || end == off)
+    /* A memfd has no stable storage to reach; saying MC_OK would promise
+     * durability the bytes don't have. */
+    if (m->backing == MC_BACKING_MEMORY)
+        return MC_EUNSUPPORTED;
+    /* Private pages never reach a file: nothing to do. */
+    if (m->private_map || end == off)
         return MC_OK;
 
     /* Only views mapped now can hold dirty pages we wrote; mapping the others

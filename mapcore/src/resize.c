@@ -18,9 +18,11 @@
  * before the size grows over them. A resize holds the whole mapping's range
  * lock exclusively, so no copy is in flight meanwhile: a write that checked
  * its range against the old size cannot land in the zeroed bytes after a
- * regrow, and no atomic read sees half a resize. (Pinned zero-copy bodies
- * hold no range lock; they only read, and the deferred truncation covers
- * them.)
+ * regrow, and no atomic read sees half a resize. (Pinned bodies hold no
+ * range lock; they only read, and the deferred truncation keeps their pages
+ * mapped. A regrow still zeroes bytes under them, and memory shrinks punch
+ * at once, so m->resize_seq, odd while a resize runs, tells them to stop:
+ * see mc_mapping_resize_seq.)
  *
  * Crash safety: the catalog must never record more bytes than the file has,
  * or the mapping loads as damaged. A file longer than recorded is harmless.
@@ -29,22 +31,62 @@
  * grow extends the file and fdatasyncs it before persisting. When the
  * persist fails the old logical size comes back, and a failed shrink leaves
  * the file untouched.
+ *
+ * Shared files (sharing.c): other mappings of the same file need their own
+ * sizes. A shrink below the largest of them is MC_ESHARED; a truncation
+ * cuts the file to the largest size any user needs, never below; a grow
+ * raises this mapping's need before it extends the file, and zeroes only
+ * stale bytes, never those another user still holds (the grown mapping
+ * shows those, as the file has them). File resizes hold the catalog's
+ * create_lock, so no other resize, create or remove of the same file
+ * changes the users or the file's size meanwhile; a deferred truncation
+ * (pins still out at the shrink) that fires while a create sizes the file
+ * for a user not registered yet counts that create's held need.
+ *
+ * A shrink's catalog save may use the space reserve (reserve.c), so
+ * shrinking works on a full disk; the reserve is refilled once the file
+ * has been cut.
  */
 #include "internal.h"
+
+/* Cut the file to m->size, or to the largest size another user of the file
+ * needs if that is more, once nothing can reach past m->size: a new access
+ * checks the size under the mapping lock first, which is held. The file is
+ * never grown here. On failure the truncation stays pending, so the next
+ * grow still zeroes the stale bytes and the next unpin tries again. Once
+ * the file is no longer than the users need, nothing is pending: the bytes
+ * past m->size then belong to another user. */
+static void truncate_if_idle(struct mc_mapping *m)
+{
+    uint64_t keep, cur;
+
+    if (m->pins != 0 || !m->trunc_pending || m->trunc_hold)
+        return;
+    keep = mc__files_others_need(m);
+    if (keep < m->size)
+        keep = m->size;
+    if (mc__sys_file_size(m->fd, &cur) != MC_OK)
+        return;
+    if (cur > keep && mc__sys_truncate(m->fd, keep) != MC_OK)
+        return;
+    m->trunc_pending = false;
+}
 
 void mc__mapping_unpin(struct mc_mapping *m)
 {
     pthread_mutex_lock(&m->lock);
     m->pins--;
-    if (m->pins == 0 && m->trunc_pending && !m->trunc_hold) {
-        /* Nobody can reach past m->size now: a new access checks the size
-         * under this lock first. On failure the truncation stays pending, so
-         * the next grow still zeroes the stale bytes and the next unpin
-         * tries again. */
-        if (mc__sys_truncate(m->fd, m->size) == MC_OK)
-            m->trunc_pending = false;
-    }
+    truncate_if_idle(m);
     pthread_mutex_unlock(&m->lock);
+}
+
+/* The first byte past `old` that no other user of the file holds: bytes
+ * from here to the file's end are stale when a truncation is pending. */
+static uint64_t stale_from(struct mc_mapping *m, uint64_t old)
+{
+    uint64_t others = mc__files_others_need(m);
+
+    return others > old ? others : old;
 }
 
 /* Grow a file backing; the mapping lock is held. The new bytes reach the
@@ -57,15 +99,17 @@ static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
 
     if (rc != MC_OK)
         return rc;
-    if (m->trunc_pending && cur > old) {
-        rc = mc__sys_zero_range(m->fd, old,
-                                (cur < new_size ? cur : new_size) - old);
+    uint64_t from = stale_from(m, old);
+    uint64_t to = cur < new_size ? cur : new_size;
+    if (m->trunc_pending && to > from) {
+        rc = mc__sys_zero_range(m->fd, from, to - from);
         if (rc != MC_OK)
             return rc;
     }
     if (m->allocation == MC_ALLOC_COMMIT) {
         /* Reserve first: on a full disk nothing changes, where a plain
-         * ftruncate would have promised blocks we don't have. */
+         * ftruncate would have promised blocks we don't have. (create_lock
+         * is held: no other user grew the file since cur was read.) */
         rc = mc__sys_reserve(m->fd, 0, new_size);
         if (rc != MC_OK) {
             uint64_t now;
@@ -86,16 +130,6 @@ static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
     if (new_size >= cur)
         m->trunc_pending = false;
     return MC_OK;
-}
-
-/* Cut the file to m->size once nothing can reach past it; the mapping lock
- * is held. A failure leaves the truncation pending (a longer file is
- * harmless; the next unpin or grow deals with it). */
-static void truncate_if_idle(struct mc_mapping *m)
-{
-    if (m->pins == 0 && m->trunc_pending && !m->trunc_hold &&
-        mc__sys_truncate(m->fd, m->size) == MC_OK)
-        m->trunc_pending = false;
 }
 
 /* Memory backing; the mapping lock is held. */
@@ -163,16 +197,24 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
                                        uint64_t new_size, bool old_pending)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    enum mc_err rc = mc__catalog_persist(m->cat);
+    enum mc_err rc = mc__catalog_persist(m->cat, new_size < old);
+    uint64_t from;
 
     pthread_mutex_lock(&m->lock);
+    /* The smaller need counts once the catalog says so; a failed grow no
+     * longer needs its new bytes. */
+    if ((rc == MC_OK) == (new_size < old))
+        mc__files_set_need(m, new_size < old ? new_size : old);
     if (rc != MC_OK) {
         m->size = old;
+        from = stale_from(m, old);
         if (new_size < old) {
             /* The file was never cut, so [new_size, old) still holds its
              * bytes (nobody could write there meanwhile). */
             m->trunc_pending = old_pending;
-        } else if (mc__sys_zero_range(m->fd, old, new_size - old) != MC_OK ||
+        } else if ((new_size > from &&
+                    mc__sys_zero_range(m->fd, from, new_size - from) !=
+                        MC_OK) ||
                    m->pins > 0) {
             /* The file stays longer than the recorded size (harmless: the
              * catalog may even have reached the disk), but bytes written
@@ -188,6 +230,8 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
     pthread_mutex_unlock(&m->lock);
     if (rc != MC_OK && new_size > old)
         mc__viewcache_drop(m->vc, m, (old + vs - 1) / vs);
+    if (rc == MC_OK && new_size < old)
+        mc__catalog_refill_reserve(m->cat);
     return rc;
 }
 
@@ -198,6 +242,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     uint64_t ticket;
     uint64_t old;
     bool old_pending = false;
+    bool file = m->backing == MC_BACKING_FILE;
     enum mc_err rc = MC_OK;
 
     if (m->damaged)
@@ -215,18 +260,33 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (rc != MC_OK)
         return rc;
     pthread_mutex_lock(&m->resize_lock);
+    if (file)
+        mc__catalog_files_lock(m->cat, true);
     pthread_mutex_lock(&m->lock);
     old = m->size;
-    if (new_size == old) {
+    if (new_size == old ||
+        (file && new_size < old && new_size < mc__files_others_need(m))) {
+        rc = new_size == old ? MC_OK : MC_ESHARED;
         pthread_mutex_unlock(&m->lock);
+        if (file)
+            mc__catalog_files_lock(m->cat, false);
         pthread_mutex_unlock(&m->resize_lock);
         mc__rangelock_unlock(&m->ranges, ticket);
-        return MC_OK;
+        return rc;
     }
+    /* Odd from here until the end: bodies served from pinned views stop
+     * rather than mix bytes from both sides of this resize. Before any
+     * byte changes, as a seqlock writer does. */
+    atomic_fetch_add(&m->resize_seq, 1);
     if (m->backing == MC_BACKING_MEMORY) {
         rc = resize_memory_charged(m, old, new_size);
     } else if (new_size > old) {
+        /* Raised first: a truncation by another user of the file must not
+         * cut the bytes this grow adds. */
+        mc__files_set_need(m, new_size);
         rc = grow_file(m, old, new_size);
+        if (rc != MC_OK)
+            mc__files_set_need(m, old);
     } else {
         /* New accesses see the smaller size at once; the file is cut only
          * after the catalog records it (persist_file_resize). */
@@ -237,17 +297,23 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (rc == MC_OK)
         m->size = new_size;
     pthread_mutex_unlock(&m->lock);
-    if (rc == MC_OK && m->backing == MC_BACKING_FILE)
+    if (rc == MC_OK && file)
         rc = persist_file_resize(m, old, new_size, old_pending);
+    if (file)
+        mc__catalog_files_lock(m->cat, false);
     pthread_mutex_unlock(&m->resize_lock);
     if (rc != MC_OK) {
+        /* Undone, but bytes may have been zeroed and restored meanwhile:
+         * readers of pinned views must still see that a resize ran. */
+        atomic_fetch_add(&m->resize_seq, 1);
         mc__rangelock_unlock(&m->ranges, ticket);
         return rc;
     }
     /* Bumped before the range lock goes, as writes do: whoever sees the
      * new size also sees the new generation. */
     atomic_fetch_add(&m->generation, 1);
-    atomic_store(&m->modified_at_ms, mc__now_ms());
+    atomic_fetch_add(&m->resize_seq, 1); /* even again: the resize is over */
+    mc__mapping_touch(m);
     mc__rangelock_unlock(&m->ranges, ticket);
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)

@@ -18,7 +18,6 @@
 
 #define MC_CATALOG_FORMAT "mmapd-catalog"
 #define MC_CATALOG_VERSION 1
-#define MC_CATALOG_FILE "catalog.json"
 #define MC_CATALOG_TMP "catalog.json.tmp"
 /* A catalog entry is well under 2 KiB; this allows a few hundred thousand. */
 #define MC_CATALOG_MAX_BYTES (512u << 20)

@@ -41,13 +41,18 @@ enum mc_err mc__sys_err(int err)
     case EXDEV: /* RESOLVE_BENEATH: the path left the data directory */
     case ELOOP: /* a symlink where the fallback walk allows none */
     case ENOTDIR:
-    case EISDIR:
     case ENAMETOOLONG:
         return MC_EPATH;
+    case EISDIR: /* a directory where a file was expected */
+    case ENXIO:  /* a socket, or a device without a driver */
+        return MC_ENOTREG;
     case ENOENT:
         return MC_ENOFILE;
     case EFBIG:
         return MC_ETOOBIG;
+    case EMFILE: /* this process's open-file limit */
+    case ENFILE: /* the system's */
+        return MC_ENOFD;
     default:
         return MC_EIO;
     }
@@ -171,7 +176,8 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
                                  bool may_create, int *out, bool *created)
 {
     /* O_NONBLOCK so a FIFO planted at the path can't hang the open; it is
-     * refused below as not a regular file. */
+     * refused below as not a regular file (O_NONBLOCK means nothing to a
+     * regular file). */
     int flags = (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY;
     int fd = -1;
     struct stat st;
@@ -203,13 +209,28 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return MC_EPATH;
+        return MC_ENOTREG;
     }
     /* Requests are random ranges: the kernel's readahead for a pread miss
      * would read (or, in a sparse file, zero-fill) far more than asked. A
      * hint; a file system that ignores it is fine. */
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     *out = fd;
+    return MC_OK;
+}
+
+enum mc_err mc__sys_identify(int fd, struct stat *st)
+{
+    return fstat(fd, st) == 0 ? MC_OK : mc__sys_err(errno);
+}
+
+enum mc_err mc__sys_size_at(int dirfd, const char *name, uint64_t *size)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return mc__sys_err(errno);
+    *size = (uint64_t)st.st_size;
     return MC_OK;
 }
 
@@ -300,6 +321,28 @@ enum mc_err mc__sys_file_size(int fd, uint64_t *size)
         return mc__sys_err(errno);
     *size = (uint64_t)st.st_size;
     return MC_OK;
+}
+
+enum mc_err mc__sys_file_mtime_ms(int fd, int64_t *ms)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return mc__sys_err(errno);
+    /* Floor, as mc__now_coarse_ms does: a stamp taken at t reads back as
+     * at least t. */
+    *ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return MC_OK;
+}
+
+void mc__sys_stamp(int fd)
+{
+    /* UTIME_NOW needs only write access, where an explicit time would need
+     * us to own the file. Best effort: the time is a figure, not data. */
+    const struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+                                   {.tv_nsec = UTIME_NOW}};
+
+    (void)futimens(fd, ts);
 }
 
 enum mc_err mc__sys_truncate(int fd, uint64_t size)
@@ -482,7 +525,10 @@ enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
     char *buf = NULL;
     size_t len = 0;
     struct stat st;
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put in the file's place must not hang the start;
+     * it is refused below. */
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
     if (fd < 0)
         return mc__sys_err(errno);
@@ -491,7 +537,7 @@ enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
         goto cleanup;
     }
     if (!S_ISREG(st.st_mode)) {
-        rc = MC_EIO;
+        rc = MC_ENOTREG;
         goto cleanup;
     }
     if ((uint64_t)st.st_size > max) {
@@ -584,6 +630,16 @@ int64_t mc__now_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mc__now_coarse_ms(void)
+{
+    struct timespec ts;
+
+    /* The clock the kernel stamps files with (current_time() is the coarse
+     * wall clock, or a finer time never below it). */
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -648,4 +649,45 @@ uint64_t itest_status_kib(pid_t pid, const char *field)
     }
     fclose(f);
     return kib;
+}
+
+static char mounted[64];
+
+/* Runs at exit, also when a CHECK fails half-way: never leave a test's
+ * tmpfs mounted. MNT_DETACH copes with a server still holding files. */
+static void unmount_at_exit(void)
+{
+    if (mounted[0] != '\0' && umount2(mounted, MNT_DETACH) == 0)
+        rmdir(mounted);
+    mounted[0] = '\0';
+}
+
+bool itest_mount_tmpfs(char *dir, const char *size)
+{
+    static bool registered;
+    char opts[64];
+
+    if (!mkdtemp(dir))
+        TEST_FAIL("mkdtemp %s: %s", dir, strerror(errno));
+    snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+    if (mount("mmapd-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+        fprintf(stderr,
+                "SKIP: cannot mount a tmpfs (%s); needs root or "
+                "CAP_SYS_ADMIN\n",
+                strerror(errno));
+        rmdir(dir);
+        return false;
+    }
+    snprintf(mounted, sizeof(mounted), "%s", dir);
+    if (!registered)
+        atexit(unmount_at_exit);
+    registered = true;
+    return true;
+}
+
+void itest_unmount_tmpfs(const char *dir)
+{
+    CHECK(umount2(dir, 0) == 0);
+    mounted[0] = '\0';
+    rmdir(dir);
 }

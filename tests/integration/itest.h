@@ -119,6 +119,16 @@ size_t itest_raw(const struct itest_server *s, const void *req, size_t len,
  * field is absent. Fails the test when the file cannot be read. */
 uint64_t itest_status_kib(pid_t pid, const char *field);
 
+/* Mount a tmpfs of `size` ("8m") on a new directory made from the mkdtemp
+ * template dir. If the test ends first, the mount is detached and the
+ * directory removed at exit. False, with the reason on stderr and no
+ * directory left, when this process may not mount (not root, no
+ * CAP_SYS_ADMIN). One mount at a time. */
+bool itest_mount_tmpfs(char *dir, const char *size);
+
+/* Unmount and remove the directory itest_mount_tmpfs made; require it. */
+void itest_unmount_tmpfs(const char *dir);
+
 /* Fill buf with a reproducible pseudo-random pattern (xorshift from seed). */
 void itest_pattern(void *buf, size_t len, uint64_t seed);
 

@@ -2,7 +2,9 @@
  *
  * Proves the wiring of --token-file: requests without a token or with a
  * wrong one get 401 problems with WWW-Authenticate; each operation a token
- * lacks the scope for gets 403, and the allowed ones succeed; the probes
+ * lacks the scope for gets 403, and the allowed ones succeed; a scope holds
+ * through files (a default file name, a symlink or an opened mapping never
+ * reaches a file that a mapping outside the scope uses); the probes
  * stay open; SIGHUP loads a changed file without dropping a kept-alive
  * connection, and an invalid file keeps the old tokens; an invalid file at
  * start is refused with a message. The per-operation policy itself is
@@ -174,7 +176,8 @@ TEST(each_operation_checks_its_scope)
     EXPECT_STATUS(204, &s, WRITER, "PUT", "/v1/maps/app-a/data", "abcd");
     EXPECT_STATUS(403, &s, READER, "PUT", "/v1/maps/app-a/data", "abcd");
     EXPECT_STATUS(403, &s, ADMIN, "PUT", "/v1/maps/db/data", "abcd");
-    EXPECT_STATUS(200, &s, WRITER, "POST", "/v1/maps/app-a/flush", NULL);
+    /* Past the scope check; app-a is memory, which has nothing to flush. */
+    EXPECT_STATUS(400, &s, WRITER, "POST", "/v1/maps/app-a/flush", NULL);
     EXPECT_STATUS(403, &s, READER, "POST", "/v1/maps/app-a/flush", NULL);
 
     /* Resize and delete: admin with write on the name. */
@@ -202,6 +205,77 @@ TEST(each_operation_checks_its_scope)
 
     EXPECT_STATUS(204, &s, ADMIN, "DELETE", "/v1/maps/app-a", NULL);
     EXPECT_STATUS(204, &s, ROOT, "DELETE", "/v1/maps/db", NULL);
+    itest_cleanup(&s);
+    tokdir_remove(&t);
+}
+
+/* Issue 9, break 4: a scoped admin must not reach a file that a mapping
+ * outside its scope uses, whichever way the file is named: by default
+ * (derived from the name), through a symlink inside the data directory, or
+ * by opening a mapping an all-scope admin made on that file. */
+TEST(scopes_hold_through_files)
+{
+    struct itest_server s = {0};
+    struct tokdir t;
+    struct itest_resp r;
+    char path[512];
+    struct stat st;
+
+    start_with_tokens(&s, &t);
+    EXPECT_STATUS(201, &s, ROOT, "PUT", "/v1/maps/alias",
+                  "{\"file\": \"app-shared\", \"size\": 4096}");
+    itest_request(&s, "PUT", "/v1/maps/alias/data",
+                  (const char *const[]){ROOT, NULL}, "SECRET!!", 8, &r);
+    CHECK_EQ_U64(r.status, 204);
+    itest_resp_free(&r);
+    EXPECT_STATUS(403, &s, ADMIN, "GET", "/v1/maps/alias/data", NULL);
+
+    /* The default file of "app-shared" is alias's file: refused, with or
+     * without a size, and nothing was created or grown. */
+    EXPECT_STATUS(403, &s, ADMIN, "PUT", "/v1/maps/app-shared", "{}");
+    EXPECT_STATUS(403, &s, ADMIN, "PUT", "/v1/maps/app-shared",
+                  "{\"size\": 4096}");
+    EXPECT_STATUS(403, &s, ADMIN, "PUT", "/v1/maps/app-shared",
+                  "{\"size\": 1048576}");
+    EXPECT_STATUS(404, &s, ROOT, "GET", "/v1/maps/app-shared", NULL);
+    EXPECT_STATUS(404, &s, ADMIN, "GET", "/v1/maps/app-shared/data", NULL);
+    snprintf(path, sizeof(path), "%s/app-shared", s.dir);
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ_U64(st.st_size, 4096);
+
+    /* A symlink inside the data directory names the same file: the check
+     * is on the file, not on the string. */
+    snprintf(path, sizeof(path), "%s/app-link", s.dir);
+    CHECK(symlink("app-shared", path) == 0);
+    EXPECT_STATUS(403, &s, ADMIN, "PUT", "/v1/maps/app-link", "{}");
+    EXPECT_STATUS(404, &s, ROOT, "GET", "/v1/maps/app-link", NULL);
+
+    /* A mapping an all-scope admin put on alias's file, under a name in
+     * the token's scope: that admin's choice. Opening it chooses no file
+     * and is allowed (OpenFileMapping), but shrinking it below alias and
+     * unlinking alias's file through it are refused. */
+    EXPECT_STATUS(201, &s, ROOT, "PUT", "/v1/maps/app-open",
+                  "{\"file\": \"app-shared\"}");
+    EXPECT_STATUS(200, &s, ADMIN, "PUT", "/v1/maps/app-open", "{}");
+    ITEST_PROBLEM(&s, "PATCH", "/v1/maps/app-open",
+                  ((const char *const[]){ADMIN, NULL}), "{\"size\": 8}", 11,
+                  409, "file_shared");
+    ITEST_PROBLEM(&s, "DELETE", "/v1/maps/app-open?unlink=true",
+                  ((const char *const[]){ADMIN, NULL}), NULL, 0, 409,
+                  "file_shared");
+
+    /* alias still holds its bytes, at its size. */
+    itest_request(&s, "GET", "/v1/maps/alias/data",
+                  (const char *const[]){ROOT, NULL}, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    CHECK_EQ_U64(r.len, 4096);
+    CHECK_MEM(r.body, "SECRET!!", 8);
+    itest_resp_free(&r);
+
+    /* A file of its own is still the scoped admin's to create. */
+    EXPECT_STATUS(201, &s, ADMIN, "PUT", "/v1/maps/app-own",
+                  "{\"size\": 4096}");
+    EXPECT_STATUS(200, &s, ADMIN, "PUT", "/v1/maps/app-own", "{}");
     itest_cleanup(&s);
     tokdir_remove(&t);
 }

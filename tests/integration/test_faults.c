@@ -14,10 +14,8 @@
  * catalog entry and no file behind, and that growing one past it is 507
  * with the size unchanged.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -212,17 +210,6 @@ TEST(zero_copy_body_truncated_in_flight_closes_connection)
     itest_cleanup(&s);
 }
 
-static char mounted[64];
-
-/* Runs at exit, also when a CHECK fails half-way: never leave the test's
- * tmpfs mounted. MNT_DETACH copes with a server still holding files. */
-static void unmount_at_exit(void)
-{
-    if (mounted[0] != '\0' && umount2(mounted, MNT_DETACH) == 0)
-        rmdir(mounted);
-    mounted[0] = '\0';
-}
-
 struct tls_cut {
     const struct itest_server *s;
     uint64_t got;
@@ -309,25 +296,6 @@ TEST(tls_zero_copy_body_truncated_in_flight_closes_connection)
     rmdir(dir);
 }
 
-/* Mount a tmpfs of `size` at dir; false (and a reason printed) when this
- * machine does not let us. */
-static bool mount_small(const char *dir, const char *size)
-{
-    char opts[64];
-
-    snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
-    if (mount("mmapd-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
-        fprintf(stderr,
-                "SKIP: cannot mount a tmpfs for the full-disk test (%s); "
-                "needs root or CAP_SYS_ADMIN\n",
-                strerror(errno));
-        return false;
-    }
-    snprintf(mounted, sizeof(mounted), "%s", dir);
-    atexit(unmount_at_exit);
-    return true;
-}
-
 TEST(full_disk_answers_507_and_keeps_serving)
 {
     struct itest_server s = {0};
@@ -340,11 +308,8 @@ TEST(full_disk_answers_507_and_keeps_serving)
     const char *const args[] = {"--data-dir", dir, "--view-size", "64KiB",
                                 NULL};
 
-    CHECK(mkdtemp(dir) != NULL);
-    if (!mount_small(dir, "4m")) {
-        rmdir(dir);
+    if (!itest_mount_tmpfs(dir, "4m"))
         return;
-    }
     /* The harness creates its own data directory; point it at the tmpfs. */
     itest_start(&s, args);
     itest_create(&s, "sparse",
@@ -408,9 +373,7 @@ TEST(full_disk_answers_507_and_keeps_serving)
     expect_status(&s, "GET", "/v1/maps/big", 404);
     itest_stop(&s);
     itest_cleanup(&s);
-    CHECK(umount2(dir, 0) == 0);
-    mounted[0] = '\0';
-    rmdir(dir);
+    itest_unmount_tmpfs(dir);
 }
 
 TEST_MAIN()

@@ -137,11 +137,11 @@ TEST(hostile_paths)
     CHECK(symlink("/etc/hostname", link) == 0);
     problem(&s, "PUT", "/v1/maps/planted", NULL,
             "{\"protection\": \"readonly\"}", 400, "invalid_path");
-    /* A FIFO or a directory is not a backing file. */
+    /* A directory is not a backing file (FIFOs: test_special.c). */
     snprintf(link, sizeof(link), "%s/dir", s.dir);
     CHECK(mkdir(link, 0700) == 0);
     problem(&s, "PUT", "/v1/maps/isdir", NULL, "{\"file\": \"dir\"}", 400,
-            "invalid_path");
+            "not_regular_file");
     itest_cleanup(&s);
     snprintf(probe, sizeof(probe), "%s", outside);
     CHECK(rmdir(probe) == 0); /* still empty: nothing was created there */

@@ -3,7 +3,8 @@
  * created:false), conflicts (409) and create-only (412), the sorted list and
  * the metadata fields, every refused name, path, option, size and body, and
  * that resize, delete (with and without unlinking the file) and several
- * mappings sharing one file behave as API.md says.
+ * mappings sharing one file behave as API.md says, none of them ever cutting
+ * the file from under another (409 file_shared), across restarts too.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -523,6 +524,115 @@ TEST(mappings_share_a_file)
     ITEST_PROBLEM(&s, "PATCH", "/v1/maps/wc", json_hdr, "{\"size\": 16384}",
                   15, 409, "conflict");
     itest_cleanup(&s);
+}
+
+/* Require the metadata of name to say size and not damaged. */
+static void expect_sound(const struct itest_server *s, const char *name,
+                         uint64_t size)
+{
+    json_t *j = get_meta(s, name);
+
+    CHECK_EQ_U64(json_integer_value(json_object_get(j, "size")), size);
+    CHECK(json_is_false(json_object_get(j, "damaged")));
+    json_decref(j);
+}
+
+/* Issue 9, break 5: one mapping of a shared file must never cut the file
+ * from under the others. Shrinking below another user's size is
+ * 409 file_shared; at or above it is fine; growing one user, also after a
+ * restart (when the smaller user's file is longer than its own size),
+ * keeps the others' bytes; and a restart finds nobody damaged. */
+TEST(shrinking_a_shared_file_spares_the_others)
+{
+    struct itest_server s = {0};
+    const size_t big = 8u << 20;
+    char *pat = malloc(big);
+    char *got;
+    size_t len;
+
+    CHECK(pat != NULL);
+    itest_start(&s, NULL);
+    itest_create_filled(&s, "A", pat, big, 55);
+    itest_create(&s, "B", "{\"file\": \"A\", \"size\": 8388608}");
+
+    ITEST_PROBLEM(&s, "PATCH", "/v1/maps/B", json_hdr, "{\"size\": 4096}", 14,
+                  409, "file_shared");
+    ITEST_PROBLEM(&s, "PATCH", "/v1/maps/B", json_hdr,
+                  "{\"size\": 8388607}", 17, 409, "file_shared");
+    ITEST_PROBLEM(&s, "DELETE", "/v1/maps/B?unlink=true", NULL, NULL, 0, 409,
+                  "file_shared");
+    expect_sound(&s, "A", big);
+    expect_sound(&s, "B", big);
+    CHECK_EQ_U64(file_size(&s, "A"), big);
+    itest_expect_data(&s, "A", pat, big);
+    itest_expect_data(&s, "B", pat, big);
+
+    /* A small user of the same file; then B goes (the file stays). */
+    itest_create(&s, "small", "{\"file\": \"A\", \"size\": 4096}");
+    {
+        struct itest_resp r;
+
+        itest_request(&s, "DELETE", "/v1/maps/B", NULL, NULL, 0, &r);
+        CHECK_EQ_U64(r.status, 204);
+        itest_resp_free(&r);
+    }
+    /* At or above every other user's size: allowed, and it truncates. */
+    {
+        struct itest_resp r;
+
+        itest_request(&s, "PATCH", "/v1/maps/A", json_hdr,
+                      "{\"size\": 1048576}", 17, &r);
+        CHECK_EQ_U64(r.status, 200);
+        itest_resp_free(&r);
+    }
+    CHECK_EQ_U64(file_size(&s, "A"), 1048576);
+    ITEST_PROBLEM(&s, "PATCH", "/v1/maps/A", json_hdr, "{\"size\": 100}", 13,
+                  409, "file_shared");
+    itest_expect_data(&s, "small", pat, 4096);
+
+    /* After a restart the small user's file is longer than its size: using
+     * it must not cut A's bytes, and growing it shows A's bytes, not
+     * zeros. */
+    itest_stop(&s);
+    itest_start(&s, NULL);
+    expect_sound(&s, "A", 1048576);
+    expect_sound(&s, "small", 4096);
+    itest_expect_data(&s, "small", pat, 4096);
+    CHECK_EQ_U64(file_size(&s, "A"), 1048576);
+    {
+        struct itest_resp r;
+
+        itest_request(&s, "PATCH", "/v1/maps/small", json_hdr,
+                      "{\"size\": 65536}", 15, &r);
+        CHECK_EQ_U64(r.status, 200);
+        itest_resp_free(&r);
+    }
+    itest_expect_data(&s, "small", pat, 65536);
+    itest_expect_data(&s, "A", pat, 1048576);
+
+    /* Growing A past everyone keeps the shared prefix; the new tail is
+     * zeros. */
+    {
+        struct itest_resp r;
+
+        itest_request(&s, "PATCH", "/v1/maps/A", json_hdr,
+                      "{\"size\": 2097152}", 17, &r);
+        CHECK_EQ_U64(r.status, 200);
+        itest_resp_free(&r);
+    }
+    got = itest_get_data(&s, "A", &len);
+    CHECK_EQ_U64(len, 2097152);
+    CHECK_MEM(got, pat, 1048576);
+    for (size_t i = 1048576; i < len; i++)
+        CHECK(got[i] == 0);
+    free(got);
+    itest_stop(&s);
+    itest_start(&s, NULL);
+    expect_sound(&s, "A", 2097152);
+    expect_sound(&s, "small", 65536);
+    itest_expect_data(&s, "small", pat, 65536);
+    itest_cleanup(&s);
+    free(pat);
 }
 
 TEST_MAIN()

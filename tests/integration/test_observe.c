@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -523,20 +524,29 @@ static char *take_file(const char *path)
     return text;
 }
 
-/* Run the traffic against a server started with extra, and return what it
- * wrote to stderr (malloc'ed) after it stopped. */
-static char *server_stderr(const char *const extra[], bool with_traffic)
+/* Start s with extra and its stderr going to a new file, whose name goes
+ * into path (a "/tmp/mmapd-it-log-XXXXXX" template). */
+static void start_logged(struct itest_server *s, const char *const extra[],
+                         char *path)
 {
-    struct itest_server s = {0};
-    char path[] = "/tmp/mmapd-it-log-XXXXXX";
     int fd = mkstemp(path);
     int saved;
 
     CHECK(fd >= 0);
     close(fd);
     saved = stderr_to(path);
-    itest_start(&s, extra);
+    itest_start(s, extra);
     stderr_restore(saved);
+}
+
+/* Run the traffic against a server started with extra, and return what it
+ * wrote to stderr (malloc'ed) after it stopped. */
+static char *server_stderr(const char *const extra[], bool with_traffic)
+{
+    struct itest_server s = {0};
+    char path[] = "/tmp/mmapd-it-log-XXXXXX";
+
+    start_logged(&s, extra, path);
     if (with_traffic)
         traffic(&s);
     itest_stop(&s); /* every line is written once it has exited */
@@ -630,6 +640,56 @@ TEST(access_log_one_json_line_per_request)
 
 /* With a token file, a line names the token a request used by its position
  * in the file, and never the secret; a request without one has no "token". */
+/* A response broken off half-way is logged with the bytes that went out
+ * (it was "bytes_out":0 although 637,952 bytes had gone). */
+TEST(access_log_counts_bytes_of_a_broken_off_response)
+{
+    static const char req[] = "GET /v1/maps/big/data HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct itest_server s = {0};
+    char path[] = "/tmp/mmapd-it-log-XXXXXX";
+    static char buf[65536];
+    size_t got = 0;
+    char *text, *save = NULL;
+    bool seen = false;
+    int fd;
+
+    start_logged(&s, NULL, path);
+    itest_create(&s, "big", "{\"size\": 16777216}");
+    fd = itest_connect(s.port, 4096);
+    CHECK(fd >= 0);
+    CHECK_EQ_U64(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), sizeof(req) - 1);
+    while (got < 600000) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+        CHECK(n > 0);
+        got += (size_t)n;
+    }
+    close(fd);
+    usleep(300 * 1000);
+    itest_stop(&s);
+    itest_cleanup(&s);
+    text = take_file(path);
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t err;
+        json_t *o = line[0] == '{' ? json_loads(line, 0, &err) : NULL;
+
+        if (o && strcmp(str_field(o, "method", line), "GET") == 0 &&
+            strcmp(str_field(o, "path", line), "/v1/maps/big/data") == 0) {
+            json_int_t out = int_field(o, "bytes_out", line);
+
+            /* At least what this client received, less than the whole. */
+            if (out < (json_int_t)got || out >= 16777216)
+                TEST_FAIL("bytes_out %lld for %zu bytes received: %s",
+                          (long long)out, got, line);
+            seen = true;
+        }
+        json_decref(o);
+    }
+    CHECK(seen);
+    free(text);
+}
+
 TEST(access_log_names_the_token_by_position)
 {
     static const char tokens[] =

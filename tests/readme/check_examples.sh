@@ -7,7 +7,7 @@
 # runs each "$ command" line in order (with localhost:8080 pointed at the test
 # server, in a scratch directory), and compares what the command prints with
 # the lines printed under it in the README. Values that differ on every run
-# (ETags, timestamps, multipart boundaries, Date headers) are masked on both
+# (ETags, timestamps, HTTP-dates, multipart boundaries, Date headers) are masked on both
 # sides before comparing; everything else must match to the byte.
 #
 # With --update it rewrites the printed outputs in README from what the
@@ -47,6 +47,7 @@ mask() {
     sed -E -e 's/[0-9a-f]{8}-[0-9a-f]+-[0-9a-f]+/ETAG/g' \
            -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z/TIME/g' \
            -e 's/boundary=[A-Za-z0-9]+/boundary=B/g; s/^--[A-Za-z0-9]{8,}(--)?/--B\1/' \
+           -e 's/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT/HTTPDATE/g' \
            -e '/^[Dd]ate: /d' -e 's/\r$//'
 }
 

@@ -895,4 +895,79 @@ TEST(resize_flush_info_metrics)
     env_close(&e);
 }
 
+/* Pieces copied out in order, across empty and short pieces; an earlier
+ * position restarts the walk; past the end is 0. */
+TEST(iov_copy_walks_pieces)
+{
+    const struct api_iov iov[] = {
+        {"abc", 3}, {"", 0}, {"defg", 4}, {"h", 1}};
+    struct api_iov_cursor cur = {0};
+    char buf[16];
+
+    CHECK_EQ_U64(api_iov_copy(iov, 4, &cur, 0, buf, 5), 5);
+    CHECK_MEM(buf, "abcde", 5);
+    CHECK_EQ_U64(api_iov_copy(iov, 4, &cur, 5, buf, sizeof(buf)), 3);
+    CHECK_MEM(buf, "fgh", 3);
+    CHECK_EQ_U64(api_iov_copy(iov, 4, &cur, 8, buf, sizeof(buf)), 0);
+    CHECK_EQ_U64(api_iov_copy(iov, 4, &cur, 2, buf, 3), 3);
+    CHECK_MEM(buf, "cde", 3);
+    CHECK_EQ_U64(api_iov_copy(iov, 0, &cur, 0, buf, 3), 0);
+}
+
+/* GET the whole of `name` (size bytes), read one block of the streamed
+ * body, shrink and regrow the mapping, and require the next block to fail:
+ * the server then cuts the connection before Content-Length. */
+static void expect_cut_by_resize(struct env *e, const char *name,
+                                 const char *path, uint64_t size)
+{
+    struct fake none = {0};
+    struct api_request req = {.method = API_METHOD_GET,
+                              .path = path,
+                              .header = fake_header,
+                              .query = fake_query,
+                              .conn = &none};
+    struct api_exchange *ex = api_exchange_start(e->api, &req);
+    struct mc_mapping *m = NULL;
+    struct api_body b;
+    char buf[4096];
+
+    CHECK(ex != NULL);
+    api_exchange_end(ex);
+    CHECK_EQ_U64(api_exchange_response(ex)->status, 200);
+    api_response_take_body(ex, &b);
+    CHECK(b.kind == API_BODY_READER);
+    CHECK_EQ_U64(b.length, size);
+    CHECK_EQ_U64(b.read(b.cls, 0, buf, sizeof(buf)), sizeof(buf));
+    CHECK(mc_catalog_get(e->cat, name, &m) == MC_OK);
+    CHECK(mc_mapping_resize(m, size / 3) == MC_OK);
+    CHECK(mc_mapping_resize(m, size) == MC_OK);
+    mc_mapping_unref(m);
+    CHECK(b.read(b.cls, sizeof(buf), buf, sizeof(buf)) == -1);
+    b.release(b.cls);
+    api_exchange_free(ex, true);
+}
+
+/* Both streamed kinds: pinned views (3 MiB under a 16 MiB pin limit) and
+ * the reader (over a 1 MiB pin limit). */
+TEST(streamed_bodies_stop_after_resize)
+{
+    struct env e;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = 3 << 20;
+    char json[64];
+
+    snprintf(json, sizeof(json), "{\"size\":%zu}", size);
+    env_open(&e, (uint64_t)page, 64 << 20);
+    create(&e, "big", json);
+    fill(&e, "big", size);
+    expect_cut_by_resize(&e, "big", "/v1/maps/big/data", size);
+    env_close(&e);
+
+    env_open(&e, (uint64_t)page, 4 << 20); /* pin limit: 1 MiB */
+    create(&e, "big", json);
+    fill(&e, "big", size);
+    expect_cut_by_resize(&e, "big", "/v1/maps/big/data", size);
+    env_close(&e);
+}
+
 TEST_MAIN()

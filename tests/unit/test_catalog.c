@@ -5,10 +5,15 @@
  * paths can't leave the data directory (by text or by symlink, also on the
  * openat2-less fallback), that file mappings survive close/open with their
  * bytes while memory ones don't, that a corrupt catalog is refused and left
- * alone, that truncated backings load as damaged, and that commit reserves
- * blocks where sparse doesn't.
+ * alone, that truncated backings load as damaged, that commit reserves
+ * blocks where sparse doesn't, that a caller's may_share predicate is
+ * applied to the file itself (default name, symlink, hard link) on create
+ * and not on open, that no user of a shared file cuts it below another (MC_ESHARED),
+ * also with both resizing at once, and that the catalog keeps a space
+ * reserve beside it.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -312,10 +317,10 @@ TEST(path_escapes_refused)
     CHECK_EQ_U64(stat_of(&f, "real/inside.bin").st_size, VS);
     /* A directory or a FIFO is not a backing file. */
     spec.file = "real";
-    CHECK_RC(create(&f, "dir", spec, NULL), MC_EPATH);
+    CHECK_RC(create(&f, "dir", spec, NULL), MC_ENOTREG);
     CHECK(mkfifoat(f.datafd, "fifo", 0600) == 0);
     spec.file = "fifo";
-    CHECK_RC(create(&f, "fifo", spec, NULL), MC_EPATH);
+    CHECK_RC(create(&f, "fifo", spec, NULL), MC_ENOTREG);
     CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
     teardown(&f);
 }
@@ -720,6 +725,193 @@ TEST(options_and_defaults)
     opt.cache_bytes = VS; /* budget below one view */
     CHECK_RC(mc_catalog_open(&opt, &cat), MC_EINVAL);
     CHECK(cat == NULL);
+    teardown(&f);
+}
+
+/* A may_share predicate: everything but names starting with "secret". */
+static bool not_secret(void *cls, const char *name)
+{
+    (void)cls;
+    return strncmp(name, "secret", 6) != 0;
+}
+
+TEST(file_users_judged_by_the_file)
+{
+    struct fixture f;
+    struct mc_spec spec = sized(VS);
+    struct mc_spec shared = {0};
+    struct mc_mapping *m = NULL;
+    bool created = false;
+
+    setup(&f);
+    spec.given |= MC_SPEC_FILE;
+    spec.file = "pub";
+    CHECK_RC(create(&f, "secret", spec, NULL), MC_OK);
+    CHECK(symlinkat("pub", f.datafd, "link") == 0);
+    CHECK(linkat(f.datafd, "pub", f.datafd, "hard", 0) == 0);
+    /* By default name, by symlink, by hard link: the same file, refused,
+     * and nothing was created or grown. */
+    spec = sized(2 * VS);
+    spec.may_share = not_secret;
+    CHECK_RC(create(&f, "pub", spec, NULL), MC_EDENIED);
+    CHECK_RC(create(&f, "link", spec, NULL), MC_EDENIED);
+    CHECK_RC(create(&f, "hard", spec, NULL), MC_EDENIED);
+    CHECK_EQ_U64(stat_of(&f, "pub").st_size, VS);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 1);
+    /* Without the predicate (anonymous): allowed, sharing the file. */
+    CHECK_RC(create(&f, "link", (struct mc_spec){0}, &created), MC_OK);
+    CHECK(created);
+    /* Opening that mapping is not choosing its file: allowed (its bytes
+     * are reachable through its name anyway). */
+    shared.may_share = not_secret;
+    CHECK_RC(mc_catalog_create(f.cat, "link", &shared, false, &m, &created),
+             MC_OK);
+    CHECK(!created);
+    mc_mapping_unref(m);
+    m = NULL;
+    /* Sharing with allowed names only is fine. */
+    spec.given = 0;
+    CHECK_RC(create(&f, "other", spec, NULL), MC_EZEROSIZE);
+    spec = (struct mc_spec){.given = MC_SPEC_FILE, .file = "pub",
+                            .may_share = not_secret};
+    CHECK_RC(mc_catalog_remove(f.cat, "secret", false), MC_OK);
+    CHECK_RC(create(&f, "pub", spec, &created), MC_OK);
+    CHECK(created);
+    teardown(&f);
+}
+
+TEST(shared_file_never_cut_below_a_user)
+{
+    struct fixture f;
+    struct mc_spec spec = sized(4 * VS);
+    struct mc_mapping *a = NULL, *b = NULL;
+    uint8_t byte = 0;
+
+    setup(&f);
+    CHECK_RC(mc_catalog_create(f.cat, "a", &spec, false, &a, NULL), MC_OK);
+    spec.given |= MC_SPEC_FILE;
+    spec.file = "a";
+    spec.size = 2 * VS;
+    CHECK_RC(mc_catalog_create(f.cat, "b", &spec, false, &b, NULL), MC_OK);
+    byte = 9;
+    CHECK_RC(mc_mapping_write(a, 3 * VS, &byte, 1), MC_OK);
+    /* b may not go below a, nor unlink a's file. */
+    CHECK_RC(mc_mapping_resize(b, VS), MC_ESHARED); /* a needs 4 VS */
+    CHECK_EQ_U64(mc_mapping_size(b), 2 * VS);
+    CHECK_EQ_U64(stat_of(&f, "a").st_size, 4 * VS);
+    CHECK_RC(mc_mapping_resize(a, 2 * VS), MC_OK);
+    CHECK_EQ_U64(stat_of(&f, "a").st_size, 2 * VS);
+    CHECK_RC(mc_mapping_resize(a, VS / 2), MC_ESHARED);
+    CHECK_EQ_U64(mc_mapping_size(a), 2 * VS);
+    CHECK_RC(mc_catalog_remove(f.cat, "a", true), MC_ESHARED);
+    CHECK(exists(&f, "a"));
+    /* Growing b over a's bytes shows them; the stale tail reads zeros. */
+    byte = 5;
+    CHECK_RC(mc_mapping_write(a, VS + 1, &byte, 1), MC_OK);
+    CHECK_RC(mc_mapping_resize(b, 4 * VS), MC_OK);
+    CHECK_RC(mc_mapping_read(b, VS + 1, &byte, 1), MC_OK);
+    CHECK_EQ_U64(byte, 5);
+    CHECK_RC(mc_mapping_read(b, 3 * VS, &byte, 1), MC_OK);
+    CHECK_EQ_U64(byte, 0);
+    mc_mapping_unref(a);
+    mc_mapping_unref(b);
+    /* Once b is gone, a may shrink and unlink freely. */
+    CHECK_RC(mc_catalog_remove(f.cat, "b", false), MC_OK);
+    CHECK_RC(mc_catalog_get(f.cat, "a", &a), MC_OK);
+    CHECK_RC(mc_mapping_resize(a, VS / 2), MC_OK);
+    mc_mapping_unref(a);
+    CHECK_RC(mc_catalog_remove(f.cat, "a", true), MC_OK);
+    CHECK(!exists(&f, "a"));
+    teardown(&f);
+}
+
+/* One thread resizing one mapping of a shared file up and down, and
+ * reading it; counts what must never happen. */
+struct resizer {
+    struct mc_mapping *m;
+    uint64_t lo, hi;
+    unsigned seed;
+    unsigned bad;    /* reads failing other than by a concurrent shrink */
+    unsigned shared; /* shrinks refused with MC_ESHARED */
+};
+
+static void *resizer_main(void *arg)
+{
+    struct resizer *r = arg;
+
+    for (int i = 0; i < 300; i++) {
+        uint64_t size = r->lo + (uint64_t)(rand_r(&r->seed) % 4) *
+                                    ((r->hi - r->lo) / 3);
+        enum mc_err rc = mc_mapping_resize(r->m, size);
+        uint64_t now = mc_mapping_size(r->m);
+        uint8_t byte;
+
+        if (rc == MC_ESHARED)
+            r->shared++;
+        else if (rc != MC_OK)
+            r->bad++;
+        rc = mc_mapping_read(r->m, now - 1, &byte, 1);
+        if (rc != MC_OK && rc != MC_ERANGE)
+            r->bad++;
+    }
+    return NULL;
+}
+
+/* Two users of one file resizing at once (each through its own locks)
+ * never cut the file below the other: no read fails with a truncation,
+ * and both load healthy afterwards. */
+TEST(concurrent_resizes_of_a_shared_file)
+{
+    struct fixture f;
+    struct mc_spec spec = sized(8 * VS);
+    struct resizer r[2] = {{.lo = 4 * VS, .hi = 16 * VS, .seed = 1},
+                           {.lo = VS, .hi = 13 * VS, .seed = 2}};
+    pthread_t t[2];
+    struct mc_info *infos = NULL;
+    size_t n = 0;
+
+    setup(&f);
+    CHECK_RC(mc_catalog_create(f.cat, "a", &spec, false, &r[0].m, NULL),
+             MC_OK);
+    spec.given |= MC_SPEC_FILE;
+    spec.file = "a";
+    CHECK_RC(mc_catalog_create(f.cat, "b", &spec, false, &r[1].m, NULL),
+             MC_OK);
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t[i], NULL, resizer_main, &r[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    CHECK_EQ_U64(r[0].bad + r[1].bad, 0);
+    CHECK(r[1].shared > 0); /* b went below a now and then: refused */
+    CHECK((uint64_t)stat_of(&f, "a").st_size >= mc_mapping_size(r[0].m));
+    CHECK((uint64_t)stat_of(&f, "a").st_size >= mc_mapping_size(r[1].m));
+    mc_mapping_unref(r[0].m);
+    mc_mapping_unref(r[1].m);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_list(f.cat, &infos, &n), MC_OK);
+    CHECK_EQ_U64(n, 2);
+    CHECK(!infos[0].damaged && !infos[1].damaged);
+    free(infos);
+    teardown(&f);
+}
+
+TEST(catalog_keeps_a_reserve)
+{
+    struct fixture f;
+
+    setup(&f);
+    /* No catalog yet: no .mmapd, no reserve. */
+    CHECK(!exists(&f, ".mmapd/reserve"));
+    CHECK_RC(create(&f, "a", sized(VS), NULL), MC_OK);
+    CHECK(stat_of(&f, ".mmapd/reserve").st_size >=
+          stat_of(&f, ".mmapd/catalog.json").st_size + (64u << 10));
+    CHECK(stat_of(&f, ".mmapd/reserve").st_blocks * 512 >= (64u << 10));
+    /* A reserve lost while closed comes back at open. */
+    CHECK(unlinkat(f.datafd, ".mmapd/reserve", 0) == 0);
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK(stat_of(&f, ".mmapd/reserve").st_size >= (64u << 10));
     teardown(&f);
 }
 

@@ -378,6 +378,13 @@ TEST(memory_mapping_basics)
     uint8_t b;
 
     setup(&f, 16);
+    /* Nothing to write through to: refused, and nothing is created. */
+    struct mc_spec wt = spec;
+    wt.given |= MC_SPEC_WRITETHROUGH;
+    wt.writethrough = true;
+    CHECK_RC(mc_catalog_create(f.cat, "mem", &wt, false, &m, &created),
+             MC_EUNSUPPORTED);
+    CHECK_EQ_U64(mc_catalog_count(f.cat), 0);
     CHECK_RC(mc_catalog_create(f.cat, "mem", &spec, false, &m, &created),
              MC_OK);
     CHECK(created);
@@ -387,8 +394,9 @@ TEST(memory_mapping_basics)
     CHECK(reads_all(m, 0, 3 * VS, 0));
     set_all(m, VS - 1, 2 * VS, 0x99);
     CHECK(reads_all(m, VS - 1, 2 * VS, 0x99));
+    /* No stable storage: a flush is refused, never a pretended success. */
     uint64_t flushed = 99;
-    CHECK_RC(mc_mapping_flush(m, 0, 0, &flushed), MC_OK);
+    CHECK_RC(mc_mapping_flush(m, 0, 0, &flushed), MC_EUNSUPPORTED);
     CHECK_EQ_U64(flushed, 0);
 
     /* Shrink with a view pinned past the new end: the memfd is sealed and

@@ -531,4 +531,73 @@ TEST(if_range_is_one_strong_tag)
     CHECK(!api_if_range_parse(NULL, NONCE, &t));
 }
 
+TEST(http_date_three_forms)
+{
+    int64_t t = 0;
+
+    /* RFC 9110 section 5.6.7's example in its three forms. */
+    CHECK(api_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t));
+    CHECK_EQ_U64(t, 784111777);
+    t = 0;
+    CHECK(api_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t));
+    CHECK_EQ_U64(t, 784111777);
+    t = 0;
+    CHECK(api_parse_http_date("Sun Nov  6 08:49:37 1994", &t));
+    CHECK_EQ_U64(t, 784111777);
+    CHECK(api_parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT", &t));
+    CHECK_EQ_U64(t, 0);
+    CHECK(api_parse_http_date("Tue, 29 Feb 2000 23:59:59 GMT", &t));
+    CHECK_EQ_U64(t, 951868799);
+    /* A two-digit year under 70 is this century's. */
+    CHECK(api_parse_http_date("Friday, 04-Dec-26 00:00:00 GMT", &t));
+    CHECK_EQ_U64(t, 1796342400);
+    /* A leap second reads as the second before. */
+    CHECK(api_parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT", &t));
+    CHECK_EQ_U64(t, 1483228799);
+}
+
+TEST(http_date_refuses_malformed)
+{
+    static const char *const bad[] = {
+        "", " Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT ",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 +0000",
+        "sun, 06 Nov 1994 08:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 1994 08:49:61 GMT",
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+        "Mon, 29 Feb 1900 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMTX",
+        "Sun,06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-1994 08:49:37 GMT",
+        "Sun Nov 6 08:49:37 1994", "Sun Nov  6 08:49:37 94",
+        "Xyz, 06 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z", "0",
+        "Sun, 06 Nov 1994 08:49:37 GMT\r\n", "Sun, -6 Nov 1994 08:49:37 GMT",
+    };
+    int64_t t = 42;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_parse_http_date(bad[i], &t))
+            TEST_FAIL("accepted \"%s\"", bad[i]);
+    }
+    CHECK(!api_parse_http_date(NULL, &t));
+    CHECK_EQ_U64(t, 42);
+}
+
+TEST(http_date_formats_and_round_trips)
+{
+    char buf[API_HTTP_DATE_LEN];
+    int64_t t = 0;
+
+    api_format_http_date(784111777, buf);
+    CHECK_EQ_STR(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+    api_format_http_date(0, buf);
+    CHECK_EQ_STR(buf, "Thu, 01 Jan 1970 00:00:00 GMT");
+    api_format_http_date(-1, buf);
+    CHECK_EQ_STR(buf, "Wed, 31 Dec 1969 23:59:59 GMT");
+    for (int64_t x = -86400LL * 800; x < 253402300800LL; x += 86399LL * 37 + 7) {
+        api_format_http_date(x, buf);
+        CHECK(api_parse_http_date(buf, &t));
+        CHECK_EQ_U64(t, x);
+    }
+}
+
 TEST_MAIN()

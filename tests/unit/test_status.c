@@ -170,6 +170,22 @@ TEST(lookup)
     CHECK_EQ_STR(api_status_lookup(API_OK)->code, "internal_error");
 }
 
+/* The server's own answer when it cannot even start an exchange: the same
+ * code as the table's (it once said "internal" for "internal_error"). */
+TEST(problem_without_the_api)
+{
+    char buf[256];
+    size_t n = api_status_problem(API_EINTERNAL, "out of memory", buf,
+                                  sizeof(buf));
+
+    CHECK_EQ_U64(n, strlen(buf));
+    CHECK_EQ_STR(buf, "{\"type\":\"about:blank\",\"title\":\"Internal error\","
+                      "\"status\":500,\"detail\":\"out of memory\","
+                      "\"code\":\"internal_error\"}");
+    CHECK(api_status_problem(API_EINTERNAL, "x", buf, 8) > 8);
+    CHECK_EQ_U64(strlen(buf), 7);
+}
+
 TEST(codes_documented_in_openapi)
 {
     size_t n = 0;

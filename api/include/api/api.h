@@ -6,8 +6,10 @@
  * api_response: a status, headers, and a body that is one of
  *  - nothing,
  *  - an iovec of memory that stays valid until the body's release callback
- *    runs (slices of pinned views: no copy of mapped bytes), or
- *  - a reader callback that produces bytes at a position (streamed).
+ *    runs (memory the body owns: a copy of mapped bytes, or JSON), or
+ *  - a reader callback that produces bytes at a position (streamed; bytes
+ *    served from mapped views come this way, so the API can stop a body
+ *    between blocks, see api/src/body.c).
  * server/daemon.c translates these to and from libmicrohttpd.
  *
  * Life of an exchange:
@@ -75,6 +77,23 @@ enum api_body_kind {
     API_BODY_IOV,    /* iov[0..iovcnt) valid until release(release_cls) */
     API_BODY_READER, /* read(cls, pos, buf, max) until length bytes given */
 };
+
+/* Where a reader copying an iovec out in order stands. Zero it to start. */
+struct api_iov_cursor {
+    size_t idx;      /* the piece holding the last position copied */
+    uint64_t at;     /* body position where piece idx starts */
+};
+
+/* Copy the body bytes from position pos of the pieces iov[0..n) into buf
+ * (at most max bytes), resuming at *cur: positions normally come in order,
+ * and an earlier one restarts the walk. Each piece is copied with
+ * mc_view_copy, so a piece pointing into a mapped view whose backing file
+ * was truncated behind the server fails the copy instead of raising SIGBUS.
+ * Returns the bytes copied (0 at or past the end), or -1 when a copy
+ * faulted. Thread-compatible (one cursor per thread). */
+ssize_t api_iov_copy(const struct api_iov *iov, size_t n,
+                     struct api_iov_cursor *cur, uint64_t pos, char *buf,
+                     size_t max);
 
 struct api_body {
     enum api_body_kind kind;

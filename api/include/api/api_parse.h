@@ -181,5 +181,20 @@ bool api_etag_list_parse(const char *header, uint32_t nonce, bool weak,
  * (optional blanks around it). An HTTP-date or any other tag: false. */
 bool api_if_range_parse(const char *header, uint32_t nonce,
                         struct api_etag *out);
+/* ---- HTTP-dates (httpdate.c) ---- */
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" and its terminating NUL. */
+#define API_HTTP_DATE_LEN 30
+
+/* Parse an HTTP-date (RFC 9110 section 5.6.7): the IMF-fixdate, and the
+ * obsolete RFC 850 and asctime forms every recipient must accept, exactly
+ * (no surrounding spaces, GMT only, a real calendar day). *out gets
+ * seconds since the Unix epoch. False for anything else: a conditional
+ * header with a bad date is then ignored, as section 13.1.3 asks. */
+bool api_parse_http_date(const char *s, int64_t *out);
+
+/* Format t (seconds since the Unix epoch, years 0 to 9999) as an
+ * IMF-fixdate. */
+void api_format_http_date(int64_t t, char out[API_HTTP_DATE_LEN]);
 
 #endif

@@ -38,6 +38,7 @@ enum api_err {
     API_EUNAUTHORIZED,        /* no valid bearer token */
     API_EFORBIDDEN,           /* the token lacks the permission */
     API_EBODYMEM,             /* the request-body memory budget is spent */
+    API_ERANGEONPUT,          /* a PUT with Range instead of Content-Range */
     API_ERR_END
 };
 
@@ -55,6 +56,13 @@ struct api_status_entry {
 /* The row for err. Never NULL: an error without a row (which the unit test
  * rules out) answers as internal_error. */
 const struct api_status_entry *api_status_lookup(enum api_err err);
+
+/* The RFC 9457 body of err with a fixed detail, for the answers a server
+ * must give without the API (it could not allocate an exchange): written
+ * into buf (NUL-terminated, cut at len), returns the length it needs.
+ * detail must be plain text without quotes or backslashes. */
+size_t api_status_problem(enum api_err err, const char *detail, char *buf,
+                          size_t len);
 
 /* The whole table, for tests and documentation generators: *n rows. */
 const struct api_status_entry *api_status_table(size_t *n);

@@ -59,6 +59,14 @@ struct mc_spec {
     enum mc_protection protection;
     enum mc_allocation allocation;
     bool writethrough;
+    /* Optional (NULL: anyone may). Who may share the backing file with the
+     * caller: a create (not an open) whose file (explicit or by default;
+     * judged by the file itself, so links name the same file) is used by
+     * another mapping whose name may_share(share_cls, name) refuses fails
+     * with MC_EDENIED, nothing changed. Called under an internal lock: it must
+     * not call into mapcore. */
+    bool (*may_share)(void *cls, const char *name);
+    void *share_cls;
 };
 
 /* Open (or create) the catalog in opt->data_dir and load its mappings.
@@ -79,10 +87,11 @@ void mc_catalog_close(struct mc_catalog *cat);
  * size). *created tells which. create_only turns an existing name into
  * MC_EEXIST. Errors: MC_ENAME, MC_EPATH, MC_EUNSUPPORTED, MC_EZEROSIZE,
  * MC_ETOOBIG, MC_ENOFILE (readonly/writecopy of a missing file), MC_ENOSPC,
- * MC_ECONFLICT, MC_EIO, and MC_EMEMLIMIT when a new memory-backed mapping
- * does not fit the memory budget (checked before anything is allocated).
- * On failure nothing is left behind: no catalog entry, and no file that
- * this call created. On success *out is a new reference. */
+ * MC_ECONFLICT, MC_EDENIED (spec->may_share refused a user of the file),
+ * MC_EIO, and MC_EMEMLIMIT when a new memory-backed mapping does not fit
+ * the memory budget (checked before anything is allocated). On failure
+ * nothing is left behind: no catalog entry, and no file that this call
+ * created. On success *out is a new reference. */
 enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
                               const struct mc_spec *spec, bool create_only,
                               struct mc_mapping **out, bool *created);
@@ -92,8 +101,10 @@ enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
                            struct mc_mapping **out);
 
 /* Remove `name` from the catalog and persist. With unlink_file the backing
- * file is unlinked too (memory backings have none). References still held
- * keep working until dropped. MC_ENOTFOUND when absent. */
+ * file is unlinked too (memory backings have none); MC_ESHARED, nothing
+ * changed, while other mappings use that file. References still held keep
+ * working until dropped. MC_ENOTFOUND when absent. Works on a full file
+ * system: the catalog save may use the reserve (see reserve.c). */
 enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
                               bool unlink_file);
 

@@ -32,7 +32,11 @@
     X(MC_ECORRUPT,      "catalog file is corrupt")                           \
     X(MC_EIO,           "I/O error on the backing file")                     \
     X(MC_EPRECONDITION, "the mapping changed since the given ETag")         \
-    X(MC_EMEMLIMIT,     "memory budget of memory-backed mappings exhausted")
+    X(MC_EMEMLIMIT,     "memory budget of memory-backed mappings exhausted") \
+    X(MC_ENOTREG,       "not a regular file (a FIFO, device, socket or directory)") \
+    X(MC_ENOFD,         "out of file descriptors")                                      \
+    X(MC_ESHARED,       "other mappings use the backing file: this would cut it from under them") \
+    X(MC_EDENIED,       "the backing file is used by a mapping the caller may not write")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,

@@ -63,15 +63,29 @@ void mc_mapping_unref(struct mc_mapping *m);
 void mc_mapping_info(struct mc_mapping *m, struct mc_info *out);
 
 /* The part of mc_mapping_info a read of the bytes needs, without the locks
- * the rest costs (the view count takes the cache's): for the hot path. */
+ * the rest costs (the view count takes the cache's): for the hot path. Size,
+ * generation and resize_seq are of one moment between resizes: a resize in
+ * flight is waited for (it is short; the range lock orders the wait). */
 struct mc_state {
     uint64_t size;
     uint64_t generation;
+    uint64_t resize_seq; /* see mc_mapping_resize_seq; read first */
     bool damaged;
 };
 void mc_mapping_state(struct mc_mapping *m, struct mc_state *out);
+
+/* The resize sequence: odd while a resize runs, bumped when one starts and
+ * when it ends. A reader that copies bytes without the range lock (from
+ * pinned views, or across several calls) and finds the value it started
+ * with, even, after the copy knows no resize touched what it copied; a
+ * state whose resize_seq is odd, or differs by the time the bytes are
+ * read, may mix sizes. Can't fail. */
+uint64_t mc_mapping_resize_seq(struct mc_mapping *m);
 uint64_t mc_mapping_size(struct mc_mapping *m);
 uint64_t mc_mapping_generation(struct mc_mapping *m);
+/* When the bytes or the size last changed, Unix epoch milliseconds (the
+ * modified_at of mc_info; never goes backwards). */
+int64_t mc_mapping_modified_ms(struct mc_mapping *m);
 enum mc_protection mc_mapping_protection(struct mc_mapping *m);
 /* A stable number unique to this mapping within the process lifetime. */
 uint64_t mc_mapping_id(struct mc_mapping *m);
@@ -103,7 +117,8 @@ enum mc_err mc_mapping_read(struct mc_mapping *m, uint64_t off, void *buf,
 
 /* Copy len bytes from buf into the mapping at off, spanning views as needed.
  * MC_ERDONLY for readonly mappings, MC_ERANGE as for read. Bumps the
- * generation and the modified time. Does not flush, even for writethrough
+ * generation and the modified time (which never goes backwards, and for a
+ * shared file survives kill -9 through the file's mtime). Does not flush, even for writethrough
  * mappings: a caller writing one request in several chunks calls
  * mc_mapping_write_done() once at the end. */
 enum mc_err mc_mapping_write(struct mc_mapping *m, uint64_t off,
@@ -156,7 +171,9 @@ enum mc_err mc_mapping_write_done(struct mc_mapping *m, uint64_t off,
 /* Flush [off, off+len) to stable storage: msync(MS_SYNC) of the views that
  * are mapped over the page-aligned range, then fdatasync. len 0 means "to the
  * end". *flushed (may be NULL) receives the bytes covered, clamped to the
- * size. Memory and writecopy mappings have nothing to flush: MC_OK, 0 bytes.*/
+ * size. Writecopy mappings have nothing to flush (their pages are private
+ * by request): MC_OK, 0 bytes. Memory mappings have no stable storage at
+ * all: MC_EUNSUPPORTED, so nobody mistakes their bytes for durable ones. */
 enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
                              uint64_t *flushed);
 
