@@ -1,6 +1,12 @@
 /* exchange.c - the life of one request/response exchange, and the helpers
  * every handler uses to build its response.
  *
+ * The exchange runs every operation row (ops.c) the same way: the router
+ * picks the row, the exchange is allocated with the row's handler state,
+ * the row's scope is checked, the {name} mapping is looked up once and the
+ * conditional headers parsed once, then the handler's start, body, end and
+ * free run. No operation is named here.
+ *
  * The exchange is the only per-request allocation the API itself keeps; the
  * response body, once built, owns its own memory (see internal.h), so the
  * server is free to send it after api_exchange_free().

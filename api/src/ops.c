@@ -15,8 +15,10 @@
 
 #define NEEDS_ADMIN " (needs admin and write on the name)"
 
-/*  handler      route    methods       scope     403 says "may not ..."
- *                                                             mapping */
+/* Columns: the handler (api__op_<handler>, defined in its own file), the
+ * route (API_ROUTE_<route>, or ANY), the methods, the scope
+ * (API_SCOPE_<scope>), what a 403 says the token "may not" do, and whether
+ * the exchange looks the {name} mapping up and parses the conditions. */
 #define API_OPS(X)                                                             \
     X(healthz, HEALTHZ, API_M_GET, TOKEN, NULL, false)                         \
     X(readyz, READYZ, API_M_GET, TOKEN, NULL, false)                           \
