@@ -78,9 +78,12 @@ bool api__conditions_parse(struct api_exchange *ex,
 {
     struct api_cond *c = &ex->cond;
     uint32_t nonce = ex->api->boot_nonce;
-    const char *ir = req->header(req->conn, "If-Range");
+    bool safe = ex->method == API_METHOD_GET || ex->method == API_METHOD_HEAD;
+    /* If-Range and If-Modified-Since apply to GET and HEAD only (RFC 9110
+     * sections 13.1.3 and 13.1.5); a write need not look for them. */
+    const char *ir = safe ? req->header(req->conn, "If-Range") : NULL;
 
-    c->has_ims = condition_date(req, "If-Modified-Since", &c->ims);
+    c->has_ims = safe && condition_date(req, "If-Modified-Since", &c->ims);
     c->has_ius = condition_date(req, "If-Unmodified-Since", &c->ius);
 
     if (!etags_parse(&c->if_match, req->header(req->conn, "If-Match"), nonce,

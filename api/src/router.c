@@ -2,7 +2,7 @@
  *
  * A route is a path pattern, segment by segment: literal segments, and the
  * captures {name} and {offset}. The patterns are few, so the router tries
- * them in turn. Only the {name} segment is percent-decoded, and it must
+ * them in turn (those with as many segments as the path). Only the {name} segment is percent-decoded, and it must
  * then pass mc_name_valid(): a name never becomes a path by itself, and an
  * escape cannot sneak a '/' or a NUL past the check (api_segment_decode
  * refuses both). A path may end in one '/' more, naming the same route.
@@ -16,24 +16,37 @@
 
 #define MAX_SEGS 5
 
+/* A route: its path pattern as segments (literals, or the captures
+ * "{name}" and "{offset}"), whose count is checked first, so matching a
+ * path costs a few comparisons. */
 struct route_def {
     const char *label; /* the metrics' route label: never change one */
-    const char *pattern;
-    bool open; /* no token needed (README "Security") */
+    bool open;         /* no token needed (README "Security") */
+    size_t nsegs;
+    const char *segs[MAX_SEGS];
 };
 
+#define PATTERN(...)                                                           \
+    sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *),              \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+
 static const struct route_def routes[API_ROUTE_COUNT] = {
-    [API_ROUTE_NONE] = {"none", NULL, false},
-    [API_ROUTE_HEALTHZ] = {"healthz", "/healthz", true},
-    [API_ROUTE_READYZ] = {"readyz", "/readyz", true},
-    [API_ROUTE_METRICS] = {"metrics", "/metrics", false},
-    [API_ROUTE_INFO] = {"info", "/v1/info", false},
-    [API_ROUTE_MAPS] = {"maps", "/v1/maps", false},
-    [API_ROUTE_MAP] = {"map", "/v1/maps/{name}", false},
-    [API_ROUTE_DATA] = {"data", "/v1/maps/{name}/data", false},
-    [API_ROUTE_FLUSH] = {"flush", "/v1/maps/{name}/flush", false},
-    [API_ROUTE_OBJECTS] = {"objects", "/v1/maps/{name}/objects/{offset}",
-                           false},
+    [API_ROUTE_NONE] = {"none", false, 0, {NULL}},
+    [API_ROUTE_HEALTHZ] = {"healthz", true, PATTERN("healthz")},
+    [API_ROUTE_READYZ] = {"readyz", true, PATTERN("readyz")},
+    [API_ROUTE_METRICS] = {"metrics", false, PATTERN("metrics")},
+    [API_ROUTE_INFO] = {"info", false, PATTERN("v1", "info")},
+    [API_ROUTE_MAPS] = {"maps", false, PATTERN("v1", "maps")},
+    [API_ROUTE_MAP] = {"map", false, PATTERN("v1", "maps", "{name}")},
+    [API_ROUTE_DATA] = {"data", false,
+                        PATTERN("v1", "maps", "{name}", "data")},
+    [API_ROUTE_FLUSH] = {"flush", false,
+                         PATTERN("v1", "maps", "{name}", "flush")},
+    [API_ROUTE_OBJECTS] = {"objects", false,
+                           PATTERN("v1", "maps", "{name}", "objects",
+                                   "{offset}")},
 };
 
 const char *api__route_label(enum api_route r)
@@ -89,35 +102,30 @@ static size_t split_path(const char *path, struct seg *out, size_t max)
     return n;
 }
 
-/* Whether the segments s[0..n) fit pattern; fills the captures of m. */
-static bool fits(const char *pattern, const struct seg *s, size_t n,
+/* Whether the n segments s fit route r; fills the captures of m. */
+static bool fits(const struct route_def *r, const struct seg *s, size_t n,
                  struct api_match *m)
 {
-    const char *p = pattern;
-    size_t i = 0;
-
+    if (r->nsegs != n)
+        return false;
     m->name = m->offset = NULL;
-    while (*p == '/') {
-        const char *lit = ++p;
-        size_t len;
+    for (size_t i = 0; i < n; i++) {
+        const char *lit = r->segs[i];
 
-        while (*p != '/' && *p != '\0')
-            p++;
-        len = (size_t)(p - lit);
-        if (i == n)
-            return false;
-        if (len == 6 && memcmp(lit, "{name}", 6) == 0) {
-            m->name = s[i].p;
-            m->name_len = s[i].len;
-        } else if (len == 8 && memcmp(lit, "{offset}", 8) == 0) {
-            m->offset = s[i].p;
-            m->offset_len = s[i].len;
-        } else if (s[i].len != len || memcmp(s[i].p, lit, len) != 0) {
+        if (lit[0] == '{') {
+            if (lit[1] == 'n') {
+                m->name = s[i].p;
+                m->name_len = s[i].len;
+            } else {
+                m->offset = s[i].p;
+                m->offset_len = s[i].len;
+            }
+        } else if (strncmp(lit, s[i].p, s[i].len) != 0 ||
+                   lit[s[i].len] != '\0') {
             return false;
         }
-        i++;
     }
-    return i == n;
+    return true;
 }
 
 void api__route_match(const struct api_request *req, struct api_match *m)
@@ -134,7 +142,7 @@ void api__route_match(const struct api_request *req, struct api_match *m)
     m->route = API_ROUTE_NONE;
     if (n <= MAX_SEGS) {
         for (unsigned r = API_ROUTE_NONE + 1; r < API_ROUTE_COUNT; r++) {
-            if (fits(routes[r].pattern, segs, n, m)) {
+            if (fits(&routes[r], segs, n, m)) {
                 m->route = (enum api_route)r;
                 break;
             }
