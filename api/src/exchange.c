@@ -11,6 +11,7 @@
  * response body, once built, owns its own memory (see internal.h), so the
  * server is free to send it after api_exchange_free().
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,10 @@ static bool header_add(struct api_exchange *ex, bool keep, const char *name,
 {
     struct api_header *h;
 
+    /* Content-Type has one way in, api__content_type: a second copy in the
+     * header array would go out as a second header. Caught by the tests
+     * (assert is on in the Debug build of the asan preset). */
+    assert(strcasecmp(name, "Content-Type") != 0);
     if (ex->resp.nheaders >= API_MAX_HEADERS)
         return false;
     if (keep)
