@@ -37,6 +37,10 @@ enum api_err {
     API_ENOOBJECT,            /* no valid object record at the offset */
     API_EUNAUTHORIZED,        /* no valid bearer token */
     API_EFORBIDDEN,           /* the token lacks the permission */
+    API_EFRAMING,             /* request head framed ambiguously */
+    API_ECODING,              /* transfer coding other than chunked */
+    API_EURITOOLONG,          /* request target over the limit */
+    API_EHEADTOOLARGE,        /* too many or too large header lines */
     API_ERR_END
 };
 
