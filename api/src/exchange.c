@@ -115,6 +115,19 @@ bool api__body_copy(struct api_exchange *ex, const char *content_type,
     return true;
 }
 
+struct api_exchange *api_exchange_refuse(struct api *api, enum api_err err,
+                                         const char *detail)
+{
+    struct api_exchange *ex = calloc(1, sizeof(*ex));
+
+    if (ex == NULL)
+        return NULL;
+    ex->api = api;
+    ex->resp.body.kind = API_BODY_NONE;
+    api__fail(ex, err, "%s", detail ? detail : api_status_lookup(err)->title);
+    return ex;
+}
+
 struct api_exchange *api_exchange_start(struct api *api,
                                         const struct api_request *req)
 {
