@@ -61,7 +61,8 @@ static const struct flag flags[] = {
      "0: no limit (a proxy's clients all share its address)"},
     {"max-header-bytes", "MMAPD_MAX_HEADER_BYTES", FLAG_SIZE,
      F(max_header_bytes), 8192, 1u << 24, "BYTES", "16KiB",
-     "room for a request's line and headers; more is answered 431"},
+     "room for a request's line and headers: a longer target is 414, a "
+     "larger head 431"},
     {"max-ranges", "MMAPD_MAX_RANGES", FLAG_COUNT, F(max_ranges), 1, 100000,
      "N", "64", "ranges per Range header; past it the whole body is sent"},
     {"max-body", "MMAPD_MAX_BODY", FLAG_SIZE, F(max_body), 1, UINT64_MAX,

@@ -187,6 +187,19 @@ static bool prepare(struct api_exchange *ex, const struct api_request *req)
     return api__conditions_parse(ex, req);
 }
 
+struct api_exchange *api_exchange_refuse(struct api *api, enum api_err err,
+                                         const char *detail)
+{
+    struct api_exchange *ex = calloc(1, sizeof(*ex));
+
+    if (ex == NULL)
+        return NULL;
+    ex->api = api;
+    ex->resp.body.kind = API_BODY_NONE;
+    api__fail(ex, err, "%s", detail ? detail : api_status_lookup(err)->title);
+    return ex;
+}
+
 struct api_exchange *api_exchange_start(struct api *api,
                                         const struct api_request *req)
 {

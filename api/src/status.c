@@ -57,6 +57,10 @@ static const struct api_status_entry table[] = {
     {API_ENOOBJECT, 404, "no_object", "No object at this offset"},
     {API_EBODYMEM, 503, "body_memory_limit", "Request body memory exhausted"},
     {API_ERANGEONPUT, 400, "range_on_put", "Range on a PUT"},
+    {API_EFRAMING, 400, "bad_framing", "Ambiguous request framing"},
+    {API_ECODING, 501, "unsupported_transfer_coding", "Transfer coding not implemented"},
+    {API_EURITOOLONG, 414, "uri_too_long", "Request target too long"},
+    {API_EHEADTOOLARGE, 431, "headers_too_large", "Request header fields too large"},
 };
 /* clang-format on */
 

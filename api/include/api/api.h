@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "api/api_status.h"
+
 struct mc_catalog;
 struct api_tokens;
 
@@ -159,6 +161,11 @@ void api_set_tokens(struct api *api, struct api_tokens *tokens);
 
 /* Start an exchange for req. Returns a new exchange, or NULL when out of
  * memory (the server then answers 500 itself). */
+/* An exchange that is already answered with err's problem and detail: for
+ * requests the server refuses before the API sees them (server/framing.h).
+ * NULL when out of memory. */
+struct api_exchange *api_exchange_refuse(struct api *api, enum api_err err,
+                                         const char *detail);
 struct api_exchange *api_exchange_start(struct api *api,
                                         const struct api_request *req);
 

@@ -39,6 +39,10 @@ enum api_err {
     API_EFORBIDDEN,           /* the token lacks the permission */
     API_EBODYMEM,             /* the request-body memory budget is spent */
     API_ERANGEONPUT,          /* a PUT with Range instead of Content-Range */
+    API_EFRAMING,             /* request head framed ambiguously */
+    API_ECODING,              /* transfer coding other than chunked */
+    API_EURITOOLONG,          /* request target over the limit */
+    API_EHEADTOOLARGE,        /* too many or too large header lines */
     API_ERR_END
 };
 
