@@ -31,11 +31,12 @@ check test "$n" -ge 2 -- "aria2c used ranged requests ($n answered 206)"
 timeout -s INT 2 aria2c --no-conf -q -x4 -s4 -k1M --max-overall-download-limit=256K \
     --allow-overwrite=true --auto-file-renaming=false -d "$tmp" -o resumed "$url" || true
 check test -f "$tmp/resumed.aria2" -- "aria2c left a control file to resume from"
-mark=$(log_mark)
 a 30 -c -o resumed
 expect_same "aria2c -c: resumed segmented download" "$tmp/resumed" "$tmp/a" \
     "rule: ranged GETs answer 206 with exactly the bytes asked for"
-sent=$(requests_since "$mark" GET /v1/maps/s/data | awk '{s += $2} END {print s + 0}')
-check test "$sent" -lt "$SIZE" -- "aria2c -c fetched only what was missing ($sent of $SIZE bytes sent)"
+check test ! -e "$tmp/resumed.aria2" -- "aria2c -c completed (its control file is gone)"
+# How many bytes the resume fetched is aria2c's business, not a rule: it
+# opens with a plain GET that it drops once it knows the size, and near the
+# end may fetch one piece over two connections; so it is not asserted.
 
 finish aria2c
