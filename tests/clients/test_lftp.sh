@@ -9,8 +9,9 @@
 # `Range: bytes=FROM-LAST/TOTAL` (not Content-Range), so a server that ignores
 # Range writes the tail at offset 0. If the size is already the file's, lftp
 # sends nothing ("destination file is already complete").
-# URLs are given whole to each command: `open http://host` would first
-# `HEAD /`, which is not a resource of the API.
+# `open http://host` alone would first `HEAD /`, which is not a resource of
+# the API: give the mapping's URL (`open http://host/v1/maps/NAME/`) or whole
+# URLs to each command.
 #
 #   MMAPD_BIN=build/dev/server/mmapd tests/clients/test_lftp.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +35,12 @@ map_bytes l "$tmp/got"
 expect_same "lftp put: upload" "$tmp/got" "$tmp/a" "rule: a PUT without Content-Range replaces the bytes from offset 0"
 l "get $url -o $tmp/down" || true
 expect_same "lftp get: download" "$tmp/down" "$tmp/a" "rule: GET /data answers the mapping's bytes"
+
+# The session form: `open URL/` checks the "directory" with HEAD of the URL
+# as given (trailing slash included), then `get data` fetches NAME/data.
+l "open $base/v1/maps/l/; get data -o $tmp/viadir" || true
+expect_same "lftp open .../v1/maps/l/ then get data" "$tmp/viadir" "$tmp/a" \
+    "rule: a path with a trailing slash names the same resource as without it (lftp's HEAD /v1/maps/l/)"
 
 head -c 1000000 "$tmp/a" >"$tmp/partial"
 l "get -c $url -o $tmp/partial" || true
