@@ -17,7 +17,8 @@
 #   log_mark / log_since M   access-log line count now / the lines logged after M
 #   next_second              sleep until the wall clock is in a later second
 #   http_date                the current time as an HTTP-date (RFC 9110 5.6.7)
-#   finish NAME              print the verdict; exit 1 if any check failed
+#   finish NAME              stop mmapd (it must exit 0), print the verdict;
+#                            exit 1 if any check failed
 #
 # A failed check does not stop the test: every rule the client depends on is
 # checked and reported, so one run says all that a server change has to fix.
@@ -192,7 +193,30 @@ http_date() {
     LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT'
 }
 
+# Stop the server (SIGTERM, at most 15 s) and check it ended well: exit
+# status 0, so a crash or a sanitizer's report under the asan preset fails
+# the test even when every client got its bytes.
+stop_mmapd() {
+    local rc=0
+    kill -TERM "$pid"
+    for _ in $(seq 150); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "mmapd still running 15 s after SIGTERM"
+        return
+    fi
+    wait "$pid" || rc=$?
+    pid=
+    if ((rc != 0)); then
+        fail "mmapd exited with status $rc"
+        grep -v '^{"ts"' "$tmp/mmapd.err" | tail -20 | sed 's/^/  mmapd: /' >&2
+    fi
+}
+
 finish() {
+    stop_mmapd
     if ((failures > 0)); then
         echo "$1: $failures check(s) failed" >&2
         exit 1
