@@ -182,11 +182,15 @@ requests_since() {
 }
 
 # HTTP-dates have one-second resolution, so a tool that compares times sees
-# a write only if it lands in a later second than the state it copied.
+# a write only if it lands in a later second than the state it copied. The
+# extra 0.2 s keeps what follows clear of the turn of the second, which a
+# server stamping times from a coarse clock (a few ms behind) may still
+# count as the second before.
 next_second() {
     local now
     now=$(date +%s)
     while [[ $(date +%s) == "$now" ]]; do sleep 0.05; done
+    sleep 0.2
 }
 
 http_date() {
