@@ -2,10 +2,10 @@
 # test_lftp.sh - lftp over http://: a plain upload and download round trip,
 # `get -c` (resume a download), and `put -c` (resume an upload).
 #
-# What lftp 4.9 sends (seen with `lftp -d`): `put` is a HEAD of the URL, then
-# a PUT with `Content-length`, no Content-Type, and `Last-Modified` and
-# `X-OC-MTime` headers carrying the local file's time. `put -c` takes the HEAD's
-# Content-Length as the part already uploaded and sends only the rest with
+# What lftp 4.9 sends (seen with `lftp -d`): `put` is one PUT with
+# `Content-length`, no Content-Type, and `Last-Modified` and `X-OC-MTime`
+# headers carrying the local file's time. `put -c` first HEADs the URL, takes
+# its Content-Length as the part already uploaded and sends only the rest with
 # `Range: bytes=FROM-LAST/TOTAL` (not Content-Range), so a server that ignores
 # Range writes the tail at offset 0. If the size is already the file's, lftp
 # sends nothing ("destination file is already complete").

@@ -44,7 +44,7 @@ write_at r 0 "$tmp/patch"
 { cat "$tmp/patch"; tail -c +4097 "$tmp/a"; } >"$tmp/want"
 copy || fail "rclone copy failed: $(tail -3 "$tmp/rclone.out")"
 expect_same "rclone copy after a write: the change arrived" "$tmp/dst/data" "$tmp/want" \
-    "rule: Last-Modified on every bytes response, moved by every write (rclone compares size and time; a write keeps the size)"
+    "rule: Last-Modified on HEAD and GET of /data, moved by every write (rclone takes the time from HEAD and compares size and time; a write keeps the size)"
 
 # The request rclone's listing commands send first: the trailing slash must
 # name the mapping, not 404 (rclone reports a 404 as "directory not found").
