@@ -19,9 +19,12 @@ cd "$(dirname "$0")"
 # the throwaway certificate of tests/integration/test_tls.c).
 PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
           libcurl4-openssl-dev curl ca-certificates openssl
-          nginx-light yamllint python3-yaml)
+          nginx-light yamllint python3-yaml
+          wget aria2 lftp rclone qemu-utils qemu-block-extra)
 # nginx-light: the proxy of the scale-out test (tests/integration/test_scaleout.sh);
 # yamllint, python3-yaml: deploy/check.sh. Without them those tests skip.
+# wget ... qemu-block-extra: the real clients of tests/clients (ctest -L
+# clients); qemu-block-extra holds qemu-img's http:// (curl) block driver.
 # systemd-analyze (package systemd, heavy) is not installed: its check skips.
 
 install_missing() {
