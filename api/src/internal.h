@@ -107,8 +107,17 @@ struct api_metrics {
     atomic_uint_least64_t writes_unacknowledged;
 };
 
+/* The CORS policy (cors.c): the listed origins in browser form, and
+ * whether "*" was listed. Fixed after api_create. */
+struct api_cors {
+    char (*origins)[API_ORIGIN_MAX + 1];
+    size_t count;
+    bool any;
+};
+
 struct api {
     struct mc_catalog *cat; /* borrowed */
+    struct api_cors cors;
     uint64_t max_body;
     uint64_t atomic_write_max;
     /* Fixed for the catalog's life, read once (body.c): the view size and
@@ -180,6 +189,10 @@ struct api_exchange {
     uint64_t cond_id;
     char *cond_if_match;
     char *cond_if_none_match;
+    /* cors.c: the Access-Control-Allow-Origin this exchange's Origin earns
+     * (into api->cors, or "*"; NULL: none), and whether it was added. */
+    const char *cors_allow;
+    bool cors_done;
 };
 
 /* exchange.c: building the response. */
@@ -217,6 +230,14 @@ bool api__authorize(struct api_exchange *ex);
 bool api__may(const struct api_exchange *ex, enum api_perm perm,
               const char *name);
 void api__auth_release(struct api_exchange *ex);
+
+/* cors.c: the CORS policy. api__cors_start (first in the router) notes
+ * whether the Origin is allowed and answers a preflight itself (true then);
+ * api__cors_finish adds the CORS headers to the final response, once. */
+int api__cors_init(struct api_cors *c, const char *const *origins, size_t n);
+void api__cors_free(struct api_cors *c);
+bool api__cors_start(struct api_exchange *ex, const struct api_request *req);
+void api__cors_finish(struct api_exchange *ex);
 
 /* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
 void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,

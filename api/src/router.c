@@ -180,6 +180,9 @@ void api__route(struct api_exchange *ex, const struct api_request *req)
 
     ex->route = r;
     ex->op = API_OP_NONE;
+    /* A CORS preflight carries no token by design (cors.c). */
+    if (api__cors_start(ex, req))
+        return;
     /* Before anything else answers: without a valid token, a caller must
      * not learn which paths, methods or names exist. */
     if (!api__authenticate(ex, req))

@@ -150,4 +150,18 @@ bool api_object_verify(const uint8_t *rec, size_t len, const char **json,
 bool api_segment_decode(const char *seg, size_t len, char *out,
                         size_t out_size);
 
+/* A web origin for --cors-origin (origin.c): "*", or "scheme://host[:port]"
+ * with nothing after it (no path, no slash). Written to out in the form a
+ * browser sends: scheme and host in lower case, a default port (http 80,
+ * https 443) dropped. False when malformed or when it does not fit out
+ * (API_ORIGIN_MAX + 1 bytes always suffice for a valid one that short). */
+#define API_ORIGIN_MAX 190
+bool api_origin_parse(const char *s, char *out, size_t out_size);
+
+/* A mapping's content type (mediatype.c): "type/subtype" with optional
+ * "; name=value" parameters (token or quoted-string values), printable ASCII
+ * only, 1..API_MEDIA_TYPE_MAX bytes. */
+#define API_MEDIA_TYPE_MAX 127
+bool api_media_type_valid(const char *s, size_t len);
+
 #endif
