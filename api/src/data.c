@@ -253,7 +253,7 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
         goto out;
     }
     if (nranges <= 1)
-        ex->resp.content_type = OCTETS;
+        api__bytes_content_type(ex, m);
     api__respond(ex, status);
 out:
     free(ranges);
@@ -284,5 +284,6 @@ void api__data_get(struct api_exchange *ex, const struct api_request *req)
         }
         api__response_reset(ex);
     }
+    api__bytes_guard(ex);
     mc_mapping_unref(m);
 }

@@ -307,6 +307,13 @@ void api__map_put_end(struct api_exchange *ex);
 void api__map_patch_end(struct api_exchange *ex);
 void api__map_delete(struct api_exchange *ex, const struct api_request *r);
 
+/* bytes_headers.c: the headers of an answer made of a mapping's bytes. The
+ * mapping's own content type (whole and single-range answers), and the two
+ * headers that keep a browser from running those bytes as the server's own
+ * page (every GET/HEAD of /data, whatever its status). */
+void api__bytes_content_type(struct api_exchange *ex, struct mc_mapping *m);
+void api__bytes_guard(struct api_exchange *ex);
+
 /* data.c (reads) and data_put.c (writes) */
 void api__data_get(struct api_exchange *ex, const struct api_request *req);
 void api__data_put_start(struct api_exchange *ex,

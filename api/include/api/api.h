@@ -118,7 +118,10 @@ struct api_header {
 
 struct api_response {
     unsigned status;
-    const char *content_type; /* static string, or NULL for none */
+    /* A static string, or type_buf (a mapping's own content type), or NULL
+     * for none. */
+    const char *content_type;
+    char type_buf[128];
     unsigned nheaders;
     struct api_header headers[API_MAX_HEADERS];
     struct api_body body;
