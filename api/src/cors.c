@@ -96,14 +96,20 @@ bool api__cors_start(struct api_exchange *ex, const struct api_request *req)
 
 void api__cors_finish(struct api_exchange *ex)
 {
-    if (ex->cors_allow == NULL || ex->cors_done)
+    const struct api_cors *c = &ex->api->cors;
+
+    if (ex->cors_done)
         return;
     ex->cors_done = true;
-    api__header(ex, "Access-Control-Allow-Origin", "%s", ex->cors_allow);
-    /* The answer depends on Origin only when it names one origin; a cache
-     * must then not hand it to a page of another. */
-    if (strcmp(ex->cors_allow, "*") != 0)
+    /* With a list of origins every answer depends on Origin, also one
+     * without CORS headers (another origin, or none): a shared cache must
+     * not hand it to a page of a listed origin, nor the reverse. With "*"
+     * (or CORS off) it never does. */
+    if (!c->any && c->count > 0)
         api__header(ex, "Vary", "Origin");
+    if (ex->cors_allow == NULL)
+        return;
+    api__header(ex, "Access-Control-Allow-Origin", "%s", ex->cors_allow);
     api__header(ex, "Access-Control-Expose-Headers", "%s",
                 CORS_EXPOSE_HEADERS);
 }

@@ -180,6 +180,10 @@ TEST(preflight_needs_no_token)
                   (const char *const[]){TOKEN, NULL}, NULL, 0, &r);
     CHECK_EQ_U64(r.status, 200);
     expect_no_cors(&r);
+    /* Still varies by Origin: a cache must not serve this to a listed
+     * origin's page. */
+    CHECK(itest_header(&r, "Vary", buf, sizeof(buf)) != NULL);
+    CHECK(strstr(buf, "Origin") != NULL);
     itest_resp_free(&r);
     itest_cleanup(&s);
     tokdir_remove(&t);
