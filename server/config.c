@@ -24,6 +24,7 @@ enum flag_kind {
     FLAG_BOOL,    /* no value on the command line; true/false in env */
     FLAG_ONOFF,   /* "on" | "off" */
     FLAG_LEVEL,   /* a log level */
+    FLAG_ORIGINS, /* web origins, comma-separated; repeatable (appends) */
     FLAG_HELP,    /* --help: no environment variable */
     FLAG_VERSION, /* --version: no environment variable */
 };
@@ -40,6 +41,8 @@ struct flag {
 };
 
 #define F(field) offsetof(struct srv_config, field)
+
+_Static_assert(SRV_ORIGIN_MAX == API_ORIGIN_MAX, "origin buffers differ");
 
 static const struct flag flags[] = {
     {"listen", "MMAPD_LISTEN", FLAG_LISTEN, F(listen_port), 0, 0, "ADDR:PORT",
@@ -100,6 +103,10 @@ static const struct flag flags[] = {
      "none", "TLS private key (PEM); needs --tls-cert"},
     {"access-log", "MMAPD_ACCESS_LOG", FLAG_ONOFF, F(access_log), 0, 0,
      "on|off", "on", "one JSON line per request on stderr"},
+    {"cors-origin", "MMAPD_CORS_ORIGIN", FLAG_ORIGINS, F(cors_origins), 0, 0,
+     "ORIGIN", "none (CORS off)",
+     "let web pages of ORIGIN (scheme://host[:port], or *) call the API; "
+     "repeatable"},
     {"log-level", "MMAPD_LOG_LEVEL", FLAG_LEVEL, F(log_level), 0, 0,
      "LEVEL", "info", "error, warn, info or debug"},
     {"help", NULL, FLAG_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
@@ -212,6 +219,48 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* Append the comma-separated origins of val to cfg->cors_origins, each
+ * checked and brought to browser form by api_origin_parse. */
+static bool add_origins(const char *who, const char *val,
+                        struct srv_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *p = val;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char one[SRV_ORIGIN_MAX + 2];
+
+        while (len > 0 && *p == ' ')
+            p++, len--;
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (cfg->cors_count == SRV_MAX_CORS_ORIGINS)
+            return fail(errbuf, errlen, "%s: more than %d origins", who,
+                        SRV_MAX_CORS_ORIGINS);
+        if (len == 0 || len >= sizeof(one))
+            return fail(errbuf, errlen,
+                        "%s: invalid origin '%.*s' (want scheme://host[:port] "
+                        "or *)",
+                        who, (int)(len < 200 ? len : 200), p);
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!api_origin_parse(one, cfg->cors_origins[cfg->cors_count],
+                              sizeof(cfg->cors_origins[0])))
+            return fail(errbuf, errlen,
+                        "%s: invalid origin '%s' (want scheme://host[:port] "
+                        "with no path, or *)",
+                        who, one);
+        if (strcmp(one, "*") == 0)
+            cfg->cors_any = true;
+        cfg->cors_list[cfg->cors_count] = cfg->cors_origins[cfg->cors_count];
+        cfg->cors_count++;
+        if (!comma)
+            return true;
+        p = comma + 1;
+    }
+}
+
 /* Apply one value to the field of flag f. `who` names the source in error
  * messages ("--view-size" or "MMAPD_VIEW_SIZE"). */
 static bool apply(const struct flag *f, const char *who, const char *val,
@@ -301,6 +350,8 @@ static bool apply(const struct flag *f, const char *who, const char *val,
         memcpy(field, &lvl, sizeof(lvl));
         return true;
     }
+    case FLAG_ORIGINS:
+        return add_origins(who, val, cfg, errbuf, errlen);
     case FLAG_HELP:
     case FLAG_VERSION:
         break;
@@ -353,6 +404,13 @@ static bool validate(const struct srv_config *cfg, char *errbuf,
     if (cfg->tls_key && !cfg->tls_cert)
         return fail(errbuf, errlen,
                     "--tls-key needs --tls-cert (give both or neither)");
+    /* "*" lets a page of any site act with a token its user pasted or
+     * that a script took from storage; with tokens, name the sites. */
+    if (cfg->cors_any && cfg->token_file)
+        return fail(errbuf, errlen,
+                    "--cors-origin '*' cannot be used with --token-file: any "
+                    "web site could then call the API with a user's token; "
+                    "list the allowed origins instead");
     if (!cfg->listen_loopback && !cfg->token_file && !cfg->allow_anonymous)
         return fail(errbuf, errlen,
                     "--listen %s is not a loopback address: that needs "

@@ -48,6 +48,9 @@
  * leaves room for one such body with its PATCH part headers. */
 #define SRV_DEFAULT_MAX_BODY_MEMORY (64ull << 20)
 #define SRV_MIN_MAX_BODY_MEMORY (2ull << 20)
+/* --cors-origin may be given this many times (or list this many). */
+#define SRV_MAX_CORS_ORIGINS 32
+#define SRV_ORIGIN_MAX 190 /* = API_ORIGIN_MAX (api_parse.h) */
 
 struct srv_config {
     /* --listen: the numeric address as given (IPv6 without brackets), its
@@ -80,6 +83,13 @@ struct srv_config {
     bool allow_anonymous;
     bool access_log;
     enum srv_log_level log_level;
+    /* --cors-origin, repeatable (MMAPD_CORS_ORIGIN: comma-separated): the
+     * origins in browser form (api_origin_parse), "*" for any. None: CORS
+     * is off. cors_list points at each, for struct api_config. */
+    char cors_origins[SRV_MAX_CORS_ORIGINS][SRV_ORIGIN_MAX + 1];
+    const char *cors_list[SRV_MAX_CORS_ORIGINS];
+    size_t cors_count;
+    bool cors_any;
 };
 
 enum srv_config_result {

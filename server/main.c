@@ -138,6 +138,8 @@ int main(int argc, char **argv)
                        .threads = cfg.threads,
                        .max_connections = cfg.max_connections,
                        .max_body_memory = cfg.max_body_memory,
+                       .cors_origins = cfg.cors_list,
+                       .cors_count = cfg.cors_count,
                        .tokens = tokens,
                    },
                    &api) != 0) {

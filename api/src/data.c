@@ -266,7 +266,7 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
         goto out;
     }
     if (nranges <= 1)
-        api__content_type(ex, OCTETS);
+        api__bytes_content_type(ex, m);
     api__respond(ex, status);
 out:
     free(ranges);
@@ -295,6 +295,7 @@ static void data_get(struct api_exchange *ex, const struct api_request *req)
         }
         api__response_reset(ex);
     }
+    api__bytes_guard(ex);
 }
 
 const struct api_handler api__op_data_get = {0, data_get, NULL, NULL, NULL};

@@ -254,6 +254,7 @@ struct api_response *api_exchange_response(struct api_exchange *ex)
 {
     if (ex == NULL || !ex->ready)
         return NULL;
+    api__cors_finish(ex); /* every answer, errors included */
     return &ex->resp;
 }
 

@@ -160,8 +160,17 @@ struct api_metrics {
     atomic_uint_least64_t writes_unacknowledged;
 };
 
+/* The CORS policy (cors.c): the listed origins in browser form, and
+ * whether "*" was listed. Fixed after api_create. */
+struct api_cors {
+    char (*origins)[API_ORIGIN_MAX + 1];
+    size_t count;
+    bool any;
+};
+
 struct api {
     struct mc_catalog *cat; /* borrowed */
+    struct api_cors cors;
     uint64_t max_body;
     uint64_t atomic_write_max;
     /* Fixed for the catalog's life, read once (body.c): the view size and
@@ -242,9 +251,13 @@ struct api_exchange {
      * (the handler's or json; bodymem.h), given back by api_exchange_free. */
     uint64_t body_reserved;
     struct api_response resp;
+    /* cors.c: the Access-Control-Allow-Origin this exchange's Origin earns
+     * (into api->cors, or "*"; NULL: none), and whether it was added. */
+    const char *cors_allow;
+    bool cors_done;
     /* Bit i set: resp.headers[i] survives api__fail (api__header_keep). */
     uint32_t keep;
-    char content_type[96]; /* resp.content_type points here */
+    char content_type[MC_CONTENT_TYPE_MAX + 1]; /* resp.content_type */
     /* The handler's private state, op->handler->state_size bytes. */
     _Alignas(max_align_t) unsigned char state[];
 };
@@ -320,6 +333,14 @@ bool api__authorize(struct api_exchange *ex);
 bool api__may(const struct api_exchange *ex, enum api_perm perm,
               const char *name);
 void api__auth_release(struct api_exchange *ex);
+
+/* cors.c: the CORS policy. api__cors_start (first in the router) notes
+ * whether the Origin is allowed and answers a preflight itself (true then);
+ * api__cors_finish adds the CORS headers to the final response, once. */
+int api__cors_init(struct api_cors *c, const char *const *origins, size_t n);
+void api__cors_free(struct api_cors *c);
+bool api__cors_start(struct api_exchange *ex, const struct api_request *req);
+void api__cors_finish(struct api_exchange *ex);
 
 /* precond.c: ETags and the conditional headers of RFC 9110 section 13. */
 void api__etag(const struct api *api, uint64_t mapping_id, uint64_t generation,
@@ -429,6 +450,12 @@ void api__respond_json(struct api_exchange *ex, enum api_success status,
 struct json_t *api__mapping_json(const struct api *api,
                                  const struct mc_info *info,
                                  uint64_t mapping_id);
+/* bytes_headers.c: the headers of an answer made of a mapping's bytes. The
+ * mapping's own content type (whole and single-range answers), and the two
+ * headers that keep a browser from running those bytes as the server's own
+ * page (every GET/HEAD of /data, whatever its status). */
+void api__bytes_content_type(struct api_exchange *ex, struct mc_mapping *m);
+void api__bytes_guard(struct api_exchange *ex);
 
 /* body.c: response bodies over a mapping. A plan lists the body as text
  * pieces and mapping slices in order. */

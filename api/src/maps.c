@@ -50,7 +50,7 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
     api__etag(api, mapping_id, info->generation, etag);
     return json_pack(
         "{s:s, s:s, s:o?, s:o, s:s, s:s, s:b, s:s, s:o?, s:o?, s:o, s:o, s:o,"
-        " s:b}",
+        " s:b, s:s}",
         "name", info->name, "backing", mc_backing_name(info->backing), "file",
         info->backing == MC_BACKING_MEMORY ? json_null()
                                            : json_string(info->file),
@@ -62,7 +62,7 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
         time_json(info->modified_at_ms), "views_cached",
         u64_json(info->views_cached), "bytes_read", u64_json(info->bytes_read),
         "bytes_written", u64_json(info->bytes_written), "damaged",
-        (int)info->damaged);
+        (int)info->damaged, "content_type", info->content_type);
 }
 
 static void maps_list(struct api_exchange *ex,
@@ -192,7 +192,32 @@ static const struct api_field create_fields[] = {
     {"protection", API_FIELD_STRING, false},
     {"allocation", API_FIELD_STRING, false},
     {"writethrough", API_FIELD_BOOL, false},
+    {"content_type", API_FIELD_STRING, false},
 };
+
+/* The "content_type" member of obj: NULL when absent, else the media type
+ * (borrowed from obj). *ok is false after answering 400 for a value that
+ * is no media type: it is sent back as a header, so nothing else may pass
+ * (api_media_type_valid). */
+static const char *content_type_field(struct api_exchange *ex, json_t *obj,
+                                      bool *ok)
+{
+    json_t *v = obj != NULL ? json_object_get(obj, "content_type") : NULL;
+    const char *s = v != NULL ? json_string_value(v) : NULL;
+
+    *ok = true;
+    if (s == NULL)
+        return NULL;
+    if (!api_media_type_valid(s, json_string_length(v))) {
+        api__fail(ex, API_EFIELD,
+                  "field \"content_type\" is not a media type (type/subtype "
+                  "with optional ;name=value parameters, printable ASCII, at "
+                  "most %d bytes)",
+                  API_MEDIA_TYPE_MAX);
+        *ok = false;
+    }
+    return s;
+}
 
 /* Options from the Win32 model that have no meaning for a data service:
  * executable views and image sections. They are refused as unsupported,
@@ -266,6 +291,7 @@ static bool spec_from_json(struct api_exchange *ex, json_t *obj,
     int prot = MC_PROT_READWRITE;
     int alloc = MC_ALLOC_COMMIT;
     json_t *v;
+    bool ok;
 
     memset(spec, 0, sizeof(*spec));
     if (obj == NULL)
@@ -301,6 +327,11 @@ static bool spec_from_json(struct api_exchange *ex, json_t *obj,
         spec->writethrough = json_is_true(v);
         spec->given |= MC_SPEC_WRITETHROUGH;
     }
+    spec->content_type = content_type_field(ex, obj, &ok);
+    if (!ok)
+        return false;
+    if (spec->content_type != NULL)
+        spec->given |= MC_SPEC_CONTENT_TYPE;
     return true;
 }
 
@@ -448,27 +479,38 @@ const struct api_handler api__op_map_put = {
 
 static const struct api_field resize_fields[] = {
     {"size", API_FIELD_U64, false},
+    {"content_type", API_FIELD_STRING, false},
 };
 
 static void map_patch_end(struct api_exchange *ex)
 {
     json_t *obj = NULL;
     json_t *size;
+    const char *ctype;
     struct mc_mapping *m;
     enum mc_err rc;
+    bool ok;
 
-    if (!api__json_parse(ex, resize_fields, 1, &obj))
+    if (!api__json_parse(ex, resize_fields, 2, &obj))
         return;
     size = obj != NULL ? json_object_get(obj, "size") : NULL;
-    if (size == NULL) {
-        api__fail(ex, API_EFIELD, "field \"size\" is required");
+    ctype = content_type_field(ex, obj, &ok);
+    if (!ok)
+        goto out;
+    if (size == NULL && ctype == NULL) {
+        api__fail(ex, API_EFIELD,
+                  "field \"size\" or \"content_type\" is required");
         goto out;
     }
     if (!api__need_map(ex))
         goto out;
     m = ex->map;
-    rc = mc_mapping_resize(m, api__json_u64(size));
-    if (rc == MC_EMEMLIMIT) {
+    /* The resize first: it is the change that can be refused (a full
+     * disk, a shared file), and then nothing has changed at all. */
+    rc = size != NULL ? mc_mapping_resize(m, api__json_u64(size)) : MC_OK;
+    if (rc == MC_OK && ctype != NULL)
+        rc = mc_mapping_set_content_type(m, ctype);
+    if (rc == MC_EMEMLIMIT && size != NULL) {
         uint64_t want = api__json_u64(size), now = mc_mapping_size(m);
 
         fail_memory(ex, want > now ? want - now : 0);

@@ -159,6 +159,9 @@ bool api__route_admit(struct api_exchange *ex, const struct api_request *req,
     char allow[96];
 
     ex->route = m->route;
+    /* A CORS preflight carries no token by design (cors.c). */
+    if (api__cors_start(ex, req))
+        return false;
     /* Before anything else answers: without a valid token, a caller must
      * not learn which paths, methods or names exist. */
     if (!api__authenticate(ex, req))

@@ -75,7 +75,12 @@ int api_create(const struct api_config *cfg, struct api **out)
     snprintf(api->version, sizeof(api->version), "%s",
              cfg->version != NULL ? cfg->version : "unknown");
     api__random(&api->boot_nonce, sizeof(api->boot_nonce));
+    if (api__cors_init(&api->cors, cfg->cors_origins, cfg->cors_count) != 0) {
+        free(api);
+        return -1;
+    }
     if (pthread_mutex_init(&api->tokens_lock, NULL) != 0) {
+        api__cors_free(&api->cors);
         free(api);
         return -1;
     }
@@ -90,6 +95,7 @@ void api_destroy(struct api *api)
         return;
     api_tokens_unref(api->tokens);
     pthread_mutex_destroy(&api->tokens_lock);
+    api__cors_free(&api->cors);
     free(api);
 }
 

@@ -9,6 +9,7 @@
  * table under the read lock and writes the file unlocked, serialised by
  * persist_lock so an older snapshot can never overwrite a newer one.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -399,6 +400,8 @@ static enum mc_err resolve_spec(const struct mc_catalog *cat, const char *name,
     req->max_size = cat->opt.max_map_size;
     *writethrough = (g & MC_SPEC_WRITETHROUGH) ? spec->writethrough : false;
 
+    if ((g & MC_SPEC_CONTENT_TYPE) && !mc_content_type_valid(spec->content_type))
+        return MC_EINVAL;
     if ((unsigned)req->backing > MC_BACKING_MEMORY ||
         (unsigned)req->protection > MC_PROT_WRITECOPY ||
         (unsigned)req->allocation > MC_ALLOC_SPARSE)
@@ -441,6 +444,13 @@ static bool compatible(struct mc_mapping *m, const struct mc_spec *spec,
         return false;
     if ((g & MC_SPEC_WRITETHROUGH) && writethrough != m->writethrough)
         return false;
+    if (g & MC_SPEC_CONTENT_TYPE) {
+        char now[MC_CONTENT_TYPE_MAX + 1];
+
+        mc_mapping_content_type(m, now);
+        if (strcmp(now, spec->content_type) != 0)
+            return false;
+    }
     return true;
 }
 
@@ -576,6 +586,9 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     meta.protection = req.protection;
     meta.allocation = req.allocation;
     meta.writethrough = writethrough;
+    snprintf(meta.content_type, sizeof meta.content_type, "%s",
+             (spec->given & MC_SPEC_CONTENT_TYPE) ? spec->content_type
+                                                  : MC_CONTENT_TYPE_DEFAULT);
     meta.size = size;
     meta.created_at_ms = meta.modified_at_ms = mc__now_ms();
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,

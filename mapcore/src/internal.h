@@ -300,6 +300,9 @@ struct mc_mapping {
 
     pthread_mutex_t lock; /* protects the fields up to the next comment */
     uint64_t size;        /* logical size: every bound is checked against it */
+    /* Changed only under resize_lock too (content_type.c), so a failed
+     * persist restores the value it replaced. */
+    char content_type[MC_CONTENT_TYPE_MAX + 1];
     unsigned pins;        /* acquisitions in flight or views pinned */
     bool trunc_pending;   /* a shrink waits for pins to reach zero */
     bool trunc_hold;      /* a shrink waits for its catalog persist: the

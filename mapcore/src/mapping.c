@@ -7,6 +7,7 @@
  * touching the pages it would cut off (see resize.c).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,10 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     pthread_mutex_init(&m->resize_lock, NULL);
     mc__rangelock_init(&m->ranges);
     m->size = meta->size;
+    snprintf(m->content_type, sizeof m->content_type, "%s",
+             mc_content_type_valid(meta->content_type)
+                 ? meta->content_type
+                 : MC_CONTENT_TYPE_DEFAULT);
     atomic_init(&m->generation, 1);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
@@ -137,6 +142,7 @@ void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
     out->views_cached = mc__viewcache_count(m->vc, m);
     out->bytes_read = atomic_load(&m->bytes_read);
     out->bytes_written = atomic_load(&m->bytes_written);
+    mc_mapping_content_type(m, out->content_type);
 }
 
 /* Wait for the resize in flight to end: it holds the whole mapping's range

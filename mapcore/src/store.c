@@ -2,7 +2,11 @@
  *
  *   {"format": "mmapd-catalog", "version": 1,
  *    "mappings": [{"name", "file", "size", "protection", "allocation",
- *                  "writethrough", "created_at_ms", "modified_at_ms"}]}
+ *                  "writethrough", "created_at_ms", "modified_at_ms",
+ *                  "content_type"}]}
+ *
+ * "content_type" came later: an entry without it (a catalog written by an
+ * older mmapd) loads with the default, application/octet-stream.
  *
  * Loading is strict: anything unexpected makes the whole file MC_ECORRUPT
  * and the caller refuses to start, because starting with a partial catalog
@@ -51,22 +55,26 @@ static bool parse_allocation(const char *s, enum mc_allocation *out)
 static bool parse_entry(json_t *e, struct mc_info *out)
 {
     const char *name = NULL, *file = NULL, *prot = NULL, *alloc = NULL;
+    const char *ctype = MC_CONTENT_TYPE_DEFAULT;
     size_t name_len = 0, file_len = 0;
     json_int_t size = 0, created = 0, modified = 0;
     int writethrough = 0;
     json_error_t err;
 
     if (json_unpack_ex(e, &err, JSON_STRICT,
-                       "{s:s%, s:s%, s:I, s:s, s:s, s:b, s:I, s:I}", "name",
+                       "{s:s%, s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s}",
+                       "name",
                        &name, &name_len, "file", &file, &file_len, "size",
                        &size, "protection", &prot, "allocation", &alloc,
                        "writethrough", &writethrough, "created_at_ms", &created,
-                       "modified_at_ms", &modified) != 0)
+                       "modified_at_ms", &modified, "content_type",
+                       &ctype) != 0)
         return false;
     if (!mc_name_valid(name, name_len) || !mc_path_valid(file, file_len) ||
-        size <= 0)
+        size <= 0 || !mc_content_type_valid(ctype))
         return false;
     memset(out, 0, sizeof *out);
+    memcpy(out->content_type, ctype, strlen(ctype));
     if (!parse_protection(prot, &out->protection) ||
         !parse_allocation(alloc, &out->allocation))
         return false;
@@ -170,13 +178,14 @@ cleanup:
 
 static json_t *entry_json(const struct mc_info *in)
 {
-    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:I, s:I}", "name",
+    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:s}", "name",
                      in->name, "file", in->file, "size", (json_int_t)in->size,
                      "protection", mc_protection_name(in->protection),
                      "allocation", mc_allocation_name(in->allocation),
                      "writethrough", in->writethrough, "created_at_ms",
                      (json_int_t)in->created_at_ms, "modified_at_ms",
-                     (json_int_t)in->modified_at_ms);
+                     (json_int_t)in->modified_at_ms, "content_type",
+                     in->content_type);
 }
 
 enum mc_err mc__store_save(int datafd, const struct mc_info *items,

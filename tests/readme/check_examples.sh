@@ -34,8 +34,9 @@ trap cleanup EXIT
 
 mkfifo "$work/out"
 # --threads and --max-memory (whose default follows the machine's memory)
-# are pinned so that /v1/info prints the same on every machine.
-"$bin" --listen 127.0.0.1:0 --data-dir "$work/data" --threads 2 --max-memory 4GiB --access-log off >"$work/out" 2>"$work/err" &
+# are pinned so that /v1/info prints the same on every machine. The CORS
+# origin is the one the README's "Try it" starts the server with.
+"$bin" --listen 127.0.0.1:0 --data-dir "$work/data" --threads 2 --max-memory 4GiB --access-log off --cors-origin https://app.example >"$work/out" 2>"$work/err" &
 pid=$!
 exec 3<"$work/out"
 line=

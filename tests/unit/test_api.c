@@ -89,7 +89,7 @@ static void env_close(struct env *e)
 /* The answer to one request, with its body collected. */
 struct answer {
     unsigned status;
-    char headers[API_MAX_HEADERS][2][200];
+    char headers[API_MAX_HEADERS][2][sizeof(((struct api_header *)0)->value)];
     unsigned nheaders;
     char ctype[128];
     char *body;
@@ -169,8 +169,10 @@ static struct answer run(struct env *e, const char *method, const char *path,
     a.status = resp->status;
     a.nheaders = resp->nheaders;
     for (unsigned i = 0; i < resp->nheaders; i++) {
-        snprintf(a.headers[i][0], 200, "%s", resp->headers[i].name);
-        snprintf(a.headers[i][1], 200, "%s", resp->headers[i].value);
+        snprintf(a.headers[i][0], sizeof(a.headers[i][0]), "%s",
+                 resp->headers[i].name);
+        snprintf(a.headers[i][1], sizeof(a.headers[i][1]), "%s",
+                 resp->headers[i].value);
     }
     snprintf(a.ctype, sizeof(a.ctype), "%s",
              resp->content_type ? resp->content_type : "");

@@ -333,7 +333,7 @@ static void env_close(struct env *e)
 
 struct answer {
     unsigned status;
-    char www_auth[200];
+    char www_auth[sizeof(((struct api_header *)0)->value)];
     char body[2048];
 };
 

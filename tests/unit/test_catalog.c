@@ -915,4 +915,58 @@ TEST(catalog_keeps_a_reserve)
     teardown(&f);
 }
 
+TEST(content_type_is_metadata_that_persists)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    struct mc_spec spec = sized(VS);
+    struct mc_info info;
+    char type[MC_CONTENT_TYPE_MAX + 1];
+    char lng[MC_CONTENT_TYPE_MAX + 2];
+    uint64_t gen;
+
+    setup(&f);
+    spec.given |= MC_SPEC_CONTENT_TYPE;
+    spec.content_type = "text/html";
+    CHECK_RC(create(&f, "page", spec, NULL), MC_OK);
+    CHECK_RC(create(&f, "plain", sized(VS), NULL), MC_OK);
+    /* Opening with the same type is fine, with another a conflict. */
+    CHECK_RC(create(&f, "page", spec, NULL), MC_OK);
+    spec.content_type = "image/png";
+    CHECK_RC(create(&f, "page", spec, NULL), MC_ECONFLICT);
+    /* Header-unsafe values are refused at create and at set. */
+    spec.content_type = "text/html\r\nX: y";
+    CHECK_RC(create(&f, "bad", spec, NULL), MC_EINVAL);
+    memset(lng, 'a', sizeof(lng) - 1);
+    lng[sizeof(lng) - 1] = '\0';
+    spec.content_type = lng;
+    CHECK_RC(create(&f, "bad", spec, NULL), MC_EINVAL);
+
+    CHECK_RC(mc_catalog_get(f.cat, "plain", &m), MC_OK);
+    mc_mapping_info(m, &info);
+    CHECK_EQ_STR(info.content_type, MC_CONTENT_TYPE_DEFAULT);
+    gen = info.generation;
+    CHECK_RC(mc_mapping_set_content_type(m, "video/mp4"), MC_OK);
+    CHECK_RC(mc_mapping_set_content_type(m, ""), MC_EINVAL);
+    CHECK_RC(mc_mapping_set_content_type(m, "a/b\n"), MC_EINVAL);
+    mc_mapping_content_type(m, type);
+    CHECK_EQ_STR(type, "video/mp4");
+    mc_mapping_info(m, &info);
+    CHECK_EQ_U64(info.generation, gen); /* no byte changed */
+    mc_mapping_unref(m);
+
+    /* Both survive a reopen of the catalog. */
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_RC(mc_catalog_get(f.cat, "plain", &m), MC_OK);
+    mc_mapping_content_type(m, type);
+    CHECK_EQ_STR(type, "video/mp4");
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_get(f.cat, "page", &m), MC_OK);
+    mc_mapping_content_type(m, type);
+    CHECK_EQ_STR(type, "text/html");
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
 TEST_MAIN()

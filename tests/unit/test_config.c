@@ -478,4 +478,43 @@ TEST(usage_lists_every_flag)
     free(text);
 }
 
+TEST(cors_origins)
+{
+    struct srv_config cfg;
+
+    expect_ok(NOARGS, NULL, &cfg);
+    CHECK_EQ_U64(cfg.cors_count, 0);
+    expect_ok(ARGS("--cors-origin", "https://App.example:443",
+                   "--cors-origin=http://localhost:3000"),
+              NULL, &cfg);
+    CHECK_EQ_U64(cfg.cors_count, 2);
+    CHECK_EQ_STR(cfg.cors_list[0], "https://app.example");
+    CHECK_EQ_STR(cfg.cors_list[1], "http://localhost:3000");
+    CHECK(!cfg.cors_any);
+    expect_ok(NOARGS, ENV("MMAPD_CORS_ORIGIN", "https://a.example, http://b:81"),
+              &cfg);
+    CHECK_EQ_U64(cfg.cors_count, 2);
+    CHECK_EQ_STR(cfg.cors_list[1], "http://b:81");
+    /* The flag replaces the variable's whole list. */
+    expect_ok(ARGS("--cors-origin", "*"), ENV("MMAPD_CORS_ORIGIN", "http://a"),
+              &cfg);
+    CHECK_EQ_U64(cfg.cors_count, 1);
+    CHECK(cfg.cors_any);
+    expect_fail(ARGS("--cors-origin", "https://a.example/"), NULL,
+                SRV_CONFIG_EVALUE, "--cors-origin");
+    expect_fail(ARGS("--cors-origin", "a.example"), NULL, SRV_CONFIG_EVALUE,
+                "--cors-origin");
+    expect_fail(ARGS("--cors-origin", ""), NULL, SRV_CONFIG_EVALUE,
+                "--cors-origin");
+    expect_fail(NOARGS, ENV("MMAPD_CORS_ORIGIN", "http://a,,http://b"),
+                SRV_CONFIG_EVALUE, "MMAPD_CORS_ORIGIN");
+    expect_fail(NOARGS, ENV("MMAPD_CORS_ORIGIN", "http://a,null"),
+                SRV_CONFIG_EVALUE, "MMAPD_CORS_ORIGIN");
+    /* Any site with a user's token: refused at start. */
+    expect_fail(ARGS("--cors-origin", "*", "--token-file", "t.json"), NULL,
+                SRV_CONFIG_EVALUE, "--token-file");
+    expect_ok(ARGS("--cors-origin", "http://a", "--token-file", "t.json"), NULL,
+              &cfg);
+}
+
 TEST_MAIN()

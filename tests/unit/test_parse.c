@@ -600,4 +600,98 @@ TEST(http_date_formats_and_round_trips)
     }
 }
 
+
+TEST(origin_good_and_normalised)
+{
+    char out[API_ORIGIN_MAX + 1];
+
+    CHECK(api_origin_parse("*", out, sizeof(out)));
+    CHECK_EQ_STR(out, "*");
+    CHECK(api_origin_parse("https://app.example", out, sizeof(out)));
+    CHECK_EQ_STR(out, "https://app.example");
+    CHECK(api_origin_parse("HTTPS://App.Example:443", out, sizeof(out)));
+    CHECK_EQ_STR(out, "https://app.example");
+    CHECK(api_origin_parse("http://localhost:80", out, sizeof(out)));
+    CHECK_EQ_STR(out, "http://localhost");
+    CHECK(api_origin_parse("http://127.0.0.1:8080", out, sizeof(out)));
+    CHECK_EQ_STR(out, "http://127.0.0.1:8080");
+    CHECK(api_origin_parse("https://localhost:80", out, sizeof(out)));
+    CHECK_EQ_STR(out, "https://localhost:80");
+    CHECK(api_origin_parse("http://[::1]:3000", out, sizeof(out)));
+    CHECK_EQ_STR(out, "http://[::1]:3000");
+    CHECK(api_origin_parse("app+x.y-z://h", out, sizeof(out)));
+}
+
+TEST(origin_rejects)
+{
+    static const char *const bad[] = {
+        "", "**", "null", "app.example", "https:/app.example",
+        "https://", "https://app.example/", "https://app.example/x",
+        "https://app.example?q", "https://app.example#f",
+        "https://user@app.example", "https://app.example:",
+        "https://app.example:0", "https://app.example:65536",
+        "https://app.example:123456", "https://app.example:+80",
+        "https://app.example:8x", "https://app example",
+        "https://app.example\r\nX: y", "https://app.example, https://b",
+        "1http://a", "ht tp://a", "://a", "https://[::1", "https://[]",
+        "https://[::1]x", "https://[g::1]", "https://.a", "https://-a",
+        "https://a_b", "https://\xc3\xa9t\xc3\xa9",
+    };
+    char out[API_ORIGIN_MAX + 1];
+    char small[8];
+    char lng[300];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_origin_parse(bad[i], out, sizeof(out)))
+            TEST_FAIL("accepted origin '%s'", bad[i]);
+    }
+    CHECK(!api_origin_parse(NULL, out, sizeof(out)));
+    CHECK(!api_origin_parse("https://app.example", small, sizeof(small)));
+    memset(lng, 'a', sizeof(lng) - 1);
+    lng[sizeof(lng) - 1] = '\0';
+    memcpy(lng, "http://", 7);
+    CHECK(!api_origin_parse(lng, out, sizeof(out)));
+}
+
+TEST(media_type_good)
+{
+    static const char *const good[] = {
+        "application/octet-stream", "text/html", "text/html; charset=utf-8",
+        "text/html;charset=UTF-8", "video/mp4", "image/svg+xml",
+        "application/vnd.api+json", "multipart/mixed; boundary=\"a b;c\"",
+        "text/plain; a=b; c=\"d\\\"e\"", "text/plain ; a=b",
+    };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (!api_media_type_valid(good[i], strlen(good[i])))
+            TEST_FAIL("refused media type '%s'", good[i]);
+    }
+}
+
+TEST(media_type_rejects)
+{
+    static const char *const bad[] = {
+        "", "text", "text/", "/html", "text/html/x", "text /html",
+        "text/ html", "text/html;", "text/html; charset", "text/html; =x",
+        "text/html; charset=", "text/html; charset=\"x",
+        "text/html; charset=\"x\\", "text/html\r\nSet-Cookie: a=b",
+        "text/html\n", "text/html\r", "text/ht\tml", "text/html; a=\"\x01\"",
+        "t\xc3\xa9xt/html", "text/html, text/plain", "text/html; a=b c",
+        "(text)/html", "text/html;;a=b", "text/html; a=\"\xff\"",
+    };
+    char lng[API_MEDIA_TYPE_MAX + 2];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (api_media_type_valid(bad[i], strlen(bad[i])))
+            TEST_FAIL("accepted media type '%s'", bad[i]);
+    }
+    /* A NUL inside the given length ends nothing: it is refused. */
+    CHECK(!api_media_type_valid("text/html\0x", 11));
+    CHECK(!api_media_type_valid(NULL, 3));
+    memset(lng, 'a', sizeof(lng));
+    lng[1] = '/';
+    CHECK(api_media_type_valid(lng, API_MEDIA_TYPE_MAX));
+    CHECK(!api_media_type_valid(lng, API_MEDIA_TYPE_MAX + 1));
+}
+
 TEST_MAIN()

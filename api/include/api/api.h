@@ -111,16 +111,18 @@ struct api_body {
     void *cls;
 };
 
-#define API_MAX_HEADERS 12
+#define API_MAX_HEADERS 20
 
 struct api_header {
     const char *name; /* static string */
-    char value[192];
+    char value[256];
 };
 
 struct api_response {
     unsigned status;
-    const char *content_type; /* static string, or NULL for none */
+    /* A static string, or a string the exchange holds (a mapping's own
+     * content type), or NULL for none; valid until the exchange is freed. */
+    const char *content_type;
     unsigned nheaders;
     struct api_header headers[API_MAX_HEADERS];
     struct api_body body;
@@ -144,6 +146,11 @@ struct api_config {
      * reference. NULL: anonymous, every request is allowed (the server only
      * permits that on loopback or with --allow-anonymous). */
     struct api_tokens *tokens;
+    /* Origins allowed by CORS (README "CORS"), each "scheme://host[:port]"
+     * or "*" (api_origin_parse); api_create fails on a malformed one. None:
+     * CORS is off. Borrowed; the api keeps its own copy. */
+    const char *const *cors_origins;
+    size_t cors_count;
 };
 
 struct api; /* opaque, shared by all threads */

@@ -197,4 +197,18 @@ bool api_parse_http_date(const char *s, int64_t *out);
  * IMF-fixdate. */
 void api_format_http_date(int64_t t, char out[API_HTTP_DATE_LEN]);
 
+/* A web origin for --cors-origin (origin.c): "*", or "scheme://host[:port]"
+ * with nothing after it (no path, no slash). Written to out in the form a
+ * browser sends: scheme and host in lower case, a default port (http 80,
+ * https 443) dropped. False when malformed or when it does not fit out
+ * (API_ORIGIN_MAX + 1 bytes always suffice for a valid one that short). */
+#define API_ORIGIN_MAX 190
+bool api_origin_parse(const char *s, char *out, size_t out_size);
+
+/* A mapping's content type (mediatype.c): "type/subtype" with optional
+ * "; name=value" parameters (token or quoted-string values), printable ASCII
+ * only, 1..API_MEDIA_TYPE_MAX bytes. */
+#define API_MEDIA_TYPE_MAX 127
+bool api_media_type_valid(const char *s, size_t len);
+
 #endif

@@ -50,6 +50,7 @@ enum {
     MC_SPEC_PROTECTION = 1u << 3,
     MC_SPEC_ALLOCATION = 1u << 4,
     MC_SPEC_WRITETHROUGH = 1u << 5,
+    MC_SPEC_CONTENT_TYPE = 1u << 6,
 };
 struct mc_spec {
     unsigned given;
@@ -59,6 +60,9 @@ struct mc_spec {
     enum mc_protection protection;
     enum mc_allocation allocation;
     bool writethrough;
+    /* Default MC_CONTENT_TYPE_DEFAULT; an open with a different one is
+     * MC_ECONFLICT, like every other given field. Borrowed. */
+    const char *content_type;
     /* Optional (NULL: anyone may). Who may share the backing file with the
      * caller: a create (not an open) whose file (explicit or by default;
      * judged by the file itself, so links name the same file) is used by
@@ -83,7 +87,7 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
 void mc_catalog_close(struct mc_catalog *cat);
 
 /* CreateFileMapping: create `name` from spec, or open it when it exists and
- * spec is compatible (every given field equal, size at most the current
+ * spec is compatible (every given field equal, content type included, size at most the current
  * size). *created tells which. create_only turns an existing name into
  * MC_EEXIST. Errors: MC_ENAME, MC_EPATH, MC_EUNSUPPORTED, MC_EZEROSIZE,
  * MC_ETOOBIG, MC_ENOFILE (readonly/writecopy of a missing file), MC_ENOSPC,

@@ -35,6 +35,14 @@ const char *mc_backing_name(enum mc_backing b);
 const char *mc_protection_name(enum mc_protection p);
 const char *mc_allocation_name(enum mc_allocation a);
 
+/* A mapping's content type: the media type its bytes are served as
+ * (README "Content type"). mapcore checks only what keeps it a safe header
+ * value (1..MC_CONTENT_TYPE_MAX bytes of printable ASCII); the API checks
+ * the media type syntax (api_media_type_valid). */
+#define MC_CONTENT_TYPE_MAX 127
+#define MC_CONTENT_TYPE_DEFAULT "application/octet-stream"
+bool mc_content_type_valid(const char *s);
+
 /* A snapshot of a mapping's metadata and live figures. */
 struct mc_info {
     char name[MC_NAME_MAX + 1];
@@ -51,6 +59,7 @@ struct mc_info {
     uint64_t views_cached; /* views of this mapping in the cache now */
     uint64_t bytes_read;
     uint64_t bytes_written;
+    char content_type[MC_CONTENT_TYPE_MAX + 1];
 };
 
 /* Take another reference (this function can't fail). */
@@ -186,6 +195,18 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
  * MC_EMEMLIMIT when growing a memory mapping would pass the catalog's memory
  * budget (mc_memory.h; nothing changes). */
 enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size);
+
+/* Copy m's content type into buf (MC_CONTENT_TYPE_MAX + 1 bytes). Can't
+ * fail; takes only the mapping lock (for the read path). */
+void mc_mapping_content_type(struct mc_mapping *m,
+                             char buf[MC_CONTENT_TYPE_MAX + 1]);
+
+/* Change m's content type and persist the catalog (file backings); on a
+ * failed persist the old type comes back. Neither the bytes, nor the
+ * generation, nor modified_at change: it is metadata. MC_EINVAL when
+ * !mc_content_type_valid(type). */
+enum mc_err mc_mapping_set_content_type(struct mc_mapping *m,
+                                        const char *type);
 
 /* Pin the view that holds byte off. On success *data points at byte off and
  * *len is the number of bytes from there to the end of the view or of the
