@@ -23,7 +23,14 @@
 #include "itest.h"
 
 #define SOAK_SECONDS 20
+/* The bound SECURITY.md documents; under AddressSanitizer (the asan
+ * preset builds this test and the server alike) its quarantine alone keeps
+ * 256 MiB of freed memory, plus shadow memory, so the bound is larger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_RSS_BOUND (1024ull << 20)
+#else
 #define SOAK_RSS_BOUND (256ull << 20)
+#endif
 #define MAP_SIZE (1u << 20)
 #define BLOCK 4096u
 
