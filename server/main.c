@@ -59,9 +59,10 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
 
     if (rc == MC_ECORRUPT)
         srv_log(SRV_LOG_ERROR,
-                "catalog file %s/.mmapd/catalog.json is corrupt: %s; it was "
-                "left untouched. Refusing to start with an empty catalog; "
-                "repair or move the file away",
+                "the catalog %s/.mmapd/catalog.db (or catalog.json, the "
+                "catalog of a version before 2 still to be imported) is "
+                "corrupt: %s; it was left untouched. Refusing to start with "
+                "an empty catalog; repair or move the file away",
                 cfg->data_dir, mc_strerror(rc));
     else if (rc == MC_ENOTREG)
         srv_log(SRV_LOG_ERROR,

@@ -5,9 +5,10 @@
  * remove or snapshot, never across file I/O. Creates and removes do file I/O
  * (open, fallocate, unlink, persisting), so they are serialised by
  * create_lock instead; this keeps two creates of one name from racing on the
- * backing file, and they are rare admin operations. Persisting snapshots the
- * table under the read lock and writes the file unlocked, serialised by
- * persist_lock so an older snapshot can never overwrite a newer one.
+ * backing file, and they are rare admin operations. Persisting writes the
+ * one record that changed to the store (store.c), so its cost does not grow
+ * with the number of mappings; persist_lock orders saves with the reserve
+ * (reserve.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct mc_catalog {
     struct mc_catalog_options opt; /* defaults filled in; data_dir borrowed */
     int datafd;
     struct mc_viewcache *vc;
+    struct mc__store *store;
     struct mc__membudget memory; /* sizes of the memory-backed mappings */
     pthread_mutex_t create_lock;
     pthread_mutex_t persist_lock;
@@ -123,50 +125,37 @@ static void unref_all(struct mc_mapping **arr, size_t count)
 
 /* ---- persisting --------------------------------------------------------- */
 
-/* Persist the table, with `extra` (not in the table yet) at position pos
- * when it is not NULL: a create writes its entry before anyone can find the
- * mapping, so a failed save never takes back a mapping others have used.
- * The file keeps the table's order (sorted by name). With frees_space, a
- * save that finds the disk full gives up the reserve and tries again
- * (reserve.c); every successful save refills the reserve. */
-static enum mc_err persist_with(struct mc_catalog *cat,
-                                struct mc_mapping *extra, size_t pos,
-                                bool frees_space)
+/* Write one change to the store: m's record, or with del the deletion of
+ * m's. With frees_space, a save that finds the disk full gives up the
+ * reserve and tries again (reserve.c); every successful save refills it. */
+static enum mc_err save(struct mc_catalog *cat, struct mc_mapping *m, bool del,
+                        bool frees_space)
 {
-    struct mc_info *infos = NULL;
-    size_t n = 0;
-    enum mc_err rc = MC_OK;
+    struct mc_info info;
+    enum mc_err rc;
 
+    mc_mapping_info(m, &info);
     pthread_mutex_lock(&cat->persist_lock);
-    pthread_rwlock_rdlock(&cat->table_lock);
-    if (cat->count > 0 || extra) {
-        infos = malloc((cat->count + 1) * sizeof *infos);
-        if (!infos)
-            rc = MC_ENOMEM;
-        for (size_t i = 0; infos && i <= cat->count; i++) {
-            if (extra && i == pos)
-                mc_mapping_info(extra, &infos[n++]);
-            if (i < cat->count)
-                mc_mapping_info(cat->items[i], &infos[n++]);
-        }
-    }
-    pthread_rwlock_unlock(&cat->table_lock);
-    if (rc == MC_OK)
-        rc = mc__store_save(cat->datafd, infos, n);
+    rc = del ? mc__store_del(cat->store, m->name)
+             : mc__store_put(cat->store, &info, 1);
     if (rc == MC_ENOSPC && frees_space) {
         mc__reserve_release(cat->datafd);
-        rc = mc__store_save(cat->datafd, infos, n);
+        rc = del ? mc__store_del(cat->store, m->name)
+                 : mc__store_put(cat->store, &info, 1);
     }
-    if (rc == MC_OK)
+    if (rc == MC_OK) {
         mc__reserve_fill(cat->datafd);
+        if (!del)
+            atomic_store(&m->saved_modified_ms, info.modified_at_ms);
+    }
     pthread_mutex_unlock(&cat->persist_lock);
-    free(infos);
     return rc;
 }
 
-enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space)
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, struct mc_mapping *m,
+                                bool frees_space)
 {
-    return cat ? persist_with(cat, NULL, 0, frees_space) : MC_OK;
+    return cat ? save(cat, m, false, frees_space) : MC_OK;
 }
 
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
@@ -191,6 +180,9 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat)
 }
 
 /* ---- open and close ----------------------------------------------------- */
+
+/* Records read from the store at a time while loading. */
+#define LOAD_PAGE 4096
 
 static bool power_of_two(uint64_t x)
 {
@@ -245,6 +237,8 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
      * over it first. Not shared yet, so no lock. */
     if (rc == MC_OK && !damaged && size > e->size)
         (*out)->trunc_pending = true;
+    if (rc == MC_OK)
+        atomic_store(&(*out)->saved_modified_ms, e->modified_at_ms);
     if (rc == MC_OK && damaged)
         atomic_fetch_add(&cat->damaged, 1);
     if (rc == MC_OK && !damaged) {
@@ -305,21 +299,27 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     rc = mc__files_create(&cat->files);
     if (rc != MC_OK)
         goto cleanup;
-    rc = mc__store_load(cat->datafd, &entries, &n);
+    rc = mc__store_open(cat->datafd, opt->data_dir, &cat->store);
     if (rc != MC_OK)
         goto cleanup;
-    /* entries come sorted and unique, so appending keeps the table sorted. */
-    for (size_t i = 0; i < n; i++) {
-        struct mc_mapping *m = NULL;
-        rc = load_entry(cat, &entries[i], &m);
-        if (rc == MC_OK) {
-            rc = insert_at(cat, cat->count, m);
-            if (rc != MC_OK)
-                mc_mapping_unref(m);
+    /* Pages come sorted and unique, so appending keeps the table sorted. */
+    do {
+        const char *after = cat->count ? cat->items[cat->count - 1]->name : "";
+        free(entries);
+        entries = NULL;
+        rc = mc__store_page(cat->store, NULL, after, LOAD_PAGE, &entries, &n);
+        for (size_t i = 0; rc == MC_OK && i < n; i++) {
+            struct mc_mapping *m = NULL;
+            rc = load_entry(cat, &entries[i], &m);
+            if (rc == MC_OK) {
+                rc = insert_at(cat, cat->count, m);
+                if (rc != MC_OK)
+                    mc_mapping_unref(m);
+            }
         }
         if (rc != MC_OK)
             goto cleanup;
-    }
+    } while (n == LOAD_PAGE);
     /* Room to clean up a disk that filled while we were down (or that the
      * last run could not refill). */
     mc__reserve_fill(cat->datafd);
@@ -356,13 +356,53 @@ static enum mc_err flush_all(struct mc_catalog *cat)
     return rc;
 }
 
+/* Save the records whose modification time moved since they were saved,
+ * in one transaction. (Not needed for safety: loading takes the later of
+ * the record and the file's mtime. It keeps the store close to the truth.) */
+static enum mc_err save_changed(struct mc_catalog *cat)
+{
+    struct mc_mapping **arr = NULL;
+    struct mc_info *infos = NULL;
+    size_t n = 0, k = 0, saved;
+    enum mc_err rc = snapshot(cat, &arr, &n);
+
+    if (rc == MC_OK && n > 0) {
+        infos = malloc(n * sizeof *infos);
+        if (!infos)
+            rc = MC_ENOMEM;
+    }
+    for (size_t i = 0; infos && i < n; i++) {
+        struct mc_mapping *m = arr[i];
+        if (m->backing != MC_BACKING_FILE || m->damaged ||
+            atomic_load(&m->modified_at_ms) ==
+                atomic_load(&m->saved_modified_ms))
+            continue;
+        mc_mapping_info(m, &infos[k++]);
+    }
+    if (rc == MC_OK && k > 0) {
+        pthread_mutex_lock(&cat->persist_lock);
+        rc = mc__store_put(cat->store, infos, k);
+        pthread_mutex_unlock(&cat->persist_lock);
+    }
+    saved = k;
+    k = 0;
+    for (size_t i = 0; rc == MC_OK && infos && i < n; i++) {
+        struct mc_mapping *m = arr[i];
+        if (k < saved && strcmp(infos[k].name, m->name) == 0)
+            atomic_store(&m->saved_modified_ms, infos[k++].modified_at_ms);
+    }
+    free(infos);
+    unref_all(arr, n);
+    return rc;
+}
+
 void mc_catalog_close(struct mc_catalog *cat)
 {
     if (!cat)
         return;
     if (cat->count > 0) {
         (void)flush_all(cat);
-        (void)mc__catalog_persist(cat, false);
+        (void)save_changed(cat);
     }
     /* Mappings still referenced elsewhere are the caller's bug (see the
      * header); ours go, and with them their views. */
@@ -371,6 +411,7 @@ void mc_catalog_close(struct mc_catalog *cat)
     free(cat->items);
     mc__files_destroy(cat->files);
     mc__viewcache_destroy(cat->vc);
+    mc__store_close(cat->store);
     mc__sys_close(cat->datafd);
     pthread_rwlock_destroy(&cat->table_lock);
     pthread_mutex_destroy(&cat->persist_lock);
@@ -605,7 +646,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     if (rc != MC_OK)
         goto cleanup;
     if (req.backing == MC_BACKING_FILE) {
-        rc = persist_with(cat, m, pos, false);
+        rc = save(cat, m, false, false);
         if (rc != MC_OK)
             goto cleanup;
     }
@@ -678,7 +719,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
         goto cleanup;
     }
     if (m->backing == MC_BACKING_FILE) {
-        rc = mc__catalog_persist(cat, true);
+        rc = save(cat, m, true, true);
         if (rc != MC_OK) {
             /* Still on disk: keep it, so memory and disk agree and the
              * caller can retry. create_lock kept the slot free. */
@@ -741,7 +782,7 @@ size_t mc_catalog_count(struct mc_catalog *cat)
 enum mc_err mc_catalog_sync(struct mc_catalog *cat)
 {
     enum mc_err rc = flush_all(cat);
-    enum mc_err r = mc__catalog_persist(cat, false);
+    enum mc_err r = save_changed(cat);
 
     return rc != MC_OK ? rc : r;
 }

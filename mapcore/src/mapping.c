@@ -84,6 +84,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     atomic_init(&m->generation, 1);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
+    atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
     atomic_init(&m->stamped_ms, 0);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);

@@ -197,7 +197,7 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
                                        uint64_t new_size, bool old_pending)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    enum mc_err rc = mc__catalog_persist(m->cat, new_size < old);
+    enum mc_err rc = mc__catalog_persist(m->cat, m, new_size < old);
     uint64_t from;
 
     pthread_mutex_lock(&m->lock);

@@ -4,8 +4,8 @@
  * Proves: with the server's open-file limit lowered (prlimit on the
  * running process, both soft and hard, so its start-up raise cannot undo
  * it) to a few descriptors above what it holds, creating file mappings
- * (each keeps its backing open; the catalog save opens two more for a
- * moment) ends in 503 out_of_descriptors with a Retry-After header, not
+ * (each keeps its backing open; the catalog store keeps two open from its
+ * first save on, so one mapping is made before counting) ends in 503 out_of_descriptors with a Retry-After header, not
  * 500 io_error; nothing half-made is left (no catalog entry); deleting a
  * mapping frees a descriptor and the same create then succeeds; and the
  * server exits 0 on SIGTERM.
@@ -67,6 +67,10 @@ TEST(out_of_descriptors_is_503)
 
     itest_start(&s, NULL);
     base = open_fds(s.pid);
+    CHECK_EQ_U64(create(&s, "seed", &r), 201);
+    itest_resp_free(&r);
+    base += 3; /* its backing, the store and the store's log */
+    settle(s.pid, base);
     /* Room for the connection, a backing file and the catalog's two, for
      * a couple of mappings; then the next create must run out. */
     rl.rlim_cur = rl.rlim_max = base + 6;

@@ -256,7 +256,7 @@ TEST(corrupt_catalog_refuses_to_start)
     itest_create(&s, "m", "{\"size\": 4096}");
     itest_stop(&s);
 
-    snprintf(path, sizeof(path), "%s/.mmapd/catalog.json", s.dir);
+    snprintf(path, sizeof(path), "%s/.mmapd/catalog.db", s.dir);
     fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     CHECK(fd >= 0);
     CHECK(write(fd, garbage, sizeof(garbage) - 1) ==
@@ -270,7 +270,7 @@ TEST(corrupt_catalog_refuses_to_start)
         if (code == 0)
             TEST_FAIL("started with a corrupt catalog: %s", out);
     }
-    if (!strstr(out, "catalog.json") || !strstr(out, "corrupt"))
+    if (!strstr(out, "catalog.db") || !strstr(out, "corrupt"))
         TEST_FAIL("message does not name the corrupt file: \"%s\"", out);
     CHECK(strstr(out, "mmapd listening on") == NULL);
 

@@ -1,9 +1,11 @@
 /* mc_catalog.h - the catalog of named mappings in a data directory.
  *
  * The catalog owns the data directory: it creates it if missing, loads the
- * persisted catalog (<data>/.mmapd/catalog.json) at open, and writes it back
- * atomically (temp file, fsync, rename, fsync of the directory) after every
- * create, resize and remove. Memory-backed mappings are never persisted.
+ * persisted catalog (<data>/.mmapd/catalog.db, an SQLite store; a
+ * catalog.json of version 1 is imported first) at open, and writes the one
+ * record that changed, durably, at every create, resize and remove, at a
+ * cost independent of the number of mappings. Memory-backed mappings are
+ * never persisted.
  * It also owns the one view cache shared by all of its mappings.
  *
  * Thread safety: every function may be called from many threads at once,
@@ -72,7 +74,8 @@ struct mc_spec {
 /* Open (or create) the catalog in opt->data_dir and load its mappings.
  * Mappings whose backing file is missing or shorter than recorded are loaded
  * as damaged (reported in mc_info) rather than dropped. MC_ECORRUPT when the
- * catalog file exists but cannot be parsed: the file is left untouched.
+ * store or a catalog.json to import exists but cannot be read: the file is
+ * left untouched.
  * On success *out is a new catalog. */
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
                             struct mc_catalog **out);
