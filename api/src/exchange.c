@@ -143,7 +143,7 @@ struct api_exchange *api_exchange_start(struct api *api,
         api__info(ex);
         break;
     case API_OP_MAPS_LIST:
-        api__maps_list(ex);
+        api__maps_list(ex, req);
         break;
     case API_OP_MAP_GET:
         api__map_get(ex, req);

@@ -297,7 +297,7 @@ void api__respond_json(struct api_exchange *ex, enum api_success status,
 struct json_t *api__mapping_json(const struct api *api,
                                  const struct mc_info *info,
                                  uint64_t mapping_id);
-void api__maps_list(struct api_exchange *ex);
+void api__maps_list(struct api_exchange *ex, const struct api_request *req);
 void api__map_get(struct api_exchange *ex, const struct api_request *req);
 void api__map_put_start(struct api_exchange *ex, const struct api_request *r);
 void api__map_put_end(struct api_exchange *ex);

@@ -771,6 +771,65 @@ enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
     return rc;
 }
 
+/* Index of the first name greater than after (the table lock is held). */
+static size_t first_after(const struct mc_catalog *cat, const char *after)
+{
+    bool found = false;
+    size_t pos = find(cat, after, &found);
+
+    return found ? pos + 1 : pos;
+}
+
+enum mc_err mc_catalog_list_page(struct mc_catalog *cat, const char *prefix,
+                                 const char *after, size_t limit,
+                                 struct mc_info **out, size_t *count,
+                                 bool *more)
+{
+    size_t plen, n = 0;
+    struct mc_info *infos = NULL;
+
+    if (!cat || !out || !count || !more)
+        return MC_EINVAL;
+    *out = NULL;
+    *count = 0;
+    *more = false;
+    prefix = prefix ? prefix : "";
+    after = after ? after : "";
+    plen = strlen(prefix);
+    if (limit > 0) {
+        infos = malloc(limit * sizeof *infos);
+        if (!infos)
+            return MC_ENOMEM;
+    }
+    /* The table mirrors the store (and adds the memory mappings) in the
+     * same byte order, so a page is a binary search and a run: names with
+     * a prefix are contiguous, starting at the first name >= prefix. */
+    pthread_rwlock_rdlock(&cat->table_lock);
+    size_t pos = first_after(cat, after);
+    if (plen > 0 && strcmp(after, prefix) < 0) {
+        bool found = false;
+        pos = find(cat, prefix, &found);
+    }
+    for (; pos < cat->count; pos++) {
+        const struct mc_mapping *m = cat->items[pos];
+        if (strncmp(m->name, prefix, plen) != 0)
+            break;
+        if (n == limit) {
+            *more = true;
+            break;
+        }
+        mc_mapping_info(cat->items[pos], &infos[n++]);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (n == 0) {
+        free(infos);
+        infos = NULL;
+    }
+    *out = infos;
+    *count = n;
+    return MC_OK;
+}
+
 size_t mc_catalog_count(struct mc_catalog *cat)
 {
     pthread_rwlock_rdlock(&cat->table_lock);

@@ -900,6 +900,70 @@ TEST(concurrent_resizes_of_a_shared_file)
     teardown(&f);
 }
 
+/* One page's names, joined with spaces, into buf. */
+static const char *page(struct fixture *f, const char *prefix,
+                        const char *after, size_t limit, bool *more,
+                        char *buf, size_t len)
+{
+    struct mc_info *infos = NULL;
+    size_t n = 0, used = 0;
+
+    CHECK_RC(mc_catalog_list_page(f->cat, prefix, after, limit, &infos, &n,
+                                  more),
+             MC_OK);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "",
+                                 infos[i].name);
+    free(infos);
+    return buf;
+}
+
+TEST(list_pages_by_prefix_and_after)
+{
+    struct fixture f;
+    struct mc_spec mem = {.given = MC_SPEC_BACKING | MC_SPEC_SIZE,
+                          .backing = MC_BACKING_MEMORY,
+                          .size = VS};
+    char buf[256];
+    bool more = false;
+
+    setup(&f);
+    CHECK_RC(create(&f, "b", sized(VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "b-1", mem, NULL), MC_OK);
+    CHECK_RC(create(&f, "b-2", sized(VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "b.x", sized(VS), NULL), MC_OK);
+    CHECK_RC(create(&f, "a", mem, NULL), MC_OK);
+    CHECK_RC(create(&f, "B", sized(VS), NULL), MC_OK);
+    /* Byte order: uppercase first; memory and file mappings together. */
+    CHECK_EQ_STR(page(&f, NULL, NULL, 10, &more, buf, sizeof buf),
+                 "B a b b-1 b-2 b.x");
+    CHECK(!more);
+    CHECK_EQ_STR(page(&f, "", "", 2, &more, buf, sizeof buf), "B a");
+    CHECK(more);
+    CHECK_EQ_STR(page(&f, NULL, "a", 2, &more, buf, sizeof buf), "b b-1");
+    CHECK(more);
+    CHECK_EQ_STR(page(&f, NULL, "b.x", 2, &more, buf, sizeof buf), "");
+    CHECK(!more);
+    /* A prefix: only its names, also with a cursor before or inside it. */
+    CHECK_EQ_STR(page(&f, "b-", NULL, 10, &more, buf, sizeof buf), "b-1 b-2");
+    CHECK(!more);
+    CHECK_EQ_STR(page(&f, "b-", "a", 1, &more, buf, sizeof buf), "b-1");
+    CHECK(more);
+    CHECK_EQ_STR(page(&f, "b-", "b-1", 1, &more, buf, sizeof buf), "b-2");
+    CHECK(!more);
+    CHECK_EQ_STR(page(&f, "b-", "b-0", 5, &more, buf, sizeof buf), "b-1 b-2");
+    CHECK_EQ_STR(page(&f, "b-", "zz", 5, &more, buf, sizeof buf), "");
+    CHECK_EQ_STR(page(&f, "c", NULL, 5, &more, buf, sizeof buf), "");
+    CHECK(!more);
+    /* After a reopen the file mappings come back in the same order. */
+    mc_catalog_close(f.cat);
+    open_cat(&f);
+    CHECK_EQ_STR(page(&f, NULL, NULL, 10, &more, buf, sizeof buf),
+                 "B b b-2 b.x");
+    teardown(&f);
+}
+
 TEST(catalog_keeps_a_reserve)
 {
     struct fixture f;

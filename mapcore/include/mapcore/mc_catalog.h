@@ -116,6 +116,17 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
 enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
                             size_t *count);
 
+/* One page of the listing: at most limit mappings (file and memory) whose
+ * names start with prefix (NULL or "": any) and sort after `after` (NULL or
+ * "": from the first), in byte order of their names. *more tells whether
+ * such names exist past the page. *out is a new malloc'ed array of *count
+ * entries for the caller to free(); NULL when count is 0. The cost grows
+ * with limit and the log of the number of mappings, not with the number. */
+enum mc_err mc_catalog_list_page(struct mc_catalog *cat, const char *prefix,
+                                 const char *after, size_t limit,
+                                 struct mc_info **out, size_t *count,
+                                 bool *more);
+
 /* Number of mappings in the catalog. */
 size_t mc_catalog_count(struct mc_catalog *cat);
 
