@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "internal.h"
 
@@ -28,6 +29,7 @@ struct mc_catalog {
     size_t count;
     size_t cap;
     struct mc__files *files;     /* backing files in use (sharing.c) */
+    struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
 };
 
@@ -181,6 +183,21 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat)
 
 /* ---- open and close ----------------------------------------------------- */
 
+uint64_t mc_catalog_default_open_files(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 16;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (1u << 21))
+        return 1u << 20;
+    /* Below 128 the rest of the process (listener, connections, the
+     * store, threads' pipes) needs most of what there is. */
+    if (rl.rlim_cur >= 128)
+        return (uint64_t)rl.rlim_cur / 2;
+    return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
+}
+
 /* Records read from the store at a time while loading. */
 #define LOAD_PAGE 4096
 
@@ -230,6 +247,8 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
         meta.modified_at_ms = mtime;
     enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
                                      &meta, fd, damaged, out);
+    if (rc == MC_OK && !damaged)
+        mc__fdcache_adopt(cat->fdc, *out);
     /* A file longer than recorded (a shrink that crashed before its
      * truncation, a grow before its persist, or another mapping of the
      * same file that is longer) is fine. The part no user needs is stale
@@ -277,6 +296,8 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         cat->opt.max_map_size = MC_DEFAULT_MAX_MAP_SIZE;
     if (cat->opt.max_memory == 0)
         cat->opt.max_memory = mc_memory_default();
+    if (cat->opt.max_open_files == 0)
+        cat->opt.max_open_files = mc_catalog_default_open_files();
     mc__membudget_init(&cat->memory, cat->opt.max_memory);
     /* A budget below one view could never map anything. */
     if (!power_of_two(cat->opt.view_size) ||
@@ -297,6 +318,10 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     if (rc != MC_OK)
         goto cleanup;
     rc = mc__files_create(&cat->files);
+    if (rc != MC_OK)
+        goto cleanup;
+    rc = mc__fdcache_create(cat->datafd, (size_t)cat->opt.max_open_files,
+                            &cat->fdc);
     if (rc != MC_OK)
         goto cleanup;
     rc = mc__store_open(cat->datafd, opt->data_dir, &cat->store);
@@ -410,6 +435,7 @@ void mc_catalog_close(struct mc_catalog *cat)
         mc_mapping_unref(cat->items[i]);
     free(cat->items);
     mc__files_destroy(cat->files);
+    mc__fdcache_destroy(cat->fdc);
     mc__viewcache_destroy(cat->vc);
     mc__store_close(cat->store);
     mc__sys_close(cat->datafd);
@@ -622,8 +648,10 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
                          &m);
     fd = -1; /* stolen */
-    if (rc == MC_OK && req.backing == MC_BACKING_FILE)
+    if (rc == MC_OK && req.backing == MC_BACKING_FILE) {
+        mc__fdcache_adopt(cat->fdc, m);
         rc = mc__files_join(cat->files, m);
+    }
     mc__files_unhold(cat->files);
     if (rc != MC_OK)
         goto cleanup;

@@ -277,7 +277,17 @@ struct mc_mapping {
     struct mc_catalog *cat;  /* borrowed back pointer, to persist on resize */
     struct mc_viewcache *vc; /* borrowed: the catalog's shared cache */
     uint64_t max_size;       /* the catalog's max_map_size */
-    int fd;                  /* owned; -1 for a damaged mapping */
+    /* Owned; -1 for a damaged mapping. A file mapping in the catalog's
+     * open-file cache (fdc set) may have it closed while idle: use it only
+     * between mc__fd_get and mc__fd_put (fdcache.c). */
+    int fd;
+    struct mc__fdcache *fdc; /* borrowed; NULL: fd is open for life */
+    /* Protected by the fdcache lock. */
+    unsigned fd_users;
+    bool fd_idle;
+    struct mc_mapping *fd_prev, *fd_next;
+    dev_t fd_dev; /* what the file is: checked at every reopen */
+    ino_t fd_ino;
     bool writable_map;       /* views mapped PROT_WRITE */
     bool private_map;        /* views mapped MAP_PRIVATE (writecopy) */
     /* Constant after creation. */
@@ -381,6 +391,29 @@ struct mc__backing_req {
  * nothing is left behind. */
 enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
                              int *fd, uint64_t *size, bool *created_file);
+
+/* ---- fdcache.c: the bounded cache of open backing files ---------------- */
+
+struct mc__fdcache;
+
+/* A cache keeping at most max (>= 1) idle descriptors open. */
+enum mc_err mc__fdcache_create(int datafd, size_t max,
+                               struct mc__fdcache **out);
+/* Every member has been forgotten. c may be NULL. */
+void mc__fdcache_destroy(struct mc__fdcache *c);
+/* Descriptors of members open now. */
+size_t mc__fdcache_open_count(struct mc__fdcache *c);
+/* Make m (healthy, file-backed, its fd open, not yet shared with other
+ * threads) a member: its fd may be closed while idle from now on. */
+void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m);
+/* m's descriptor in *fd, reopened (and checked to be the same file) when
+ * the cache closed it; held open until mc__fd_put. MC_EDAMAGED when the
+ * file is gone or replaced (or m is damaged), MC_ENOFD when out of
+ * descriptors. Mappings outside a cache get their own fd. */
+enum mc_err mc__fd_get(struct mc_mapping *m, int *fd);
+void mc__fd_put(struct mc_mapping *m);
+/* Close m's descriptor for good (the last unref). */
+void mc__fd_forget(struct mc_mapping *m);
 
 /* ---- sharing.c: backing files several mappings use ---------------------- */
 

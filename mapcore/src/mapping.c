@@ -108,7 +108,7 @@ void mc_mapping_unref(struct mc_mapping *m)
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
     mc__files_leave(m);
-    mc__sys_close(m->fd);
+    mc__fd_forget(m);
     /* The memfd is gone with its last descriptor and views: its bytes
      * leave the budget only now, so memory still held by a reader of a
      * deleted mapping keeps counting (mc_memory.h). */
@@ -199,9 +199,12 @@ void mc__mapping_touch(struct mc_mapping *m)
      * (writecopy) pages never reach the file, so it is left alone. */
     int64_t t = mc__now_coarse_ms();
 
-    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0 &&
-        atomic_load(&m->stamped_ms) < t) {
-        mc__sys_stamp(m->fd);
+    int fd;
+
+    if (m->backing == MC_BACKING_FILE && !m->private_map && !m->damaged &&
+        atomic_load(&m->stamped_ms) < t && mc__fd_get(m, &fd) == MC_OK) {
+        mc__sys_stamp(fd);
+        mc__fd_put(m);
         raise_to(&m->stamped_ms, t);
     }
     raise_to(&m->modified_at_ms, t);
@@ -278,7 +281,12 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
 
     if (check_file && m->backing == MC_BACKING_FILE) {
         uint64_t file_size;
-        rc = mc__sys_file_size(m->fd, &file_size);
+        int fd;
+        rc = mc__fd_get(m, &fd);
+        if (rc != MC_OK)
+            goto fail;
+        rc = mc__sys_file_size(fd, &file_size);
+        mc__fd_put(m);
         if (rc != MC_OK)
             goto fail;
         if (file_size <= off) {
@@ -374,10 +382,14 @@ static enum mc_err check_ranges(struct mc_mapping *m, const struct mc_range *r,
 static enum mc_err fault_cause(struct mc_mapping *m, uint64_t at, bool write)
 {
     uint64_t file_size = 0;
+    int fd;
 
-    if (m->backing == MC_BACKING_FILE &&
-        mc__sys_file_size(m->fd, &file_size) == MC_OK && file_size <= at)
-        return MC_ETRUNCATED;
+    if (m->backing == MC_BACKING_FILE && mc__fd_get(m, &fd) == MC_OK) {
+        enum mc_err rc = mc__sys_file_size(fd, &file_size);
+        mc__fd_put(m);
+        if (rc == MC_OK && file_size <= at)
+            return MC_ETRUNCATED;
+    }
     if (write)
         return MC_ENOSPC;
     return MC_EIO;
@@ -418,7 +430,12 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             if (len > r[i].len - at)
                 len = (size_t)(r[i].len - at);
             if (v == NULL) {
-                rc = mc__sys_pread(m->fd, buf[i] + at, len, r[i].off + at);
+                int fd;
+                rc = mc__fd_get(m, &fd);
+                if (rc == MC_OK) {
+                    rc = mc__sys_pread(fd, buf[i] + at, len, r[i].off + at);
+                    mc__fd_put(m);
+                }
                 release(NULL, m);
                 if (rc != MC_OK)
                     break;
@@ -634,7 +651,12 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
         return rc;
     /* msync wrote the pages; fdatasync makes the file's size and block map
      * durable too (and covers pages written through views since evicted). */
-    rc = mc__sys_datasync(m->fd);
+    int fd;
+    rc = mc__fd_get(m, &fd);
+    if (rc == MC_OK) {
+        rc = mc__sys_datasync(fd);
+        mc__fd_put(m);
+    }
     if (rc == MC_OK && flushed)
         *flushed = end - off;
     return rc;

@@ -304,8 +304,13 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
 
     /* Map outside the lock: mmap takes the process's mmap lock and may be
      * slow; other threads keep hitting their views meanwhile. */
-    rc = mc__sys_map(m->fd, index * vc->view_size, (size_t)vc->view_size,
+    int fd;
+    rc = mc__fd_get(m, &fd);
+    if (rc != MC_OK)
+        return rc;
+    rc = mc__sys_map(fd, index * vc->view_size, (size_t)vc->view_size,
                      m->writable_map, m->private_map, &base);
+    mc__fd_put(m); /* the view keeps the file; the descriptor may go */
     if (rc != MC_OK)
         return rc;
     fresh = calloc(1, sizeof *fresh);

@@ -36,7 +36,16 @@ struct mc_catalog_options {
     uint64_t max_map_size; /* 0: MC_DEFAULT_MAX_MAP_SIZE */
     uint64_t max_memory;   /* total size of memory-backed mappings;
                             * 0: mc_memory_default() (mc_memory.h) */
+    uint64_t max_open_files; /* backing files kept open while idle;
+                              * 0: mc_catalog_default_open_files() */
 };
+
+/* The default of max_open_files: half the process's open-file limit
+ * (RLIMIT_NOFILE, soft) as it is now; the other half stays for connections
+ * and the rest of the process (below a limit of 128: an eighth, at least 4). A file mapping holds a
+ * descriptor only while in use or among the max_open_files most recently
+ * used, so the number of mappings is not bounded by the limit. */
+uint64_t mc_catalog_default_open_files(void);
 
 #define MC_DEFAULT_VIEW_SIZE (2ull << 20)       /* 2 MiB */
 #define MC_DEFAULT_CACHE_BYTES (1ull << 30)     /* 1 GiB */
