@@ -242,9 +242,12 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
      * write since the last save is dated by the file's mtime, which every
      * write stamps (mc__mapping_touch). The later of the two never goes
      * backwards, kill -9 included. */
+    bool written = false;
     if (!damaged && mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
-        mtime > meta.modified_at_ms)
+        mtime > meta.modified_at_ms) {
         meta.modified_at_ms = mtime;
+        written = true;
+    }
     enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
                                      &meta, fd, damaged, out);
     if (rc == MC_OK && !damaged)
@@ -258,6 +261,11 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
         (*out)->trunc_pending = true;
     if (rc == MC_OK)
         atomic_store(&(*out)->saved_modified_ms, e->modified_at_ms);
+    /* Written after the record was saved: a run that ended without its
+     * shutdown flush (kill -9) may have left pages the kernel has not
+     * written yet; this run's shutdown flushes them. */
+    if (rc == MC_OK && written)
+        atomic_store(&(*out)->unflushed, true);
     if (rc == MC_OK && damaged)
         atomic_fetch_add(&cat->damaged, 1);
     if (rc == MC_OK && !damaged) {
@@ -362,7 +370,10 @@ cleanup:
     return rc;
 }
 
-/* Flush every healthy file mapping; the first error wins. */
+/* Flush every healthy file mapping written since its last whole flush; the
+ * first error wins. The others have nothing to make durable, and flushing
+ * them would cost an fdatasync (and with lazy backings an open) each: with
+ * many mappings, seconds at every shutdown. */
 static enum mc_err flush_all(struct mc_catalog *cat)
 {
     struct mc_mapping **arr = NULL;
@@ -371,7 +382,8 @@ static enum mc_err flush_all(struct mc_catalog *cat)
 
     for (size_t i = 0; i < n; i++) {
         struct mc_mapping *m = arr[i];
-        if (m->backing != MC_BACKING_FILE || m->damaged)
+        if (m->backing != MC_BACKING_FILE || m->damaged ||
+            !atomic_load(&m->unflushed))
             continue;
         enum mc_err r = mc_mapping_flush(m, 0, 0, NULL);
         if (r != MC_OK && rc == MC_OK)

@@ -332,6 +332,9 @@ struct mc_mapping {
     /* modified_at_ms as the store last recorded it: close saves only the
      * records that moved (catalog.c). */
     atomic_int_fast64_t saved_modified_ms;
+    /* Written (or resized) since the last whole flush: a shutdown flushes
+     * only these (catalog.c). */
+    atomic_bool unflushed;
     atomic_uint_fast64_t bytes_read;
     atomic_uint_fast64_t bytes_written;
 

@@ -86,6 +86,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
     atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
     atomic_init(&m->stamped_ms, 0);
+    atomic_init(&m->unflushed, false);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);
     *out = m;
@@ -208,6 +209,7 @@ void mc__mapping_touch(struct mc_mapping *m)
         raise_to(&m->stamped_ms, t);
     }
     raise_to(&m->modified_at_ms, t);
+    atomic_store(&m->unflushed, true);
 }
 
 uint64_t mc_mapping_size(struct mc_mapping *m)
@@ -628,6 +630,11 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     if (m->private_map || end == off)
         return MC_OK;
 
+    /* A whole flush makes everything written so far durable: cleared
+     * before the msync, so a write racing it marks the mapping again. */
+    bool whole = off == 0 && end == size;
+    bool was = whole && atomic_exchange(&m->unflushed, false);
+
     /* Only views mapped now can hold dirty pages we wrote; mapping the others
      * just to msync them would only cost address space. */
     uint64_t first = off - off % ps;
@@ -635,7 +642,7 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     rc = mc__viewcache_pin_range(m->vc, m, first / vs, (last - 1) / vs, &views,
                                  &count);
     if (rc != MC_OK)
-        return rc;
+        goto out;
     for (size_t i = 0; i < count; i++) {
         uint64_t vstart = views[i]->index * vs;
         uint64_t s = first > vstart ? first : vstart;
@@ -648,7 +655,7 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     }
     free(views);
     if (rc != MC_OK)
-        return rc;
+        goto out;
     /* msync wrote the pages; fdatasync makes the file's size and block map
      * durable too (and covers pages written through views since evicted). */
     int fd;
@@ -659,5 +666,8 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     }
     if (rc == MC_OK && flushed)
         *flushed = end - off;
+out:
+    if (rc != MC_OK && was)
+        atomic_store(&m->unflushed, true);
     return rc;
 }
