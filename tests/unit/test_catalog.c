@@ -12,6 +12,7 @@
  * also with both resizing at once, and that the catalog keeps a space
  * reserve beside it.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <ftw.h>
@@ -961,6 +962,67 @@ TEST(list_pages_by_prefix_and_after)
     open_cat(&f);
     CHECK_EQ_STR(page(&f, NULL, NULL, 10, &more, buf, sizeof buf),
                  "B b b-2 b.x");
+    teardown(&f);
+}
+
+static unsigned open_fds(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    CHECK(d != NULL);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+TEST(idle_backings_hold_no_descriptor)
+{
+    struct fixture f;
+    struct mc_catalog_options opt = {0};
+    struct mc_mapping *m = NULL;
+    char name[16], buf[16];
+    unsigned before;
+
+    setup(&f);
+    mc_catalog_close(f.cat);
+    opt.data_dir = f.data;
+    opt.view_size = VS;
+    opt.cache_bytes = VS; /* one view: reads need the file again */
+    opt.max_open_files = 2;
+    CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
+    CHECK_RC(create(&f, "first", sized(VS), NULL), MC_OK); /* store opened */
+    before = open_fds();
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "m%02d", i);
+        CHECK_RC(create(&f, name, sized(VS), NULL), MC_OK);
+        CHECK_RC(mc_catalog_get(f.cat, name, &m), MC_OK);
+        CHECK_RC(mc_mapping_write(m, 8, name, 4), MC_OK);
+        mc_mapping_unref(m);
+    }
+    /* 20 more mappings, at most 2 more descriptors. */
+    CHECK(open_fds() <= before + 2);
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "m%02d", i);
+        CHECK_RC(mc_catalog_get(f.cat, name, &m), MC_OK);
+        CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_OK);
+        CHECK(memcmp(buf, name, 4) == 0);
+        mc_mapping_unref(m);
+    }
+    CHECK(open_fds() <= before + 2);
+
+    /* A file replaced behind the server's back while its descriptor was
+     * closed: refused as damaged, never read as the mapping's bytes. */
+    int fd = openat(f.datafd, "intruder", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, VS) == 0);
+    close(fd);
+    CHECK(renameat(f.datafd, "intruder", f.datafd, "m00") == 0);
+    CHECK_RC(mc_catalog_get(f.cat, "m00", &m), MC_OK);
+    CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_EDAMAGED);
+    mc_mapping_unref(m);
     teardown(&f);
 }
 
