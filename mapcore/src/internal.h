@@ -167,7 +167,10 @@ struct mc_view {
     struct mc_mapping *m; /* borrowed: views are dropped before m dies */
     uint64_t mapping_id;
     uint64_t index; /* which view_size-aligned window of the mapping */
-    uint8_t *base;  /* view_size bytes mapped */
+    uint8_t *base;  /* len bytes mapped */
+    size_t len;     /* view_size, or less for the end of a small mapping */
+    bool orphan;    /* replaced by a longer view while pinned: out of the
+                     * table, unmapped at its last release */
     /* Everything below is protected by the cache lock. */
     unsigned pins;
     bool sticky; /* a written writecopy view: never evicted */
@@ -182,14 +185,17 @@ enum mc_err mc__viewcache_create(uint64_t view_size, uint64_t budget,
 void mc__viewcache_destroy(struct mc_viewcache *vc);
 uint64_t mc__viewcache_view_size(const struct mc_viewcache *vc);
 
-/* Pin the view `index` of m, mapping it on a miss. MC_EBUSY when the budget
+/* Pin the view `index` of m, mapping it on a miss; size is m's size now:
+ * a view reaching past its end maps only up to the end, rounded up to
+ * pages (not for private mappings, whose written views must stay). A
+ * cached view shorter than that (m grew since) is replaced. MC_EBUSY when the budget
  * is reached and nothing can be evicted. With may_decline, a miss that would
  * have to evict is declined the first time its view is asked for (MC_OK
  * with *out NULL: read the backing directly) and admitted only when asked
  * again soon after, so a stream of cold reads cannot churn the cache. */
 enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
-                                  uint64_t index, bool may_decline,
-                                  struct mc_view **out);
+                                  uint64_t index, uint64_t size,
+                                  bool may_decline, struct mc_view **out);
 /* Unpin v (it becomes evictable at zero pins unless sticky). */
 void mc__viewcache_release(struct mc_viewcache *vc, struct mc_view *v);
 /* Keep v mapped until its mapping dies (v must be pinned). */

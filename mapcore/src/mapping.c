@@ -266,14 +266,14 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
                            uint8_t **data, size_t *len)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    uint64_t limit;
+    uint64_t limit, size;
     struct mc_view *v = NULL;
     enum mc_err rc = MC_OK;
 
     if (m->damaged)
         return MC_EDAMAGED;
     pthread_mutex_lock(&m->lock);
-    limit = m->size;
+    limit = size = m->size;
     if (off >= limit) {
         pthread_mutex_unlock(&m->lock);
         return MC_ERANGE;
@@ -298,11 +298,13 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
         if (file_size < limit)
             limit = file_size;
     }
-    rc = mc__viewcache_acquire(m->vc, m, off / vs, may_decline, &v);
+    rc = mc__viewcache_acquire(m->vc, m, off / vs, size, may_decline, &v);
     if (rc != MC_OK)
         goto fail;
     uint64_t within = off % vs;
-    uint64_t n = vs - within;
+    /* A view is as long as the mapping was (viewcache.c): at least up to
+     * limit, which is at most that size. */
+    uint64_t n = (v ? v->len : vs) - within;
     if (n > limit - off)
         n = limit - off;
     *out = v;
@@ -646,9 +648,14 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     for (size_t i = 0; i < count; i++) {
         uint64_t vstart = views[i]->index * vs;
         uint64_t s = first > vstart ? first : vstart;
-        uint64_t e = last < vstart + vs ? last : vstart + vs;
+        uint64_t vend = vstart + views[i]->len;
+        uint64_t e = last < vend ? last : vend;
+        /* A short view of a mapping that grew since may end before the
+         * range starts; fdatasync below covers its pages anyway. */
         enum mc_err r =
-            mc__sys_msync(views[i]->base + (s - vstart), (size_t)(e - s));
+            e <= s ? MC_OK
+                   : mc__sys_msync(views[i]->base + (s - vstart),
+                                   (size_t)(e - s));
         if (r != MC_OK && rc == MC_OK)
             rc = r;
         mc__viewcache_release(m->vc, views[i]);

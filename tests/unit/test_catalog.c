@@ -965,6 +965,22 @@ TEST(list_pages_by_prefix_and_after)
     teardown(&f);
 }
 
+/* Create one-page mappings <prefix>00.. and write each one's name at off. */
+static void create_named(struct fixture *f, const char *prefix, int count,
+                         uint64_t off)
+{
+    struct mc_mapping *m = NULL;
+    char name[16];
+
+    for (int i = 0; i < count; i++) {
+        snprintf(name, sizeof name, "%s%02d", prefix, i);
+        CHECK_RC(create(f, name, sized(VS), NULL), MC_OK);
+        CHECK_RC(mc_catalog_get(f->cat, name, &m), MC_OK);
+        CHECK_RC(mc_mapping_write(m, off, name, 4), MC_OK);
+        mc_mapping_unref(m);
+    }
+}
+
 static unsigned open_fds(void)
 {
     unsigned n = 0;
@@ -995,13 +1011,7 @@ TEST(idle_backings_hold_no_descriptor)
     CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
     CHECK_RC(create(&f, "first", sized(VS), NULL), MC_OK); /* store opened */
     before = open_fds();
-    for (int i = 0; i < 20; i++) {
-        snprintf(name, sizeof name, "m%02d", i);
-        CHECK_RC(create(&f, name, sized(VS), NULL), MC_OK);
-        CHECK_RC(mc_catalog_get(f.cat, name, &m), MC_OK);
-        CHECK_RC(mc_mapping_write(m, 8, name, 4), MC_OK);
-        mc_mapping_unref(m);
-    }
+    create_named(&f, "m", 20, 8);
     /* 20 more mappings, at most 2 more descriptors. */
     CHECK(open_fds() <= before + 2);
     for (int i = 0; i < 20; i++) {
@@ -1022,6 +1032,51 @@ TEST(idle_backings_hold_no_descriptor)
     CHECK(renameat(f.datafd, "intruder", f.datafd, "m00") == 0);
     CHECK_RC(mc_catalog_get(f.cat, "m00", &m), MC_OK);
     CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_EDAMAGED);
+    mc_mapping_unref(m);
+    teardown(&f);
+}
+
+TEST(small_mappings_get_small_views)
+{
+    struct fixture f;
+    struct mc_catalog_options opt = {0};
+    struct mc_cache_stats st;
+    struct mc_mapping *m = NULL;
+    struct mc_view *v = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    char buf[8];
+
+    setup(&f);
+    mc_catalog_close(f.cat);
+    opt.data_dir = f.data;
+    opt.view_size = 16 * VS;
+    opt.cache_bytes = 32 * VS; /* two whole views */
+    CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
+    /* Twenty one-page mappings: twenty one-page views, all cached. */
+    create_named(&f, "s", 20, 0);
+    mc_catalog_cache_stats(f.cat, &st);
+    CHECK_EQ_U64(st.views, 20);
+    CHECK_EQ_U64(st.bytes_mapped, 20 * VS);
+    CHECK_EQ_U64(st.evictions, 0);
+
+    /* A pinned short view of a mapping that then grows: the next access
+     * past it gets a longer view, the pinned one keeps its bytes. */
+    CHECK_RC(mc_catalog_get(f.cat, "s00", &m), MC_OK);
+    CHECK_RC(mc_view_acquire(m, 0, &v, &data, &len), MC_OK);
+    CHECK_EQ_U64(len, VS);
+    CHECK_RC(mc_mapping_resize(m, 8 * VS), MC_OK);
+    CHECK_RC(mc_mapping_write(m, 5 * VS, "grown", 5), MC_OK);
+    CHECK_RC(mc_mapping_read(m, 5 * VS, buf, 5), MC_OK);
+    CHECK(memcmp(buf, "grown", 5) == 0);
+    CHECK(memcmp(data, "s00", 3) == 0); /* the old view still reads */
+    mc_view_release(v);
+    mc_catalog_cache_stats(f.cat, &st);
+    CHECK_EQ_U64(st.pinned, 0);
+    CHECK(st.bytes_mapped <= 32 * VS);
+    CHECK_RC(mc_mapping_read(m, 0, buf, 3), MC_OK);
+    CHECK(memcmp(buf, "s00", 3) == 0);
+    CHECK_RC(mc_mapping_flush(m, 0, 0, NULL), MC_OK);
     mc_mapping_unref(m);
     teardown(&f);
 }
