@@ -18,6 +18,7 @@ cd "$(dirname "$0")"
 # What building, testing and the README's curl examples need (openssl makes
 # the throwaway certificate of tests/integration/test_tls.c).
 PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
+          libsqlite3-dev
           libcurl4-openssl-dev curl ca-certificates openssl
           nginx-light yamllint python3-yaml
           wget aria2 lftp rclone qemu-utils qemu-block-extra)

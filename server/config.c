@@ -75,6 +75,10 @@ static const struct flag flags[] = {
     {"max-memory", "MMAPD_MAX_MEMORY", FLAG_SIZE, F(max_memory), 1,
      UINT64_MAX, "BYTES", "a quarter of RAM or of the memory cgroup's limit",
      "total size of memory-backed mappings; a create or grow past it is 507"},
+    {"max-open-files", "MMAPD_MAX_OPEN_FILES", FLAG_COUNT, F(max_open_files),
+     1, 1u << 24, "N", "half the open-file limit",
+     "backing files kept open while idle; a mapping holds a descriptor only "
+     "while in use, the least recently used idle ones are closed"},
     {"max-body-memory", "MMAPD_MAX_BODY_MEMORY", FLAG_SIZE,
      F(max_body_memory), SRV_MIN_MAX_BODY_MEMORY, UINT64_MAX, "BYTES",
      "64MiB",
@@ -384,6 +388,7 @@ static void set_defaults(struct srv_config *cfg)
     cfg->max_body = SRV_DEFAULT_MAX_BODY;
     cfg->max_map_size = SRV_DEFAULT_MAX_MAP_SIZE;
     cfg->max_memory = 0; /* derived when the catalog opens */
+    cfg->max_open_files = 0; /* derived when the catalog opens */
     cfg->max_body_memory = SRV_DEFAULT_MAX_BODY_MEMORY;
     cfg->timeout_s = SRV_DEFAULT_TIMEOUT_S;
     cfg->header_timeout_s = SRV_DEFAULT_HEADER_TIMEOUT_S;

@@ -73,6 +73,7 @@ struct srv_config {
     uint64_t max_body;
     uint64_t max_map_size;
     uint64_t max_memory;      /* memory-backed mappings; 0: derived */
+    unsigned max_open_files;  /* idle backing files kept open; 0: derived */
     uint64_t max_body_memory; /* request bodies held, all connections */
     unsigned timeout_s; /* idle connection timeout; 0: never */
     unsigned header_timeout_s; /* request line to end of headers; 0: never */

@@ -54,14 +54,17 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
         .cache_bytes = cfg->cache_bytes,
         .max_map_size = cfg->max_map_size,
         .max_memory = cfg->max_memory, /* 0: derived (mc_memory.h) */
+        /* 0: derived from the limit raise_fd_limit just set */
+        .max_open_files = cfg->max_open_files,
     };
     enum mc_err rc = mc_catalog_open(&opt, out);
 
     if (rc == MC_ECORRUPT)
         srv_log(SRV_LOG_ERROR,
-                "catalog file %s/.mmapd/catalog.json is corrupt: %s; it was "
-                "left untouched. Refusing to start with an empty catalog; "
-                "repair or move the file away",
+                "the catalog %s/.mmapd/catalog.db (or catalog.json, the "
+                "catalog of a version before 2 still to be imported) is "
+                "corrupt: %s; it was left untouched. Refusing to start with "
+                "an empty catalog; repair or move the file away",
                 cfg->data_dir, mc_strerror(rc));
     else if (rc == MC_ENOTREG)
         srv_log(SRV_LOG_ERROR,
@@ -70,9 +73,9 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
                 cfg->data_dir);
     else if (rc == MC_ENOFD)
         srv_log(SRV_LOG_ERROR,
-                "cannot open the data directory %s: out of file descriptors "
-                "(every mapping keeps its backing file open); raise the "
-                "open-file limit (ulimit -n, LimitNOFILE=)",
+                "cannot open the data directory %s: out of file descriptors; "
+                "raise the open-file limit (ulimit -n, LimitNOFILE=) or "
+                "lower --max-open-files",
                 cfg->data_dir);
     else if (rc != MC_OK)
         srv_log(SRV_LOG_ERROR, "cannot open the data directory %s: %s (%s)",

@@ -65,43 +65,95 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
         (int)info->damaged, "content_type", info->content_type);
 }
 
+/* GET /v1/maps?prefix=P&limit=N&after=NAME: one page of the listing (API.md
+ * "Listing at scale"), names in byte order.
+ *
+ * With tokens, a page shows only names the caller may read (names are data
+ * too), so a page of the catalog can hold fewer readable names than limit.
+ * The handler reads catalog pages until it has limit readable names, the
+ * names run out, or it has looked at LIST_SCAN_MAX names; `next` is the last
+ * name it looked at (readable or not) when names remain past it, else null.
+ * Every name sorts after the previous page's `next` and at or before this
+ * one's, so a client that follows `next` sees each readable name exactly
+ * once, even when a page comes back short or empty; and one request's work
+ * stays bounded however few names a token may read. */
+#define LIST_LIMIT_DEFAULT 1000
+#define LIST_LIMIT_MAX 10000
+#define LIST_SCAN_MAX 100000
+
+/* A query argument that must fit a name's length; false after a 400. */
+static bool list_arg(struct api_exchange *ex, const char *v, const char *key)
+{
+    if (v != NULL && strlen(v) > MC_NAME_MAX) {
+        api__fail(ex, API_EQUERY, "%s is longer than a name can be", key);
+        return false;
+    }
+    return true;
+}
+
 static void maps_list(struct api_exchange *ex,
                       const struct api_request *req)
 {
-    struct mc_info *infos = NULL;
-    size_t count = 0;
-    enum mc_err rc = mc_catalog_list(ex->api->cat, &infos, &count);
-    json_t *arr;
+    const char *prefix = req->query(req->conn, "prefix");
+    const char *after = req->query(req->conn, "after");
+    const char *ql = req->query(req->conn, "limit");
+    char cursor[MC_NAME_MAX + 1] = "";
+    uint64_t limit = LIST_LIMIT_DEFAULT;
+    size_t got = 0, scanned = 0;
+    bool more = true;
+    json_t *arr, *next;
 
-    (void)req;
-    if (rc != MC_OK) {
-        api__fail_mc(ex, rc);
+    if (ql != NULL &&
+        (!api_parse_u64(ql, &limit) || limit < 1 || limit > LIST_LIMIT_MAX)) {
+        api__fail(ex, API_EQUERY, "limit must be an integer from 1 to %d",
+                  LIST_LIMIT_MAX);
         return;
     }
+    if (!list_arg(ex, prefix, "prefix") || !list_arg(ex, after, "after"))
+        return;
+    if (after != NULL)
+        memcpy(cursor, after, strlen(after) + 1);
     arr = json_array();
-    for (size_t i = 0; arr != NULL && i < count; i++) {
-        struct mc_mapping *m = NULL;
-        json_t *item;
+    while (arr != NULL && more && got < limit && scanned < LIST_SCAN_MAX) {
+        struct mc_info *infos = NULL;
+        size_t count = 0, i;
+        enum mc_err rc = mc_catalog_list_page(ex->api->cat, prefix, cursor,
+                                              (size_t)(limit - got), &infos,
+                                              &count, &more);
 
-        /* With tokens, the listing shows only what the caller may read:
-         * names are data too. */
-        if (!api__may(ex, API_PERM_READ, infos[i].name))
-            continue;
-        /* mc_info carries no mapping id, which the ETag needs; a mapping
-         * removed since the snapshot is simply left out. */
-        if (mc_catalog_get(ex->api->cat, infos[i].name, &m) != MC_OK)
-            continue;
-        item = api__mapping_json(ex->api, &infos[i], mc_mapping_id(m));
-        mc_mapping_unref(m);
-        if (json_array_append_new(arr, item) != 0) {
+        if (rc != MC_OK) {
             json_decref(arr);
-            arr = NULL;
+            api__fail_mc(ex, rc);
+            return;
         }
+        for (i = 0; i < count; i++) {
+            struct mc_mapping *m = NULL;
+            json_t *item;
+
+            memcpy(cursor, infos[i].name, sizeof(infos[i].name));
+            scanned++;
+            if (!api__may(ex, API_PERM_READ, infos[i].name))
+                continue;
+            /* mc_info carries no mapping id, which the ETag needs; a
+             * mapping removed since the page was read is left out. */
+            if (mc_catalog_get(ex->api->cat, infos[i].name, &m) != MC_OK)
+                continue;
+            item = api__mapping_json(ex->api, &infos[i], mc_mapping_id(m));
+            mc_mapping_unref(m);
+            if (json_array_append_new(arr, item) != 0) {
+                json_decref(arr);
+                arr = NULL;
+                break;
+            }
+            got++;
+        }
+        free(infos);
     }
-    free(infos);
-    /* A NULL arr (out of memory) makes json_pack fail, and a NULL object
-     * makes api__respond_json answer 500. */
-    api__respond_json(ex, API_S_OK, json_pack("{s:o}", "maps", arr));
+    /* A NULL arr or next (out of memory) makes json_pack fail, and a NULL
+     * object makes api__respond_json answer 500. */
+    next = more ? json_string(cursor) : json_null();
+    api__respond_json(ex, API_S_OK,
+                      json_pack("{s:o, s:o}", "maps", arr, "next", next));
 }
 
 const struct api_handler api__op_maps_list = {0, maps_list, NULL, NULL, NULL};

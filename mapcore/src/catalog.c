@@ -5,13 +5,15 @@
  * remove or snapshot, never across file I/O. Creates and removes do file I/O
  * (open, fallocate, unlink, persisting), so they are serialised by
  * create_lock instead; this keeps two creates of one name from racing on the
- * backing file, and they are rare admin operations. Persisting snapshots the
- * table under the read lock and writes the file unlocked, serialised by
- * persist_lock so an older snapshot can never overwrite a newer one.
+ * backing file, and they are rare admin operations. Persisting writes the
+ * one record that changed to the store (store.c), so its cost does not grow
+ * with the number of mappings; persist_lock orders saves with the reserve
+ * (reserve.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "internal.h"
 
@@ -19,6 +21,7 @@ struct mc_catalog {
     struct mc_catalog_options opt; /* defaults filled in; data_dir borrowed */
     int datafd;
     struct mc_viewcache *vc;
+    struct mc__store *store;
     struct mc__membudget memory; /* sizes of the memory-backed mappings */
     pthread_mutex_t create_lock;
     pthread_mutex_t persist_lock;
@@ -27,6 +30,7 @@ struct mc_catalog {
     size_t count;
     size_t cap;
     struct mc__files *files;     /* backing files in use (sharing.c) */
+    struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
 };
 
@@ -124,50 +128,37 @@ static void unref_all(struct mc_mapping **arr, size_t count)
 
 /* ---- persisting --------------------------------------------------------- */
 
-/* Persist the table, with `extra` (not in the table yet) at position pos
- * when it is not NULL: a create writes its entry before anyone can find the
- * mapping, so a failed save never takes back a mapping others have used.
- * The file keeps the table's order (sorted by name). With frees_space, a
- * save that finds the disk full gives up the reserve and tries again
- * (reserve.c); every successful save refills the reserve. */
-static enum mc_err persist_with(struct mc_catalog *cat,
-                                struct mc_mapping *extra, size_t pos,
-                                bool frees_space)
+/* Write one change to the store: m's record, or with del the deletion of
+ * m's. With frees_space, a save that finds the disk full gives up the
+ * reserve and tries again (reserve.c); every successful save refills it. */
+static enum mc_err save(struct mc_catalog *cat, struct mc_mapping *m, bool del,
+                        bool frees_space)
 {
-    struct mc_info *infos = NULL;
-    size_t n = 0;
-    enum mc_err rc = MC_OK;
+    struct mc_info info;
+    enum mc_err rc;
 
+    mc_mapping_info(m, &info);
     pthread_mutex_lock(&cat->persist_lock);
-    pthread_rwlock_rdlock(&cat->table_lock);
-    if (cat->count > 0 || extra) {
-        infos = malloc((cat->count + 1) * sizeof *infos);
-        if (!infos)
-            rc = MC_ENOMEM;
-        for (size_t i = 0; infos && i <= cat->count; i++) {
-            if (extra && i == pos)
-                mc_mapping_info(extra, &infos[n++]);
-            if (i < cat->count)
-                mc_mapping_info(cat->items[i], &infos[n++]);
-        }
-    }
-    pthread_rwlock_unlock(&cat->table_lock);
-    if (rc == MC_OK)
-        rc = mc__store_save(cat->datafd, infos, n);
+    rc = del ? mc__store_del(cat->store, m->name)
+             : mc__store_put(cat->store, &info, 1);
     if (rc == MC_ENOSPC && frees_space) {
         mc__reserve_release(cat->datafd);
-        rc = mc__store_save(cat->datafd, infos, n);
+        rc = del ? mc__store_del(cat->store, m->name)
+                 : mc__store_put(cat->store, &info, 1);
     }
-    if (rc == MC_OK)
+    if (rc == MC_OK) {
         mc__reserve_fill(cat->datafd);
+        if (!del)
+            atomic_store(&m->saved_modified_ms, info.modified_at_ms);
+    }
     pthread_mutex_unlock(&cat->persist_lock);
-    free(infos);
     return rc;
 }
 
-enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space)
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, struct mc_mapping *m,
+                                bool frees_space)
 {
-    return cat ? persist_with(cat, NULL, 0, frees_space) : MC_OK;
+    return cat ? save(cat, m, false, frees_space) : MC_OK;
 }
 
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
@@ -192,6 +183,24 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat)
 }
 
 /* ---- open and close ----------------------------------------------------- */
+
+uint64_t mc_catalog_default_open_files(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 16;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (1u << 21))
+        return 1u << 20;
+    /* Below 128 the rest of the process (listener, connections, the
+     * store, threads' pipes) needs most of what there is. */
+    if (rl.rlim_cur >= 128)
+        return (uint64_t)rl.rlim_cur / 2;
+    return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
+}
+
+/* Records read from the store at a time while loading. */
+#define LOAD_PAGE 4096
 
 static bool power_of_two(uint64_t x)
 {
@@ -234,11 +243,16 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
      * write since the last save is dated by the file's mtime, which every
      * write stamps (mc__mapping_touch). The later of the two never goes
      * backwards, kill -9 included. */
+    bool written = false;
     if (!damaged && mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
-        mtime > meta.modified_at_ms)
+        mtime > meta.modified_at_ms) {
         meta.modified_at_ms = mtime;
+        written = true;
+    }
     enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
                                      &meta, fd, damaged, out);
+    if (rc == MC_OK && !damaged)
+        mc__fdcache_adopt(cat->fdc, *out);
     /* A file longer than recorded (a shrink that crashed before its
      * truncation, a grow before its persist, or another mapping of the
      * same file that is longer) is fine. The part no user needs is stale
@@ -246,6 +260,13 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
      * over it first. Not shared yet, so no lock. */
     if (rc == MC_OK && !damaged && size > e->size)
         (*out)->trunc_pending = true;
+    if (rc == MC_OK)
+        atomic_store(&(*out)->saved_modified_ms, e->modified_at_ms);
+    /* Written after the record was saved: a run that ended without its
+     * shutdown flush (kill -9) may have left pages the kernel has not
+     * written yet; this run's shutdown flushes them. */
+    if (rc == MC_OK && written)
+        atomic_store(&(*out)->unflushed, true);
     if (rc == MC_OK && damaged)
         atomic_fetch_add(&cat->damaged, 1);
     if (rc == MC_OK && !damaged) {
@@ -284,6 +305,8 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
         cat->opt.max_map_size = MC_DEFAULT_MAX_MAP_SIZE;
     if (cat->opt.max_memory == 0)
         cat->opt.max_memory = mc_memory_default();
+    if (cat->opt.max_open_files == 0)
+        cat->opt.max_open_files = mc_catalog_default_open_files();
     mc__membudget_init(&cat->memory, cat->opt.max_memory);
     /* A budget below one view could never map anything. */
     if (!power_of_two(cat->opt.view_size) ||
@@ -306,21 +329,31 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     rc = mc__files_create(&cat->files);
     if (rc != MC_OK)
         goto cleanup;
-    rc = mc__store_load(cat->datafd, &entries, &n);
+    rc = mc__fdcache_create(cat->datafd, (size_t)cat->opt.max_open_files,
+                            &cat->fdc);
     if (rc != MC_OK)
         goto cleanup;
-    /* entries come sorted and unique, so appending keeps the table sorted. */
-    for (size_t i = 0; i < n; i++) {
-        struct mc_mapping *m = NULL;
-        rc = load_entry(cat, &entries[i], &m);
-        if (rc == MC_OK) {
-            rc = insert_at(cat, cat->count, m);
-            if (rc != MC_OK)
-                mc_mapping_unref(m);
+    rc = mc__store_open(cat->datafd, opt->data_dir, &cat->store);
+    if (rc != MC_OK)
+        goto cleanup;
+    /* Pages come sorted and unique, so appending keeps the table sorted. */
+    do {
+        const char *after = cat->count ? cat->items[cat->count - 1]->name : "";
+        free(entries);
+        entries = NULL;
+        rc = mc__store_page(cat->store, NULL, after, LOAD_PAGE, &entries, &n);
+        for (size_t i = 0; rc == MC_OK && i < n; i++) {
+            struct mc_mapping *m = NULL;
+            rc = load_entry(cat, &entries[i], &m);
+            if (rc == MC_OK) {
+                rc = insert_at(cat, cat->count, m);
+                if (rc != MC_OK)
+                    mc_mapping_unref(m);
+            }
         }
         if (rc != MC_OK)
             goto cleanup;
-    }
+    } while (n == LOAD_PAGE);
     /* Room to clean up a disk that filled while we were down (or that the
      * last run could not refill). */
     mc__reserve_fill(cat->datafd);
@@ -338,7 +371,10 @@ cleanup:
     return rc;
 }
 
-/* Flush every healthy file mapping; the first error wins. */
+/* Flush every healthy file mapping written since its last whole flush; the
+ * first error wins. The others have nothing to make durable, and flushing
+ * them would cost an fdatasync (and with lazy backings an open) each: with
+ * many mappings, seconds at every shutdown. */
 static enum mc_err flush_all(struct mc_catalog *cat)
 {
     struct mc_mapping **arr = NULL;
@@ -347,12 +383,53 @@ static enum mc_err flush_all(struct mc_catalog *cat)
 
     for (size_t i = 0; i < n; i++) {
         struct mc_mapping *m = arr[i];
-        if (m->backing != MC_BACKING_FILE || m->damaged)
+        if (m->backing != MC_BACKING_FILE || m->damaged ||
+            !atomic_load(&m->unflushed))
             continue;
         enum mc_err r = mc_mapping_flush(m, 0, 0, NULL);
         if (r != MC_OK && rc == MC_OK)
             rc = r;
     }
+    unref_all(arr, n);
+    return rc;
+}
+
+/* Save the records whose modification time moved since they were saved,
+ * in one transaction. (Not needed for safety: loading takes the later of
+ * the record and the file's mtime. It keeps the store close to the truth.) */
+static enum mc_err save_changed(struct mc_catalog *cat)
+{
+    struct mc_mapping **arr = NULL;
+    struct mc_info *infos = NULL;
+    size_t n = 0, k = 0, saved;
+    enum mc_err rc = snapshot(cat, &arr, &n);
+
+    if (rc == MC_OK && n > 0) {
+        infos = malloc(n * sizeof *infos);
+        if (!infos)
+            rc = MC_ENOMEM;
+    }
+    for (size_t i = 0; infos && i < n; i++) {
+        struct mc_mapping *m = arr[i];
+        if (m->backing != MC_BACKING_FILE || m->damaged ||
+            atomic_load(&m->modified_at_ms) ==
+                atomic_load(&m->saved_modified_ms))
+            continue;
+        mc_mapping_info(m, &infos[k++]);
+    }
+    if (rc == MC_OK && k > 0) {
+        pthread_mutex_lock(&cat->persist_lock);
+        rc = mc__store_put(cat->store, infos, k);
+        pthread_mutex_unlock(&cat->persist_lock);
+    }
+    saved = k;
+    k = 0;
+    for (size_t i = 0; rc == MC_OK && infos && i < n; i++) {
+        struct mc_mapping *m = arr[i];
+        if (k < saved && strcmp(infos[k].name, m->name) == 0)
+            atomic_store(&m->saved_modified_ms, infos[k++].modified_at_ms);
+    }
+    free(infos);
     unref_all(arr, n);
     return rc;
 }
@@ -363,7 +440,7 @@ void mc_catalog_close(struct mc_catalog *cat)
         return;
     if (cat->count > 0) {
         (void)flush_all(cat);
-        (void)mc__catalog_persist(cat, false);
+        (void)save_changed(cat);
     }
     /* Mappings still referenced elsewhere are the caller's bug (see the
      * header); ours go, and with them their views. */
@@ -371,7 +448,9 @@ void mc_catalog_close(struct mc_catalog *cat)
         mc_mapping_unref(cat->items[i]);
     free(cat->items);
     mc__files_destroy(cat->files);
+    mc__fdcache_destroy(cat->fdc);
     mc__viewcache_destroy(cat->vc);
+    mc__store_close(cat->store);
     mc__sys_close(cat->datafd);
     pthread_rwlock_destroy(&cat->table_lock);
     pthread_mutex_destroy(&cat->persist_lock);
@@ -594,8 +673,10 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
                          &m);
     fd = -1; /* stolen */
-    if (rc == MC_OK && req.backing == MC_BACKING_FILE)
+    if (rc == MC_OK && req.backing == MC_BACKING_FILE) {
+        mc__fdcache_adopt(cat->fdc, m);
         rc = mc__files_join(cat->files, m);
+    }
     mc__files_unhold(cat->files);
     if (rc != MC_OK)
         goto cleanup;
@@ -618,7 +699,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     if (rc != MC_OK)
         goto cleanup;
     if (req.backing == MC_BACKING_FILE) {
-        rc = persist_with(cat, m, pos, false);
+        rc = save(cat, m, false, false);
         if (rc != MC_OK)
             goto cleanup;
     }
@@ -691,7 +772,7 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
         goto cleanup;
     }
     if (m->backing == MC_BACKING_FILE) {
-        rc = mc__catalog_persist(cat, true);
+        rc = save(cat, m, true, true);
         if (rc != MC_OK) {
             /* Still on disk: keep it, so memory and disk agree and the
              * caller can retry. create_lock kept the slot free. */
@@ -743,6 +824,65 @@ enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
     return rc;
 }
 
+/* Index of the first name greater than after (the table lock is held). */
+static size_t first_after(const struct mc_catalog *cat, const char *after)
+{
+    bool found = false;
+    size_t pos = find(cat, after, &found);
+
+    return found ? pos + 1 : pos;
+}
+
+enum mc_err mc_catalog_list_page(struct mc_catalog *cat, const char *prefix,
+                                 const char *after, size_t limit,
+                                 struct mc_info **out, size_t *count,
+                                 bool *more)
+{
+    size_t plen, n = 0;
+    struct mc_info *infos = NULL;
+
+    if (!cat || !out || !count || !more)
+        return MC_EINVAL;
+    *out = NULL;
+    *count = 0;
+    *more = false;
+    prefix = prefix ? prefix : "";
+    after = after ? after : "";
+    plen = strlen(prefix);
+    if (limit > 0) {
+        infos = malloc(limit * sizeof *infos);
+        if (!infos)
+            return MC_ENOMEM;
+    }
+    /* The table mirrors the store (and adds the memory mappings) in the
+     * same byte order, so a page is a binary search and a run: names with
+     * a prefix are contiguous, starting at the first name >= prefix. */
+    pthread_rwlock_rdlock(&cat->table_lock);
+    size_t pos = first_after(cat, after);
+    if (plen > 0 && strcmp(after, prefix) < 0) {
+        bool found = false;
+        pos = find(cat, prefix, &found);
+    }
+    for (; pos < cat->count; pos++) {
+        const struct mc_mapping *m = cat->items[pos];
+        if (strncmp(m->name, prefix, plen) != 0)
+            break;
+        if (n == limit) {
+            *more = true;
+            break;
+        }
+        mc_mapping_info(cat->items[pos], &infos[n++]);
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    if (n == 0) {
+        free(infos);
+        infos = NULL;
+    }
+    *out = infos;
+    *count = n;
+    return MC_OK;
+}
+
 size_t mc_catalog_count(struct mc_catalog *cat)
 {
     pthread_rwlock_rdlock(&cat->table_lock);
@@ -754,7 +894,7 @@ size_t mc_catalog_count(struct mc_catalog *cat)
 enum mc_err mc_catalog_sync(struct mc_catalog *cat)
 {
     enum mc_err rc = flush_all(cat);
-    enum mc_err r = mc__catalog_persist(cat, false);
+    enum mc_err r = save_changed(cat);
 
     return rc != MC_OK ? rc : r;
 }

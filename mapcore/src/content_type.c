@@ -50,7 +50,7 @@ enum mc_err mc_mapping_set_content_type(struct mc_mapping *m,
     snprintf(m->content_type, sizeof m->content_type, "%s", type);
     pthread_mutex_unlock(&m->lock);
     if (m->backing == MC_BACKING_FILE && strcmp(old, type) != 0)
-        rc = mc__catalog_persist(m->cat, false);
+        rc = mc__catalog_persist(m->cat, m, false);
     if (rc != MC_OK) {
         pthread_mutex_lock(&m->lock);
         memcpy(m->content_type, old, sizeof old);

@@ -11,7 +11,8 @@
  *                        race on the backing file; resizes of file mappings
  *                        take it too, so mappings sharing a file never
  *                        change its size at once (resize.c).
- *   catalog persist_lock serialises writers of catalog.json.
+ *   catalog persist_lock serialises catalog saves with the reserve.
+ *   store lock           (store.c) the store's one connection. A leaf.
  *   catalog table lock   (rwlock) the name -> mapping table. Held only to look
  *                        up, insert, remove or snapshot; never across I/O.
  *   mapping range lock   (rangelock.c) byte ranges held shared by readers
@@ -143,11 +144,8 @@ enum mc_err mc__sys_msync(void *addr, size_t len);
  * MC_ENOTREG (without blocking) when it is not a regular file. */
 enum mc_err mc__sys_read_file(int dirfd, const char *name, size_t max,
                               char **buf, size_t *len);
-/* Atomically replace name under dirfd with data: write tmp_name, fsync it,
- * renameat it over name, fsync dirfd. */
-enum mc_err mc__sys_replace_file(int dirfd, const char *tmp_name,
-                                 const char *name, const void *data,
-                                 size_t len);
+/* renameat(from, to) within dirfd, then fsync dirfd. */
+enum mc_err mc__sys_rename_sync(int dirfd, const char *from, const char *to);
 /* True when dirfd's directory is writable for us right now. */
 bool mc__sys_dir_writable(int dirfd);
 
@@ -169,7 +167,10 @@ struct mc_view {
     struct mc_mapping *m; /* borrowed: views are dropped before m dies */
     uint64_t mapping_id;
     uint64_t index; /* which view_size-aligned window of the mapping */
-    uint8_t *base;  /* view_size bytes mapped */
+    uint8_t *base;  /* len bytes mapped */
+    size_t len;     /* view_size, or less for the end of a small mapping */
+    bool orphan;    /* replaced by a longer view while pinned: out of the
+                     * table, unmapped at its last release */
     /* Everything below is protected by the cache lock. */
     unsigned pins;
     bool sticky; /* a written writecopy view: never evicted */
@@ -184,14 +185,17 @@ enum mc_err mc__viewcache_create(uint64_t view_size, uint64_t budget,
 void mc__viewcache_destroy(struct mc_viewcache *vc);
 uint64_t mc__viewcache_view_size(const struct mc_viewcache *vc);
 
-/* Pin the view `index` of m, mapping it on a miss. MC_EBUSY when the budget
+/* Pin the view `index` of m, mapping it on a miss; size is m's size now:
+ * a view reaching past its end maps only up to the end, rounded up to
+ * pages (not for private mappings, whose written views must stay). A
+ * cached view shorter than that (m grew since) is replaced. MC_EBUSY when the budget
  * is reached and nothing can be evicted. With may_decline, a miss that would
  * have to evict is declined the first time its view is asked for (MC_OK
  * with *out NULL: read the backing directly) and admitted only when asked
  * again soon after, so a stream of cold reads cannot churn the cache. */
 enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
-                                  uint64_t index, bool may_decline,
-                                  struct mc_view **out);
+                                  uint64_t index, uint64_t size,
+                                  bool may_decline, struct mc_view **out);
 /* Unpin v (it becomes evictable at zero pins unless sticky). */
 void mc__viewcache_release(struct mc_viewcache *vc, struct mc_view *v);
 /* Keep v mapped until its mapping dies (v must be pinned). */
@@ -279,7 +283,17 @@ struct mc_mapping {
     struct mc_catalog *cat;  /* borrowed back pointer, to persist on resize */
     struct mc_viewcache *vc; /* borrowed: the catalog's shared cache */
     uint64_t max_size;       /* the catalog's max_map_size */
-    int fd;                  /* owned; -1 for a damaged mapping */
+    /* Owned; -1 for a damaged mapping. A file mapping in the catalog's
+     * open-file cache (fdc set) may have it closed while idle: use it only
+     * between mc__fd_get and mc__fd_put (fdcache.c). */
+    int fd;
+    struct mc__fdcache *fdc; /* borrowed; NULL: fd is open for life */
+    /* Protected by the fdcache lock. */
+    unsigned fd_users;
+    bool fd_idle;
+    struct mc_mapping *fd_prev, *fd_next;
+    dev_t fd_dev; /* what the file is: checked at every reopen */
+    ino_t fd_ino;
     bool writable_map;       /* views mapped PROT_WRITE */
     bool private_map;        /* views mapped MAP_PRIVATE (writecopy) */
     /* Constant after creation. */
@@ -324,6 +338,12 @@ struct mc_mapping {
      * late before a new value shows (mc__mapping_touch). */
     atomic_int_fast64_t modified_at_ms;
     atomic_int_fast64_t stamped_ms; /* the file's mtime is at least this */
+    /* modified_at_ms as the store last recorded it: close saves only the
+     * records that moved (catalog.c). */
+    atomic_int_fast64_t saved_modified_ms;
+    /* Written (or resized) since the last whole flush: a shutdown flushes
+     * only these (catalog.c). */
+    atomic_bool unflushed;
     atomic_uint_fast64_t bytes_read;
     atomic_uint_fast64_t bytes_written;
 
@@ -384,6 +404,29 @@ struct mc__backing_req {
 enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
                              int *fd, uint64_t *size, bool *created_file);
 
+/* ---- fdcache.c: the bounded cache of open backing files ---------------- */
+
+struct mc__fdcache;
+
+/* A cache keeping at most max (>= 1) idle descriptors open. */
+enum mc_err mc__fdcache_create(int datafd, size_t max,
+                               struct mc__fdcache **out);
+/* Every member has been forgotten. c may be NULL. */
+void mc__fdcache_destroy(struct mc__fdcache *c);
+/* Descriptors of members open now. */
+size_t mc__fdcache_open_count(struct mc__fdcache *c);
+/* Make m (healthy, file-backed, its fd open, not yet shared with other
+ * threads) a member: its fd may be closed while idle from now on. */
+void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m);
+/* m's descriptor in *fd, reopened (and checked to be the same file) when
+ * the cache closed it; held open until mc__fd_put. MC_EDAMAGED when the
+ * file is gone or replaced (or m is damaged), MC_ENOFD when out of
+ * descriptors. Mappings outside a cache get their own fd. */
+enum mc_err mc__fd_get(struct mc_mapping *m, int *fd);
+void mc__fd_put(struct mc_mapping *m);
+/* Close m's descriptor for good (the last unref). */
+void mc__fd_forget(struct mc_mapping *m);
+
 /* ---- sharing.c: backing files several mappings use ---------------------- */
 
 struct mc__files; /* the registry of one catalog */
@@ -426,16 +469,14 @@ void mc__reserve_fill(int datafd);
 /* Give the reserve's blocks back to the file system. */
 void mc__reserve_release(int datafd);
 
-/* ---- catalog.c / store.c ------------------------------------------------ */
+/* ---- catalog.c ---------------------------------------------------------- */
 
-/* The catalog file, inside MC_RESERVED_DIR. */
-#define MC_CATALOG_FILE "catalog.json"
-
-/* Write the catalog file from the current table (file mappings only). Safe
- * from any thread holding no mapcore lock. frees_space says the change
- * being persisted only gives space back (a remove, a shrink): such a save
- * may use the reserve (reserve.c) when the disk is full. */
-enum mc_err mc__catalog_persist(struct mc_catalog *cat, bool frees_space);
+/* Persist m's record (file mappings only). Safe from any thread holding no
+ * mapcore lock but m's resize_lock. frees_space says the change only gives
+ * space back (a shrink): such a save may use the reserve (reserve.c) when
+ * the disk is full. */
+enum mc_err mc__catalog_persist(struct mc_catalog *cat, struct mc_mapping *m,
+                                bool frees_space);
 /* Take the reserve back after a change freed space (best effort). */
 void mc__catalog_refill_reserve(struct mc_catalog *cat);
 /* Take (lock) or drop the catalog's create_lock around the resize of a file
@@ -443,13 +484,56 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat);
  * file or the file's size meanwhile (resize.c, sharing.c). */
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
 
-/* Load <data>/.mmapd/catalog.json into a new array of entries (only the
- * persisted fields are set; *out NULL when count is 0). A missing file is an
- * empty catalog; anything malformed is MC_ECORRUPT, the file untouched. */
-enum mc_err mc__store_load(int datafd, struct mc_info **out, size_t *count);
-/* Atomically write the file-backed entries of items to catalog.json,
- * creating .mmapd (0750) when missing. Callers serialise calls. */
-enum mc_err mc__store_save(int datafd, const struct mc_info *items,
-                           size_t count);
+/* ---- store.c: the durable catalog (SQLite) ------------------------------ */
+
+/* The store, inside MC_RESERVED_DIR; and the catalog file of version 1. */
+#define MC_STORE_FILE "catalog.db"
+#define MC_CATALOG_V1_FILE "catalog.json"
+
+struct mc__store;
+
+/* Open the store of the data directory datafd (whose path is data_dir),
+ * first importing a version 1 catalog.json when one exists (store.c tells
+ * how that stays atomic). A data directory with neither gets nothing on
+ * disk until the first put. MC_ECORRUPT when the store or catalog.json
+ * cannot be read (left untouched). Thread-safe once open. */
+enum mc_err mc__store_open(int datafd, const char *data_dir,
+                           struct mc__store **out);
+/* s may be NULL. */
+void mc__store_close(struct mc__store *s);
+/* Insert or update the records of e[0..count) in one durable transaction
+ * (on stable storage when this returns MC_OK). Members of a stored record
+ * this version does not know are kept. MC_ENOSPC on a full disk. */
+enum mc_err mc__store_put(struct mc__store *s, const struct mc_info *e,
+                          size_t count);
+/* Delete name's record durably (no record: MC_OK). */
+enum mc_err mc__store_del(struct mc__store *s, const char *name);
+/* The record of name (persisted fields only), or MC_ENOTFOUND. */
+enum mc_err mc__store_get(struct mc__store *s, const char *name,
+                          struct mc_info *out);
+/* Up to limit records, in name byte order, with names starting with prefix
+ * (NULL or "": any) and greater than after (NULL or "": from the start).
+ * *out: a new malloc'ed array (NULL when *count is 0). MC_ECORRUPT when a
+ * record cannot be read. */
+enum mc_err mc__store_page(struct mc__store *s, const char *prefix,
+                           const char *after, size_t limit,
+                           struct mc_info **out, size_t *count);
+
+/* Make every put and delete fail with MC_EIO (tests of failed persists). */
+void mc__store_fail_writes(bool on);
+
+/* Set out's persisted fields but the name from the JSON object e (a
+ * record); with strict, e may hold nothing else. false when malformed. */
+struct json_t;
+bool mc__store_parse_fields(struct json_t *e, bool strict,
+                            struct mc_info *out);
+
+/* ---- migrate.c: the catalog of version 1 -------------------------------- */
+
+/* Load <data>/.mmapd/catalog.json into a new sorted array of entries
+ * (persisted fields only; *out NULL when count is 0). MC_ENOFILE when there
+ * is none; anything malformed is MC_ECORRUPT, the file untouched. */
+enum mc_err mc__migrate_load_v1(int datafd, struct mc_info **out,
+                                size_t *count);
 
 #endif

@@ -89,7 +89,9 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     atomic_init(&m->generation, 1);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
+    atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
     atomic_init(&m->stamped_ms, 0);
+    atomic_init(&m->unflushed, false);
     atomic_init(&m->bytes_read, 0);
     atomic_init(&m->bytes_written, 0);
     *out = m;
@@ -112,7 +114,7 @@ void mc_mapping_unref(struct mc_mapping *m)
      * idle and goes now; the cache must not keep a pointer to freed m. */
     mc__viewcache_drop(m->vc, m, 0);
     mc__files_leave(m);
-    mc__sys_close(m->fd);
+    mc__fd_forget(m);
     /* The memfd is gone with its last descriptor and views: its bytes
      * leave the budget only now, so memory still held by a reader of a
      * deleted mapping keeps counting (mc_memory.h). */
@@ -204,12 +206,16 @@ void mc__mapping_touch(struct mc_mapping *m)
      * (writecopy) pages never reach the file, so it is left alone. */
     int64_t t = mc__now_coarse_ms();
 
-    if (m->backing == MC_BACKING_FILE && !m->private_map && m->fd >= 0 &&
-        atomic_load(&m->stamped_ms) < t) {
-        mc__sys_stamp(m->fd);
+    int fd;
+
+    if (m->backing == MC_BACKING_FILE && !m->private_map && !m->damaged &&
+        atomic_load(&m->stamped_ms) < t && mc__fd_get(m, &fd) == MC_OK) {
+        mc__sys_stamp(fd);
+        mc__fd_put(m);
         raise_to(&m->stamped_ms, t);
     }
     raise_to(&m->modified_at_ms, t);
+    atomic_store(&m->unflushed, true);
 }
 
 uint64_t mc_mapping_size(struct mc_mapping *m)
@@ -266,14 +272,14 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
                            uint8_t **data, size_t *len)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    uint64_t limit;
+    uint64_t limit, size;
     struct mc_view *v = NULL;
     enum mc_err rc = MC_OK;
 
     if (m->damaged)
         return MC_EDAMAGED;
     pthread_mutex_lock(&m->lock);
-    limit = m->size;
+    limit = size = m->size;
     if (off >= limit) {
         pthread_mutex_unlock(&m->lock);
         return MC_ERANGE;
@@ -283,7 +289,12 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
 
     if (check_file && m->backing == MC_BACKING_FILE) {
         uint64_t file_size;
-        rc = mc__sys_file_size(m->fd, &file_size);
+        int fd;
+        rc = mc__fd_get(m, &fd);
+        if (rc != MC_OK)
+            goto fail;
+        rc = mc__sys_file_size(fd, &file_size);
+        mc__fd_put(m);
         if (rc != MC_OK)
             goto fail;
         if (file_size <= off) {
@@ -293,11 +304,13 @@ static enum mc_err acquire(struct mc_mapping *m, uint64_t off, bool check_file,
         if (file_size < limit)
             limit = file_size;
     }
-    rc = mc__viewcache_acquire(m->vc, m, off / vs, may_decline, &v);
+    rc = mc__viewcache_acquire(m->vc, m, off / vs, size, may_decline, &v);
     if (rc != MC_OK)
         goto fail;
     uint64_t within = off % vs;
-    uint64_t n = vs - within;
+    /* A view is as long as the mapping was (viewcache.c): at least up to
+     * limit, which is at most that size. */
+    uint64_t n = (v ? v->len : vs) - within;
     if (n > limit - off)
         n = limit - off;
     *out = v;
@@ -379,10 +392,14 @@ static enum mc_err check_ranges(struct mc_mapping *m, const struct mc_range *r,
 static enum mc_err fault_cause(struct mc_mapping *m, uint64_t at, bool write)
 {
     uint64_t file_size = 0;
+    int fd;
 
-    if (m->backing == MC_BACKING_FILE &&
-        mc__sys_file_size(m->fd, &file_size) == MC_OK && file_size <= at)
-        return MC_ETRUNCATED;
+    if (m->backing == MC_BACKING_FILE && mc__fd_get(m, &fd) == MC_OK) {
+        enum mc_err rc = mc__sys_file_size(fd, &file_size);
+        mc__fd_put(m);
+        if (rc == MC_OK && file_size <= at)
+            return MC_ETRUNCATED;
+    }
     if (write)
         return MC_ENOSPC;
     return MC_EIO;
@@ -423,7 +440,12 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             if (len > r[i].len - at)
                 len = (size_t)(r[i].len - at);
             if (v == NULL) {
-                rc = mc__sys_pread(m->fd, buf[i] + at, len, r[i].off + at);
+                int fd;
+                rc = mc__fd_get(m, &fd);
+                if (rc == MC_OK) {
+                    rc = mc__sys_pread(fd, buf[i] + at, len, r[i].off + at);
+                    mc__fd_put(m);
+                }
                 release(NULL, m);
                 if (rc != MC_OK)
                     break;
@@ -616,6 +638,11 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     if (m->private_map || end == off)
         return MC_OK;
 
+    /* A whole flush makes everything written so far durable: cleared
+     * before the msync, so a write racing it marks the mapping again. */
+    bool whole = off == 0 && end == size;
+    bool was = whole && atomic_exchange(&m->unflushed, false);
+
     /* Only views mapped now can hold dirty pages we wrote; mapping the others
      * just to msync them would only cost address space. */
     uint64_t first = off - off % ps;
@@ -623,24 +650,37 @@ enum mc_err mc_mapping_flush(struct mc_mapping *m, uint64_t off, uint64_t len,
     rc = mc__viewcache_pin_range(m->vc, m, first / vs, (last - 1) / vs, &views,
                                  &count);
     if (rc != MC_OK)
-        return rc;
+        goto out;
     for (size_t i = 0; i < count; i++) {
         uint64_t vstart = views[i]->index * vs;
         uint64_t s = first > vstart ? first : vstart;
-        uint64_t e = last < vstart + vs ? last : vstart + vs;
+        uint64_t vend = vstart + views[i]->len;
+        uint64_t e = last < vend ? last : vend;
+        /* A short view of a mapping that grew since may end before the
+         * range starts; fdatasync below covers its pages anyway. */
         enum mc_err r =
-            mc__sys_msync(views[i]->base + (s - vstart), (size_t)(e - s));
+            e <= s ? MC_OK
+                   : mc__sys_msync(views[i]->base + (s - vstart),
+                                   (size_t)(e - s));
         if (r != MC_OK && rc == MC_OK)
             rc = r;
         mc__viewcache_release(m->vc, views[i]);
     }
     free(views);
     if (rc != MC_OK)
-        return rc;
+        goto out;
     /* msync wrote the pages; fdatasync makes the file's size and block map
      * durable too (and covers pages written through views since evicted). */
-    rc = mc__sys_datasync(m->fd);
+    int fd;
+    rc = mc__fd_get(m, &fd);
+    if (rc == MC_OK) {
+        rc = mc__sys_datasync(fd);
+        mc__fd_put(m);
+    }
     if (rc == MC_OK && flushed)
         *flushed = end - off;
+out:
+    if (rc != MC_OK && was)
+        atomic_store(&m->unflushed, true);
     return rc;
 }

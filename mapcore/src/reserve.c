@@ -1,10 +1,10 @@
 /* reserve.c - room for the catalog on a full disk.
  *
- * The catalog is replaced atomically: a new file is written beside the old
- * one, synced and renamed over it (store.c). That needs free space for a
- * whole copy before anything is given back, so on a full file system even
- * the changes that free space - DELETE, DELETE ?unlink=true, shrinking -
- * failed with 507, and a full disk could not be cleaned up through the API.
+ * Even a change that frees space needs a little first: removing a record
+ * from the store (store.c) appends the changed B-tree pages to its write-
+ * ahead log before anything is given back, so on a full file system the
+ * changes that free space - DELETE, DELETE ?unlink=true, shrinking - would
+ * fail with 507, and a full disk could not be cleaned up through the API.
  *
  * Doing the freeing step first is not sound: unlinking or truncating a
  * backing file before the catalog stops naming it (or names its smaller
@@ -12,13 +12,13 @@
  * missing or short, which loads as damaged. So the order stays "catalog
  * first, then free", and the space for that catalog write is kept ready
  * instead: <data>/.mmapd/reserve is a file with blocks allocated for one
- * catalog of the current size plus a margin. A save of a change that only
- * frees space (catalog.c) that fails with ENOSPC gives the reserve's blocks
- * back and tries once more; after every successful save, and after the
- * freeing step, the reserve is filled again as far as the disk allows. A
- * catalog save never grows by more than the margin in one space-freeing
- * change (it loses an entry or shortens a number), so the blocks given up
- * are enough.
+ * such change. A save of a change that only frees space (catalog.c) that
+ * fails with ENOSPC gives the reserve's blocks back and tries once more;
+ * after every successful save, and after the freeing step, the reserve is
+ * filled again as far as the disk allows. One change touches a root-to-leaf
+ * path of the B-tree (a handful of pages; the depth grows with the log of
+ * the count) plus the log's frame headers, far below the margin, whatever
+ * the number of mappings.
  *
  * The reserve plays no part in crash recovery: nothing reads it, a crash
  * may leave it at any size, and the next start refills it. Ordinary saves
@@ -28,9 +28,10 @@
 #include "internal.h"
 
 #define RESERVE_FILE "reserve"
-/* Room for a catalog a little larger than the last one, in whole blocks. */
-#define RESERVE_MARGIN (64u << 10)
-#define RESERVE_ALIGN 4096u
+/* Room for many space-freeing changes of the store, filled in steps so a
+ * nearly full disk still gets what fits. */
+#define RESERVE_SIZE (256u << 10)
+#define RESERVE_STEP (16u << 10)
 
 /* Open the reserve (creating it when create), or -1. */
 static int open_reserve(int datafd, bool create)
@@ -50,7 +51,7 @@ static int open_reserve(int datafd, bool create)
 
 void mc__reserve_fill(int datafd)
 {
-    uint64_t catalog = 0, have = 0, want;
+    uint64_t have = 0;
     int metafd = -1;
     bool created = false;
     int fd;
@@ -61,15 +62,19 @@ void mc__reserve_fill(int datafd)
     if (mc__sys_open_subdir(datafd, MC_RESERVED_DIR, false, &metafd,
                             &created) != MC_OK)
         return;
-    (void)mc__sys_size_at(metafd, MC_CATALOG_FILE, &catalog);
     mc__sys_close(metafd);
-    want = (catalog + RESERVE_MARGIN + RESERVE_ALIGN - 1) /
-           RESERVE_ALIGN * RESERVE_ALIGN;
     fd = open_reserve(datafd, true);
     if (fd < 0)
         return;
-    if (mc__sys_file_size(fd, &have) == MC_OK && have < want)
-        (void)mc__sys_reserve(fd, 0, want);
+    /* Step by step: a change that used part of the room (the store's log
+     * grew) leaves less than a whole reserve free, and what fits of it must
+     * still be held for the next change. */
+    if (mc__sys_file_size(fd, &have) == MC_OK) {
+        have -= have % RESERVE_STEP;
+        while (have < RESERVE_SIZE &&
+               mc__sys_reserve(fd, have, RESERVE_STEP) == MC_OK)
+            have += RESERVE_STEP;
+    }
     mc__sys_close(fd);
 }
 

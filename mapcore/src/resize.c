@@ -65,11 +65,14 @@ static void truncate_if_idle(struct mc_mapping *m)
     keep = mc__files_others_need(m);
     if (keep < m->size)
         keep = m->size;
-    if (mc__sys_file_size(m->fd, &cur) != MC_OK)
+    int fd;
+    if (mc__fd_get(m, &fd) != MC_OK)
         return;
-    if (cur > keep && mc__sys_truncate(m->fd, keep) != MC_OK)
-        return;
-    m->trunc_pending = false;
+    bool ok = mc__sys_file_size(fd, &cur) == MC_OK &&
+              (cur <= keep || mc__sys_truncate(fd, keep) == MC_OK);
+    mc__fd_put(m);
+    if (ok)
+        m->trunc_pending = false;
 }
 
 void mc__mapping_unpin(struct mc_mapping *m)
@@ -91,18 +94,18 @@ static uint64_t stale_from(struct mc_mapping *m, uint64_t old)
 
 /* Grow a file backing; the mapping lock is held. The new bytes reach the
  * disk (fdatasync) before the caller persists the larger size. */
-static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
-                             uint64_t new_size)
+static enum mc_err grow_file_fd(struct mc_mapping *m, int fd, uint64_t old,
+                                uint64_t new_size)
 {
     uint64_t cur;
-    enum mc_err rc = mc__sys_file_size(m->fd, &cur);
+    enum mc_err rc = mc__sys_file_size(fd, &cur);
 
     if (rc != MC_OK)
         return rc;
     uint64_t from = stale_from(m, old);
     uint64_t to = cur < new_size ? cur : new_size;
     if (m->trunc_pending && to > from) {
-        rc = mc__sys_zero_range(m->fd, from, to - from);
+        rc = mc__sys_zero_range(fd, from, to - from);
         if (rc != MC_OK)
             return rc;
     }
@@ -110,26 +113,39 @@ static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
         /* Reserve first: on a full disk nothing changes, where a plain
          * ftruncate would have promised blocks we don't have. (create_lock
          * is held: no other user grew the file since cur was read.) */
-        rc = mc__sys_reserve(m->fd, 0, new_size);
+        rc = mc__sys_reserve(fd, 0, new_size);
         if (rc != MC_OK) {
             uint64_t now;
-            if (mc__sys_file_size(m->fd, &now) == MC_OK && now > cur)
-                (void)mc__sys_truncate(m->fd, cur);
+            if (mc__sys_file_size(fd, &now) == MC_OK && now > cur)
+                (void)mc__sys_truncate(fd, cur);
             return rc;
         }
     } else if (new_size > cur) {
-        rc = mc__sys_truncate(m->fd, new_size);
+        rc = mc__sys_truncate(fd, new_size);
         if (rc != MC_OK)
             return rc;
     }
     /* The catalog may name the new size only once the file has it on disk;
      * a longer file than recorded is harmless if the persist never comes. */
-    rc = mc__sys_datasync(m->fd);
+    rc = mc__sys_datasync(fd);
     if (rc != MC_OK)
         return rc;
     if (new_size >= cur)
         m->trunc_pending = false;
     return MC_OK;
+}
+
+static enum mc_err grow_file(struct mc_mapping *m, uint64_t old,
+                             uint64_t new_size)
+{
+    int fd;
+    enum mc_err rc = mc__fd_get(m, &fd);
+
+    if (rc != MC_OK)
+        return rc;
+    rc = grow_file_fd(m, fd, old, new_size);
+    mc__fd_put(m);
+    return rc;
 }
 
 /* Memory backing; the mapping lock is held. */
@@ -191,13 +207,26 @@ static enum mc_err resize_memory_charged(struct mc_mapping *m, uint64_t old,
     return MC_OK;
 }
 
+/* Zero [from, from+len) of m's file; false when that failed. */
+static bool zero_file(struct mc_mapping *m, uint64_t from, uint64_t len)
+{
+    int fd;
+    bool ok = mc__fd_get(m, &fd) == MC_OK;
+
+    if (ok) {
+        ok = mc__sys_zero_range(fd, from, len) == MC_OK;
+        mc__fd_put(m);
+    }
+    return ok;
+}
+
 /* The size is set; persist it, undoing the resize (back to old) on failure.
  * resize_lock is held, the mapping lock is not. */
 static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
                                        uint64_t new_size, bool old_pending)
 {
     uint64_t vs = mc__viewcache_view_size(m->vc);
-    enum mc_err rc = mc__catalog_persist(m->cat, new_size < old);
+    enum mc_err rc = mc__catalog_persist(m->cat, m, new_size < old);
     uint64_t from;
 
     pthread_mutex_lock(&m->lock);
@@ -212,9 +241,7 @@ static enum mc_err persist_file_resize(struct mc_mapping *m, uint64_t old,
             /* The file was never cut, so [new_size, old) still holds its
              * bytes (nobody could write there meanwhile). */
             m->trunc_pending = old_pending;
-        } else if ((new_size > from &&
-                    mc__sys_zero_range(m->fd, from, new_size - from) !=
-                        MC_OK) ||
+        } else if ((new_size > from && !zero_file(m, from, new_size - from)) ||
                    m->pins > 0) {
             /* The file stays longer than the recorded size (harmless: the
              * catalog may even have reached the disk), but bytes written

@@ -132,8 +132,13 @@ enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m)
 {
     struct stat st;
     struct mc__file *r;
-    enum mc_err rc = mc__sys_identify(m->fd, &st);
+    int fd;
+    enum mc_err rc = mc__fd_get(m, &fd);
 
+    if (rc != MC_OK)
+        return rc;
+    rc = mc__sys_identify(fd, &st);
+    mc__fd_put(m);
     if (rc != MC_OK)
         return rc;
     pthread_mutex_lock(&f->lock);

@@ -1,30 +1,100 @@
-/* store.c - the catalog file, <data>/.mmapd/catalog.json.
+/* store.c - the durable catalog, <data>/.mmapd/catalog.db (SQLite).
  *
- *   {"format": "mmapd-catalog", "version": 1,
- *    "mappings": [{"name", "file", "size", "protection", "allocation",
- *                  "writethrough", "created_at_ms", "modified_at_ms",
- *                  "content_type"}]}
+ * One table, one row per file-backed mapping:
  *
- * "content_type" came later: an entry without it (a catalog written by an
- * older mmapd) loads with the default, application/octet-stream.
+ *   mappings(name TEXT PRIMARY KEY, record TEXT) WITHOUT ROWID
  *
- * Loading is strict: anything unexpected makes the whole file MC_ECORRUPT
- * and the caller refuses to start, because starting with a partial catalog
- * and then persisting it would silently drop the mappings we could not read.
- * Saving replaces the file atomically (temp file, fsync, rename, fsync of
- * the directory), so a crash leaves either the old or the new catalog.
+ * keyed by name, so the B-tree keeps names in byte order (BINARY collation
+ * is memcmp) and a create, resize or remove touches O(log n) pages instead
+ * of rewriting the whole catalog as the JSON file of version 1 did (n
+ * creates cost O(n^2) there). The record is the JSON object of one mapping
+ *
+ *   {"file", "size", "protection", "allocation", "writethrough",
+ *    "created_at_ms", "modified_at_ms", "content_type", ...}
+ *
+ * ("content_type" is optional: a record without it, from a catalog.json of
+ * an older release among them, loads with application/octet-stream)
+ *
+ * so a field can be added without a schema change; members this code does
+ * not know are carried through unchanged when a record is updated.
+ *
+ * Why SQLite: Debian's libsqlite3 is among the best tested libraries there
+ * is, its WAL mode makes a commit one append and one fsync of the log, and
+ * it reports a full disk as an error (SQLITE_FULL) rather than a signal.
+ * The connection runs with locking_mode=EXCLUSIVE: the WAL index then lives
+ * in heap memory instead of a mmap'ed -shm file (a shared-memory page that
+ * cannot be allocated on a full tmpfs would be SIGBUS), and a second mmapd
+ * on the same data directory is refused instead of sharing it.
+ * synchronous=FULL: every commit is on stable storage when it returns, so
+ * an answer sent after it survives kill -9 and power loss.
+ *
+ * Loading is strict, as it was for catalog.json: a record that cannot be
+ * read makes the whole store MC_ECORRUPT and the caller refuses to start,
+ * because serving a partial catalog would hide mappings.
+ *
+ * Upgrade from version 1 (<data>/.mmapd/catalog.json, written by releases
+ * up to 331bc87; migrate.c reads it): while that file exists its contents
+ * are the truth. mc__store_open replaces every row with its entries in one
+ * transaction, commits, and only then renames the file to
+ * catalog.json.migrated (and fsyncs the directory). A crash before the
+ * rename leaves the file in place and the next start migrates again from
+ * scratch; nothing is served before the rename, so the two never disagree.
  */
 #include <jansson.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define MC_CATALOG_FORMAT "mmapd-catalog"
-#define MC_CATALOG_VERSION 1
-#define MC_CATALOG_TMP "catalog.json.tmp"
-/* A catalog entry is well under 2 KiB; this allows a few hundred thousand. */
-#define MC_CATALOG_MAX_BYTES (512u << 20)
+#define STORE_MIGRATED MC_CATALOG_V1_FILE ".migrated"
+
+/* Tests make every write fail with MC_EIO (mc__store_fail_writes). */
+static atomic_bool fail_writes;
+
+void mc__store_fail_writes(bool on)
+{
+    atomic_store(&fail_writes, on);
+}
+
+struct mc__store {
+    pthread_mutex_t lock; /* the connection is used by one thread at a time */
+    int datafd;           /* borrowed */
+    char *path;           /* <data>/.mmapd/catalog.db */
+    sqlite3 *db;          /* NULL until the first put (nothing on disk yet) */
+    sqlite3_stmt *put, *get, *del, *page;
+};
+
+/* ---- errors ------------------------------------------------------------- */
+
+static enum mc_err sql_err(sqlite3 *db, int rc)
+{
+    int sys = db ? sqlite3_system_errno(db) : 0;
+
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return MC_OK;
+    case SQLITE_FULL:
+        mc__set_last_errno(sys ? sys : 28 /* ENOSPC */);
+        return MC_ENOSPC;
+    case SQLITE_NOMEM:
+        return MC_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+        return MC_ECORRUPT;
+    default:
+        if (sys)
+            return mc__sys_err(sys);
+        return MC_EIO;
+    }
+}
+
+/* ---- one record --------------------------------------------------------- */
 
 static bool parse_protection(const char *s, enum mc_protection *out)
 {
@@ -51,35 +121,32 @@ static bool parse_allocation(const char *s, enum mc_allocation *out)
     return true;
 }
 
-/* One entry of "mappings"; false when anything is missing or malformed. */
-static bool parse_entry(json_t *e, struct mc_info *out)
+bool mc__store_parse_fields(json_t *e, bool strict, struct mc_info *out)
 {
-    const char *name = NULL, *file = NULL, *prot = NULL, *alloc = NULL;
+    const char *file = NULL, *prot = NULL, *alloc = NULL;
     const char *ctype = MC_CONTENT_TYPE_DEFAULT;
-    size_t name_len = 0, file_len = 0;
+    size_t file_len = 0;
     json_int_t size = 0, created = 0, modified = 0;
     int writethrough = 0;
     json_error_t err;
 
-    if (json_unpack_ex(e, &err, JSON_STRICT,
-                       "{s:s%, s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s}",
-                       "name",
-                       &name, &name_len, "file", &file, &file_len, "size",
-                       &size, "protection", &prot, "allocation", &alloc,
-                       "writethrough", &writethrough, "created_at_ms", &created,
-                       "modified_at_ms", &modified, "content_type",
-                       &ctype) != 0)
+    if (json_unpack_ex(e, &err, strict ? JSON_STRICT : 0,
+                       "{s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s}", "file",
+                       &file, &file_len, "size", &size, "protection", &prot,
+                       "allocation", &alloc, "writethrough", &writethrough,
+                       "created_at_ms", &created, "modified_at_ms",
+                       &modified, "content_type", &ctype) != 0)
         return false;
-    if (!mc_name_valid(name, name_len) || !mc_path_valid(file, file_len) ||
-        size <= 0 || !mc_content_type_valid(ctype))
+    /* A hand-edited record must not inject header text either. */
+    if (!mc_path_valid(file, file_len) || size <= 0 ||
+        !mc_content_type_valid(ctype))
         return false;
-    memset(out, 0, sizeof *out);
-    memcpy(out->content_type, ctype, strlen(ctype));
+    snprintf(out->content_type, sizeof(out->content_type), "%s", ctype);
     if (!parse_protection(prot, &out->protection) ||
         !parse_allocation(alloc, &out->allocation))
         return false;
-    memcpy(out->name, name, name_len);
     memcpy(out->file, file, file_len);
+    out->file[file_len] = '\0';
     out->backing = MC_BACKING_FILE;
     out->size = (uint64_t)size;
     out->writethrough = writethrough != 0;
@@ -88,147 +155,438 @@ static bool parse_entry(json_t *e, struct mc_info *out)
     return true;
 }
 
-static int by_name(const void *a, const void *b)
+/* The record of one row; false when malformed. Members added by later
+ * versions are ignored here (and kept by put). */
+static bool parse_row(const unsigned char *name, int name_len,
+                      const unsigned char *text, int text_len,
+                      struct mc_info *out)
 {
-    return strcmp(((const struct mc_info *)a)->name,
-                  ((const struct mc_info *)b)->name);
+    json_error_t err;
+    json_t *rec;
+    bool ok;
+
+    memset(out, 0, sizeof *out);
+    if (!name || name_len < 0 || !mc_name_valid((const char *)name,
+                                                (size_t)name_len))
+        return false;
+    memcpy(out->name, name, (size_t)name_len);
+    if (!text || text_len < 0)
+        return false;
+    rec = json_loadb((const char *)text, (size_t)text_len,
+                     JSON_REJECT_DUPLICATES, &err);
+    ok = rec && json_is_object(rec) &&
+         mc__store_parse_fields(rec, false, out);
+    json_decref(rec);
+    return ok;
 }
 
-static enum mc_err parse(const char *text, size_t len, struct mc_info **out,
-                         size_t *count)
+/* Set the known members of rec from in, leaving any others as they are. */
+static bool fill_record(json_t *rec, const struct mc_info *in)
 {
-    enum mc_err rc = MC_ECORRUPT;
-    struct mc_info *items = NULL;
-    const char *format = NULL;
-    json_int_t version = 0;
-    json_t *mappings = NULL;
-    json_error_t err;
-    size_t n = 0;
-    /* JSON_REJECT_DUPLICATES: two "size" keys would be ambiguous. */
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *known = json_pack(
+        "{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:s}", "file", in->file, "size",
+        (json_int_t)in->size, "protection", mc_protection_name(in->protection),
+        "allocation", mc_allocation_name(in->allocation), "writethrough",
+        in->writethrough, "created_at_ms", (json_int_t)in->created_at_ms,
+        "modified_at_ms", (json_int_t)in->modified_at_ms, "content_type",
+        in->content_type);
+    bool ok = known && json_object_update(rec, known) == 0;
 
-    if (!root)
-        goto cleanup;
-    if (json_unpack_ex(root, &err, 0, "{s:s, s:I, s:o}", "format", &format,
-                       "version", &version, "mappings", &mappings) != 0)
-        goto cleanup;
-    if (strcmp(format, MC_CATALOG_FORMAT) != 0 ||
-        version != MC_CATALOG_VERSION || !json_is_array(mappings))
-        goto cleanup;
-    n = json_array_size(mappings);
-    if (n > 0) {
-        items = calloc(n, sizeof *items);
-        if (!items) {
-            rc = MC_ENOMEM;
-            goto cleanup;
-        }
+    json_decref(known);
+    return ok;
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static enum mc_err exec(sqlite3 *db, const char *sql)
+{
+    return sql_err(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static void close_db(struct mc__store *s)
+{
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->get);
+    sqlite3_finalize(s->del);
+    sqlite3_finalize(s->page);
+    s->put = s->get = s->del = s->page = NULL;
+    if (s->db)
+        sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+/* Open (create with create) catalog.db; MC_ENOFILE when missing and not
+ * create. Creating also makes .mmapd (fsyncing the data directory for it)
+ * and fsyncs .mmapd once the file exists, so the new names survive a
+ * crash; SQLite syncs the directory for the WAL it creates itself. */
+static enum mc_err open_db(struct mc__store *s, bool create)
+{
+    int metafd = -1;
+    bool created = false;
+    enum mc_err rc;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+    rc = mc__sys_open_subdir(s->datafd, MC_RESERVED_DIR, create, &metafd,
+                             &created);
+    if (rc != MC_OK)
+        return rc;
+    if (created)
+        rc = mc__sys_fsync(s->datafd);
+    if (rc == MC_OK && !create) {
+        uint64_t size = 0;
+        rc = mc__sys_size_at(metafd, MC_STORE_FILE, &size);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!parse_entry(json_array_get(mappings, i), &items[i]))
-            goto cleanup;
+    if (rc != MC_OK)
+        goto cleanup;
+    if (create)
+        flags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+        rc = s->db ? sql_err(s->db, sqlite3_errcode(s->db)) : MC_ENOMEM;
+        goto cleanup;
     }
-    /* Sorted, so a duplicate name sits next to its twin. */
-    if (n > 1)
-        qsort(items, n, sizeof *items, by_name);
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(items[i - 1].name, items[i].name) == 0)
-            goto cleanup;
-    }
-    *out = items;
-    *count = n;
-    items = NULL;
-    rc = MC_OK;
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Order matters: EXCLUSIVE before the first access keeps WAL off the
+     * shared-memory file (see the top of this file). */
+    rc = exec(s->db, "PRAGMA locking_mode=EXCLUSIVE;"
+                     "PRAGMA journal_mode=WAL;"
+                     "PRAGMA synchronous=FULL;"
+                     /* A short log: it stays small on disk (reserve.c) and
+                      * a checkpoint costs one more fsync per ~100 commits. */
+                     "PRAGMA wal_autocheckpoint=128;"
+                     "PRAGMA journal_size_limit=1048576;"
+                     "CREATE TABLE IF NOT EXISTS mappings("
+                     " name TEXT PRIMARY KEY NOT NULL,"
+                     " record TEXT NOT NULL) WITHOUT ROWID;");
+    if (rc == MC_OK &&
+        (sqlite3_prepare_v3(s->db,
+                            "INSERT OR REPLACE INTO mappings VALUES(?1, ?2)",
+                            -1, SQLITE_PREPARE_PERSISTENT, &s->put,
+                            NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(s->db,
+                            "SELECT record FROM mappings WHERE name = ?1", -1,
+                            SQLITE_PREPARE_PERSISTENT, &s->get,
+                            NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(s->db, "DELETE FROM mappings WHERE name = ?1", -1,
+                            SQLITE_PREPARE_PERSISTENT, &s->del,
+                            NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(s->db,
+                            "SELECT name, record FROM mappings"
+                            " WHERE name > ?1 AND name >= ?2"
+                            " AND (?3 IS NULL OR name < ?3)"
+                            " ORDER BY name LIMIT ?4",
+                            -1, SQLITE_PREPARE_PERSISTENT, &s->page,
+                            NULL) != SQLITE_OK))
+        rc = sql_err(s->db, sqlite3_errcode(s->db));
+    if (rc == MC_OK && create)
+        rc = mc__sys_fsync(metafd);
+    if (rc != MC_OK)
+        close_db(s);
 cleanup:
-    free(items);
-    json_decref(root);
+    mc__sys_close(metafd);
     return rc;
 }
 
-enum mc_err mc__store_load(int datafd, struct mc_info **out, size_t *count)
+/* Run a statement that returns no rows to the end, then reset it. */
+static enum mc_err step_done(struct mc__store *s, sqlite3_stmt *st)
 {
-    enum mc_err rc;
-    int metafd = -1;
-    bool created = false;
+    int r = sqlite3_step(st);
+    enum mc_err rc = r == SQLITE_DONE ? MC_OK : sql_err(s->db, r);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* ---- writing (callers hold s->lock) -------------------------------------- */
+
+/* The row's record text for e: the stored record with the known members
+ * replaced, or a new one. */
+static enum mc_err record_text(struct mc__store *s, const struct mc_info *e,
+                               char **out)
+{
+    json_t *rec = NULL;
+    json_error_t err;
+    enum mc_err rc = MC_OK;
+
+    sqlite3_bind_text(s->get, 1, e->name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s->get);
+    if (r == SQLITE_ROW) {
+        rec = json_loadb((const char *)sqlite3_column_text(s->get, 0),
+                         (size_t)sqlite3_column_bytes(s->get, 0), 0, &err);
+        if (rec && !json_is_object(rec)) {
+            json_decref(rec);
+            rec = NULL;
+        }
+    } else if (r != SQLITE_DONE) {
+        rc = sql_err(s->db, r);
+    }
+    sqlite3_reset(s->get);
+    sqlite3_clear_bindings(s->get);
+    if (rc != MC_OK)
+        return rc;
+    if (!rec)
+        rec = json_object();
+    if (!rec || !fill_record(rec, e)) {
+        json_decref(rec);
+        return MC_ENOMEM;
+    }
+    *out = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rec);
+    return *out ? MC_OK : MC_ENOMEM;
+}
+
+static enum mc_err put_locked(struct mc__store *s, const struct mc_info *e)
+{
     char *text = NULL;
-    size_t len = 0;
+    enum mc_err rc = record_text(s, e, &text);
+
+    if (rc != MC_OK)
+        return rc;
+    sqlite3_bind_text(s->put, 1, e->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 2, text, -1, SQLITE_STATIC);
+    rc = step_done(s, s->put);
+    free(text);
+    return rc;
+}
+
+enum mc_err mc__store_put(struct mc__store *s, const struct mc_info *e,
+                          size_t count)
+{
+    enum mc_err rc = MC_OK;
+
+    if (atomic_load(&fail_writes))
+        return MC_EIO;
+    pthread_mutex_lock(&s->lock);
+    if (!s->db)
+        rc = open_db(s, true);
+    /* One transaction, so a batch costs one fsync and lands whole. */
+    if (rc == MC_OK && count > 1)
+        rc = exec(s->db, "BEGIN");
+    for (size_t i = 0; rc == MC_OK && i < count; i++)
+        rc = put_locked(s, &e[i]);
+    if (count > 1 && s->db && sqlite3_get_autocommit(s->db) == 0) {
+        if (rc == MC_OK)
+            rc = exec(s->db, "COMMIT");
+        if (rc != MC_OK)
+            (void)exec(s->db, "ROLLBACK");
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+enum mc_err mc__store_del(struct mc__store *s, const char *name)
+{
+    enum mc_err rc = MC_OK;
+
+    if (atomic_load(&fail_writes))
+        return MC_EIO;
+    pthread_mutex_lock(&s->lock);
+    if (s->db) {
+        sqlite3_bind_text(s->del, 1, name, -1, SQLITE_STATIC);
+        rc = step_done(s, s->del);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* The least string greater than every string starting with prefix, into
+ * hi (as long as prefix); false when there is none (all bytes 0xff). */
+static bool prefix_bound(const char *prefix, char *hi)
+{
+    size_t n = strlen(prefix);
+
+    memcpy(hi, prefix, n + 1);
+    while (n > 0) {
+        unsigned char c = (unsigned char)hi[n - 1];
+        if (c < 0xff) {
+            hi[n - 1] = (char)(c + 1);
+            hi[n] = '\0';
+            return true;
+        }
+        n--;
+    }
+    return false;
+}
+
+enum mc_err mc__store_page(struct mc__store *s, const char *prefix,
+                           const char *after, size_t limit,
+                           struct mc_info **out, size_t *count)
+{
+    struct mc_info *items = NULL;
+    size_t n = 0;
+    enum mc_err rc = MC_OK;
+    char *hi = NULL;
+    int r = SQLITE_DONE;
 
     *out = NULL;
     *count = 0;
-    rc = mc__sys_open_subdir(datafd, MC_RESERVED_DIR, false, &metafd, &created);
-    if (rc == MC_ENOFILE)
-        return MC_OK; /* a fresh data directory */
-    if (rc != MC_OK)
-        return rc;
-    rc = mc__sys_read_file(metafd, MC_CATALOG_FILE, MC_CATALOG_MAX_BYTES, &text,
-                           &len);
-    if (rc == MC_ENOFILE) {
-        rc = MC_OK;
-        goto cleanup;
+    if (!prefix)
+        prefix = "";
+    if (!after)
+        after = "";
+    if (limit == 0)
+        return MC_OK;
+    hi = malloc(strlen(prefix) + 1);
+    items = calloc(limit < 4096 ? limit : 4096, sizeof *items);
+    size_t cap = limit < 4096 ? limit : 4096;
+    if (!hi || !items) {
+        free(hi);
+        free(items);
+        return MC_ENOMEM;
     }
-    if (rc == MC_ETOOBIG)
-        rc = MC_ECORRUPT;
-    if (rc != MC_OK)
-        goto cleanup;
-    rc = parse(text, len, out, count);
-cleanup:
-    free(text);
-    mc__sys_close(metafd);
+    pthread_mutex_lock(&s->lock);
+    if (!s->db)
+        goto done; /* nothing persisted yet */
+    sqlite3_bind_text(s->page, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->page, 2, prefix, -1, SQLITE_STATIC);
+    if (prefix[0] && prefix_bound(prefix, hi))
+        sqlite3_bind_text(s->page, 3, hi, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s->page, 3);
+    sqlite3_bind_int64(s->page, 4, (sqlite3_int64)limit);
+    while ((r = sqlite3_step(s->page)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap * 2 < limit ? cap * 2 : limit;
+            struct mc_info *grown = realloc(items, ncap * sizeof *items);
+            if (!grown) {
+                rc = MC_ENOMEM;
+                break;
+            }
+            items = grown;
+            cap = ncap;
+        }
+        if (!parse_row(sqlite3_column_text(s->page, 0),
+                       sqlite3_column_bytes(s->page, 0),
+                       sqlite3_column_text(s->page, 1),
+                       sqlite3_column_bytes(s->page, 1), &items[n])) {
+            rc = MC_ECORRUPT;
+            break;
+        }
+        n++;
+    }
+    if (rc == MC_OK && r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = sql_err(s->db, r);
+    sqlite3_reset(s->page);
+    sqlite3_clear_bindings(s->page);
+done:
+    pthread_mutex_unlock(&s->lock);
+    free(hi);
+    if (rc != MC_OK || n == 0) {
+        free(items);
+        return rc;
+    }
+    *out = items;
+    *count = n;
+    return MC_OK;
+}
+
+enum mc_err mc__store_get(struct mc__store *s, const char *name,
+                          struct mc_info *out)
+{
+    enum mc_err rc = MC_ENOTFOUND;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->db) {
+        sqlite3_bind_text(s->get, 1, name, -1, SQLITE_STATIC);
+        int r = sqlite3_step(s->get);
+        if (r == SQLITE_ROW)
+            rc = parse_row((const unsigned char *)name, (int)strlen(name),
+                           sqlite3_column_text(s->get, 0),
+                           sqlite3_column_bytes(s->get, 0), out)
+                     ? MC_OK
+                     : MC_ECORRUPT;
+        else if (r != SQLITE_DONE)
+            rc = sql_err(s->db, r);
+        sqlite3_reset(s->get);
+        sqlite3_clear_bindings(s->get);
+    }
+    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
-static json_t *entry_json(const struct mc_info *in)
+/* ---- open, migrate, close ----------------------------------------------- */
+
+/* Replace every row with the version 1 entries, in one transaction. */
+static enum mc_err import_v1(struct mc__store *s, const struct mc_info *e,
+                             size_t n)
 {
-    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:s}", "name",
-                     in->name, "file", in->file, "size", (json_int_t)in->size,
-                     "protection", mc_protection_name(in->protection),
-                     "allocation", mc_allocation_name(in->allocation),
-                     "writethrough", in->writethrough, "created_at_ms",
-                     (json_int_t)in->created_at_ms, "modified_at_ms",
-                     (json_int_t)in->modified_at_ms, "content_type",
-                     in->content_type);
+    enum mc_err rc = exec(s->db, "BEGIN");
+
+    if (rc == MC_OK)
+        rc = exec(s->db, "DELETE FROM mappings");
+    for (size_t i = 0; rc == MC_OK && i < n; i++)
+        rc = put_locked(s, &e[i]);
+    if (rc == MC_OK)
+        rc = exec(s->db, "COMMIT");
+    else
+        (void)exec(s->db, "ROLLBACK");
+    return rc;
 }
 
-enum mc_err mc__store_save(int datafd, const struct mc_info *items,
-                           size_t count)
+static enum mc_err migrate(struct mc__store *s)
 {
-    enum mc_err rc = MC_ENOMEM;
-    json_t *root = NULL;
-    json_t *mappings = json_array();
-    char *text = NULL;
+    struct mc_info *entries = NULL;
+    size_t n = 0;
     int metafd = -1;
     bool created = false;
+    enum mc_err rc = mc__migrate_load_v1(s->datafd, &entries, &n);
 
-    if (!mappings)
-        goto cleanup;
-    for (size_t i = 0; i < count; i++) {
-        if (items[i].backing != MC_BACKING_FILE)
-            continue; /* memory contents die with the process anyway */
-        if (json_array_append_new(mappings, entry_json(&items[i])) != 0)
-            goto cleanup;
-    }
-    root = json_pack("{s:s, s:i, s:o}", "format", MC_CATALOG_FORMAT, "version",
-                     MC_CATALOG_VERSION, "mappings", mappings);
-    mappings = NULL; /* json_pack's "o" stole it, also on failure */
-    if (!root)
-        goto cleanup;
-    text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    if (!text)
-        goto cleanup;
-    rc = mc__sys_open_subdir(datafd, MC_RESERVED_DIR, true, &metafd, &created);
+    if (rc == MC_ENOFILE)
+        return MC_OK; /* nothing to migrate */
     if (rc != MC_OK)
-        goto cleanup;
-    /* A new .mmapd entry must itself survive a crash. */
-    if (created) {
-        rc = mc__sys_fsync(datafd);
-        if (rc != MC_OK)
-            goto cleanup;
-    }
-    rc = mc__sys_replace_file(metafd, MC_CATALOG_TMP, MC_CATALOG_FILE, text,
-                              strlen(text));
-cleanup:
+        return rc;
+    rc = open_db(s, true);
+    if (rc == MC_OK)
+        rc = import_v1(s, entries, n);
+    if (rc == MC_OK)
+        rc = mc__sys_open_subdir(s->datafd, MC_RESERVED_DIR, false, &metafd,
+                                 &created);
+    if (rc == MC_OK)
+        rc = mc__sys_rename_sync(metafd, MC_CATALOG_V1_FILE, STORE_MIGRATED);
     mc__sys_close(metafd);
-    free(text);
-    json_decref(root);
-    json_decref(mappings);
+    free(entries);
     return rc;
+}
+
+enum mc_err mc__store_open(int datafd, const char *data_dir,
+                           struct mc__store **out)
+{
+    struct mc__store *s = calloc(1, sizeof *s);
+    enum mc_err rc = MC_ENOMEM;
+    size_t len = strlen(data_dir) + sizeof("/" MC_RESERVED_DIR "/" MC_STORE_FILE);
+
+    if (!s)
+        return MC_ENOMEM;
+    pthread_mutex_init(&s->lock, NULL);
+    s->datafd = datafd;
+    s->path = malloc(len);
+    if (!s->path)
+        goto fail;
+    snprintf(s->path, len, "%s/%s/%s", data_dir, MC_RESERVED_DIR,
+             MC_STORE_FILE);
+    rc = migrate(s);
+    if (rc == MC_OK && !s->db) {
+        rc = open_db(s, false);
+        if (rc == MC_ENOFILE)
+            rc = MC_OK; /* a fresh data directory: created at the first put */
+    }
+    if (rc != MC_OK)
+        goto fail;
+    *out = s;
+    return MC_OK;
+fail:
+    mc__store_close(s);
+    return rc;
+}
+
+void mc__store_close(struct mc__store *s)
+{
+    if (!s)
+        return;
+    close_db(s);
+    pthread_mutex_destroy(&s->lock);
+    free(s->path);
+    free(s);
 }

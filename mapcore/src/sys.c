@@ -573,49 +573,12 @@ cleanup:
     return rc;
 }
 
-enum mc_err mc__sys_replace_file(int dirfd, const char *tmp_name,
-                                 const char *name, const void *data, size_t len)
+enum mc_err mc__sys_rename_sync(int dirfd, const char *from, const char *to)
 {
-    enum mc_err rc = MC_OK;
-    const uint8_t *p = data;
-    int fd =
-        openat(dirfd, tmp_name,
-               O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-
-    if (fd < 0)
+    if (renameat(dirfd, from, dirfd, to) < 0)
         return mc__sys_err(errno);
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = mc__sys_err(w < 0 ? errno : EIO);
-            goto cleanup;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    /* The data must be on disk before the rename makes it the catalog, or a
-     * crash could leave an empty catalog behind a valid name. */
-    rc = mc__sys_fsync(fd);
-    if (rc != MC_OK)
-        goto cleanup;
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = mc__sys_err(errno);
-        goto cleanup;
-    }
-    fd = -1;
-    if (renameat(dirfd, tmp_name, dirfd, name) < 0) {
-        rc = mc__sys_err(errno);
-        goto cleanup;
-    }
-    /* And the rename itself must reach the disk. */
+    /* The rename itself must reach the disk. */
     return mc__sys_fsync(dirfd);
-cleanup:
-    mc__sys_close(fd);
-    unlinkat(dirfd, tmp_name, 0);
-    return rc;
 }
 
 bool mc__sys_dir_writable(int dirfd)

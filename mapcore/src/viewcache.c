@@ -7,11 +7,16 @@
  * guards everything; it is never held across mmap or munmap, so a slow page
  * table operation on one view never stalls lookups of the others.
  *
- * Every view maps exactly view_size bytes, even the last view of a mapping
- * whose size is not a multiple of it: mapping past EOF is harmless as long as
- * nobody touches those pages, and the mapping layer checks every access
- * against the logical size. Keeping all views one size keeps the accounting
- * (bytes_mapped = views * view_size) and remapping after a resize trivial.
+ * A view maps view_size bytes, except where the mapping ends inside its
+ * window: then only up to the end, rounded up to pages, so a 64 KiB mapping
+ * costs 64 KiB of the budget, not a whole view (with 2 MiB views a 256 MiB
+ * budget would otherwise hold 128 small mappings). The budget counts bytes
+ * mapped. A mapping that grows past such a short view gets a new, longer
+ * one at its next acquisition; the short one goes at once when idle, or
+ * leaves the table and is unmapped at its last release when pinned (an
+ * "orphan"), so no reader ever loses the bytes it holds. Private
+ * (writecopy) mappings always get whole views: their written views are
+ * sticky and must never be replaced.
  *
  * When the budget is reached and every view is pinned (or sticky), an
  * acquisition fails with MC_EBUSY instead of growing: the budget is an upper
@@ -47,6 +52,8 @@ struct mc_viewcache {
     struct mc_view *lru_tail;
     uint64_t lru_count;
     uint64_t views;
+    uint64_t bytes;     /* mapped by every view, orphans included */
+    uint64_t lru_bytes; /* mapped by the views on the LRU */
     uint64_t pinned;
     uint64_t hits;
     uint64_t misses;
@@ -129,7 +136,7 @@ void mc__viewcache_destroy(struct mc_viewcache *vc)
         struct mc_view *v = vc->buckets[b];
         while (v) {
             struct mc_view *next = v->hash_next;
-            mc__sys_unmap(v->base, (size_t)vc->view_size);
+            mc__sys_unmap(v->base, v->len);
             free(v);
             v = next;
         }
@@ -169,6 +176,7 @@ static void lru_unlink(struct mc_viewcache *vc, struct mc_view *v)
         vc->lru_tail = v->lru_prev;
     v->lru_prev = v->lru_next = NULL;
     vc->lru_count--;
+    vc->lru_bytes -= v->len;
 }
 
 static void lru_append(struct mc_viewcache *vc, struct mc_view *v)
@@ -181,6 +189,7 @@ static void lru_append(struct mc_viewcache *vc, struct mc_view *v)
         vc->lru_head = v;
     vc->lru_tail = v;
     vc->lru_count++;
+    vc->lru_bytes += v->len;
 }
 
 static void pin(struct mc_viewcache *vc, struct mc_view *v)
@@ -234,12 +243,12 @@ static void insert(struct mc_viewcache *vc, struct mc_view *v)
     m->views = v;
     m->views_cached++;
     vc->views++;
+    vc->bytes += v->len;
     maybe_grow(vc);
 }
 
-/* Take an unpinned view out of the table, the LRU and its mapping's list.
- * The caller unmaps and frees it after dropping the lock. */
-static void remove_view(struct mc_viewcache *vc, struct mc_view *v)
+/* Take v out of the table and its mapping's list (not the LRU). */
+static void detach(struct mc_viewcache *vc, struct mc_view *v)
 {
     struct mc_view **pp = &vc->buckets[bucket_of(vc, v->mapping_id, v->index)];
     struct mc_mapping *m = v->m;
@@ -247,8 +256,6 @@ static void remove_view(struct mc_viewcache *vc, struct mc_view *v)
     while (*pp != v)
         pp = &(*pp)->hash_next;
     *pp = v->hash_next;
-    if (!v->sticky)
-        lru_unlink(vc, v);
     if (v->m_prev)
         v->m_prev->m_next = v->m_next;
     else
@@ -259,13 +266,23 @@ static void remove_view(struct mc_viewcache *vc, struct mc_view *v)
     vc->views--;
 }
 
+/* Take an unpinned view out of the table, the LRU and its mapping's list.
+ * The caller unmaps and frees it after dropping the lock. */
+static void remove_view(struct mc_viewcache *vc, struct mc_view *v)
+{
+    if (!v->sticky)
+        lru_unlink(vc, v);
+    detach(vc, v);
+    vc->bytes -= v->len;
+}
+
 /* Unmap and free a chain of removed views linked through hash_next. Called
  * without the lock. */
 static void free_chain(struct mc_viewcache *vc, struct mc_view *v)
 {
     while (v) {
         struct mc_view *next = v->hash_next;
-        mc__sys_unmap(v->base, (size_t)vc->view_size);
+        mc__sys_unmap(v->base, v->len);
         free(v);
         v = next;
     }
@@ -273,18 +290,54 @@ static void free_chain(struct mc_viewcache *vc, struct mc_view *v)
 
 /* ---- the operations ----------------------------------------------------- */
 
+/* How much of window `index` to map for a mapping of size bytes. */
+static size_t view_len(const struct mc_viewcache *vc,
+                       const struct mc_mapping *m, uint64_t index,
+                       uint64_t size)
+{
+    uint64_t start = index * vc->view_size;
+    uint64_t ps = mc__page_size();
+    uint64_t want;
+
+    if (m->private_map || size <= start || size - start >= vc->view_size)
+        return (size_t)vc->view_size;
+    want = (size - start + ps - 1) / ps * ps;
+    return (size_t)(want < vc->view_size ? want : vc->view_size);
+}
+
+/* A cached view too short for what is wanted now (its mapping grew): out
+ * of the table, unmapped now (into *victims) or, when pinned, at its last
+ * release. Lock held. */
+static void replace_short(struct mc_viewcache *vc, struct mc_view *v,
+                          struct mc_view **victims)
+{
+    if (v->pins == 0) {
+        remove_view(vc, v);
+        v->hash_next = *victims;
+        *victims = v;
+        return;
+    }
+    detach(vc, v);
+    v->orphan = true;
+}
+
 enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
-                                  uint64_t index, bool may_decline,
-                                  struct mc_view **out)
+                                  uint64_t index, uint64_t size,
+                                  bool may_decline, struct mc_view **out)
 {
     struct mc_view *v = NULL;
     struct mc_view *fresh = NULL;
     struct mc_view *victims = NULL;
     void *base = NULL;
     enum mc_err rc = MC_OK;
+    size_t len = view_len(vc, m, index, size);
 
     pthread_mutex_lock(&vc->lock);
     v = lookup(vc, m->id, index);
+    if (v && v->len < len) {
+        replace_short(vc, v, &victims);
+        v = NULL;
+    }
     if (v) {
         pin(vc, v);
         vc->hits++;
@@ -293,19 +346,27 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
         return MC_OK;
     }
     vc->misses++;
-    if (may_decline && (vc->views + 1) * vc->view_size > vc->budget &&
+    if (may_decline && vc->bytes + len > vc->budget &&
         !admit(vc, m->id, index)) {
         vc->declined++;
         pthread_mutex_unlock(&vc->lock);
+        free_chain(vc, victims);
         *out = NULL;
         return MC_OK;
     }
     pthread_mutex_unlock(&vc->lock);
+    free_chain(vc, victims);
+    victims = NULL;
 
     /* Map outside the lock: mmap takes the process's mmap lock and may be
      * slow; other threads keep hitting their views meanwhile. */
-    rc = mc__sys_map(m->fd, index * vc->view_size, (size_t)vc->view_size,
-                     m->writable_map, m->private_map, &base);
+    int fd;
+    rc = mc__fd_get(m, &fd);
+    if (rc != MC_OK)
+        return rc;
+    rc = mc__sys_map(fd, index * vc->view_size, len, m->writable_map,
+                     m->private_map, &base);
+    mc__fd_put(m); /* the view keeps the file; the descriptor may go */
     if (rc != MC_OK)
         return rc;
     fresh = calloc(1, sizeof *fresh);
@@ -317,11 +378,16 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
     fresh->mapping_id = m->id;
     fresh->index = index;
     fresh->base = base;
+    fresh->len = len;
 
     pthread_mutex_lock(&vc->lock);
     /* Another thread may have mapped the same view while we were unlocked:
      * use theirs and throw ours away (lwan does the same). */
     v = lookup(vc, m->id, index);
+    if (v && v->len < len) {
+        replace_short(vc, v, &victims);
+        v = NULL;
+    }
     if (v) {
         pin(vc, v);
         pthread_mutex_unlock(&vc->lock);
@@ -330,9 +396,8 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
     }
     /* Make room before inserting. If evicting every idle view would still
      * not be enough, evict nothing and refuse. */
-    uint64_t need = (vc->views + 1) * vc->view_size;
-    if (need > vc->budget &&
-        (vc->views + 1 - vc->lru_count) * vc->view_size > vc->budget) {
+    if (vc->bytes + len > vc->budget &&
+        vc->bytes - vc->lru_bytes + len > vc->budget) {
         /* A caller that can read directly does so rather than fail. */
         if (may_decline)
             vc->declined++;
@@ -341,7 +406,7 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
         *out = NULL;
         goto cleanup;
     }
-    while ((vc->views + 1) * vc->view_size > vc->budget) {
+    while (vc->bytes + len > vc->budget) {
         struct mc_view *victim = vc->lru_head;
         remove_view(vc, victim);
         victim->hash_next = victims;
@@ -359,21 +424,31 @@ enum mc_err mc__viewcache_acquire(struct mc_viewcache *vc, struct mc_mapping *m,
 cleanup:
     free_chain(vc, victims);
     free(fresh);
-    mc__sys_unmap(base, (size_t)vc->view_size);
+    mc__sys_unmap(base, len);
     return rc;
 }
 
 void mc__viewcache_release(struct mc_viewcache *vc, struct mc_view *v)
 {
+    bool gone = false;
+
     pthread_mutex_lock(&vc->lock);
     assert(v->pins > 0);
     v->pins--;
     if (v->pins == 0) {
         vc->pinned--;
-        if (!v->sticky)
+        if (v->orphan) {
+            vc->bytes -= v->len;
+            gone = true;
+        } else if (!v->sticky) {
             lru_append(vc, v);
+        }
     }
     pthread_mutex_unlock(&vc->lock);
+    if (gone) {
+        mc__sys_unmap(v->base, v->len);
+        free(v);
+    }
 }
 
 void mc__viewcache_set_sticky(struct mc_viewcache *vc, struct mc_view *v)
@@ -455,7 +530,7 @@ void mc__viewcache_stats(struct mc_viewcache *vc, struct mc_cache_stats *out)
     out->budget_bytes = vc->budget;
     out->views = vc->views;
     out->pinned = vc->pinned;
-    out->bytes_mapped = vc->views * vc->view_size;
+    out->bytes_mapped = vc->bytes;
     out->hits = vc->hits;
     out->misses = vc->misses;
     out->evictions = vc->evictions;

@@ -5,7 +5,10 @@
  * and recording which writes were acknowledged), the restarted server loads
  * its catalog and every slot holds its last acknowledged bytes; a slot whose
  * write was in flight at the kill holds, byte for byte, either those or the
- * unacknowledged new ones, never anything else. And that a catalog that is
+ * unacknowledged new ones, never anything else. That kill -9 at three
+ * moments of a loop of creates, deletes and resizes (beside 300 mappings
+ * that stay) loses no acknowledged change: every name exists with the size
+ * last acknowledged, or, for the change in flight, as that change leaves it. And that a catalog that is
  * empty, cut short, or truncated to zero bytes stops the server at start
  * with a message naming the file, which is left as it was: never silently
  * replaced by an empty catalog.
@@ -40,10 +43,10 @@ struct worker {
     atomic_uint *acks;
 };
 
-/* PUT without failing the test when the server is gone: returns the HTTP
- * status, or -1 when the request did not complete. */
-static long put_quiet(const struct itest_server *s, const char *path,
-                      const void *body, size_t len)
+/* A request without failing the test when the server is gone: returns the
+ * HTTP status, or -1 when the request did not complete. */
+static long request_quiet(const struct itest_server *s, const char *method,
+                          const char *path, const void *body, size_t len)
 {
     CURL *c = curl_easy_init();
     char url[256];
@@ -54,9 +57,14 @@ static long put_quiet(const struct itest_server *s, const char *path,
         return -1;
     snprintf(url, sizeof(url), "%s%s", s->base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    hl = curl_slist_append(hl, body && len > 0 && ((const char *)body)[0] == '{'
+                                   ? "Content-Type: application/json"
+                                   : "Content-Type: application/octet-stream");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -84,7 +92,7 @@ static void *worker_main(void *arg)
                  (w->id * SLOTS + si) * SLOT);
         itest_pattern(buf, sizeof(buf), seed);
         sl->pending = seed;
-        long status = put_quiet(w->s, path, buf, sizeof(buf));
+        long status = request_quiet(w->s, "PUT", path, buf, sizeof(buf));
         if (status != 204)
             return NULL; /* the server is gone: keep pending as it is */
         sl->acked = seed;
@@ -170,6 +178,146 @@ TEST(kill9_under_write_load_keeps_acknowledged_writes)
     curl_global_cleanup();
 }
 
+/* ---- kill -9 during creates, deletes and resizes ------------------------ */
+
+#define KEYS 64       /* names changed by the loop */
+#define BASE_MAPS 300 /* names that stay, so the store is not trivial */
+
+/* A name's state: 0 absent, else its size. */
+struct change {
+    uint64_t acked[KEYS];
+    int pending;          /* key of the change in flight, -1: none */
+    uint64_t pending_to;  /* its outcome if it landed (0: deleted) */
+    unsigned acks;
+};
+
+/* Create, delete or resize random keys until the server is gone or limit
+ * changes were acknowledged. */
+static void change_loop(const struct itest_server *s, struct change *ch,
+                        uint64_t *rng, unsigned limit)
+{
+    for (unsigned n = 0; n < limit; n++) {
+        char path[64], body[96];
+        int k;
+        long st, want;
+        uint64_t to;
+        const char *method;
+
+        *rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
+        k = (int)(*rng % KEYS);
+        snprintf(path, sizeof(path), "/v1/maps/k%02d", k);
+        to = 4096 * (1 + (*rng >> 8) % 8);
+        if (ch->acked[k] == 0) {
+            method = "PUT", want = 201;
+            snprintf(body, sizeof(body),
+                     "{\"size\": %" PRIu64 ", \"allocation\": \"sparse\"}", to);
+        } else if ((*rng >> 16) % 3 == 0) {
+            method = "DELETE", want = 204, to = 0;
+            body[0] = '\0';
+        } else {
+            method = "PATCH", want = 200;
+            snprintf(body, sizeof(body), "{\"size\": %" PRIu64 "}", to);
+        }
+        ch->pending = k;
+        ch->pending_to = to;
+        st = request_quiet(s, method, path, body[0] ? body : NULL,
+                           strlen(body));
+        if (st == -1)
+            return; /* killed: the change may or may not have landed */
+        if (st != want)
+            TEST_FAIL("%s %s: %ld, want %ld", method, path, st, want);
+        ch->acked[k] = to;
+        ch->pending = -1;
+        ch->acks++;
+    }
+}
+
+/* After the restart every key is as acknowledged, or, for the change in
+ * flight, as that change would have left it. Adopts what is found. */
+static void expect_changes(const struct itest_server *s, struct change *ch)
+{
+    struct itest_resp r;
+    json_t *body, *list, *m;
+    uint64_t found[KEYS] = {0};
+    unsigned base = 0;
+    size_t i;
+
+    itest_request(s, "GET", "/v1/maps?limit=10000", NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    body = itest_json(&r);
+    list = json_object_get(body, "maps");
+    json_array_foreach(list, i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        uint64_t size = (uint64_t)json_integer_value(json_object_get(m, "size"));
+
+        CHECK(json_is_false(json_object_get(m, "damaged")));
+        if (name[0] == 'k')
+            found[atoi(name + 1)] = size;
+        else
+            base++;
+    }
+    CHECK_EQ_U64(base, BASE_MAPS);
+    for (int k = 0; k < KEYS; k++) {
+        if (found[k] == ch->acked[k])
+            continue;
+        if (k == ch->pending && found[k] == ch->pending_to)
+            continue;
+        TEST_FAIL("k%02d: size %" PRIu64 " after kill -9, acknowledged %" PRIu64,
+                  k, found[k], ch->acked[k]);
+    }
+    memcpy(ch->acked, found, sizeof(found));
+    ch->pending = -1;
+    json_decref(body);
+    itest_resp_free(&r);
+}
+
+struct killer {
+    pid_t pid;
+    unsigned delay_ms;
+};
+
+static void *killer_main(void *arg)
+{
+    struct killer *k = arg;
+
+    usleep(k->delay_ms * 1000u);
+    kill(k->pid, SIGKILL);
+    return NULL;
+}
+
+TEST(kill9_during_catalog_changes)
+{
+    struct itest_server s = {0};
+    static struct change ch = {.pending = -1};
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+    CHECK(curl_global_init(CURL_GLOBAL_ALL) == 0);
+    itest_start(&s, NULL);
+    for (int i = 0; i < BASE_MAPS; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "base-%04d", i);
+        itest_create(&s, name, "{\"size\": 4096, \"allocation\": \"sparse\"}");
+    }
+    /* Three kills at different moments of the loop, each checked. */
+    for (unsigned round = 0; round < 3; round++) {
+        struct killer k = {.pid = s.pid, .delay_ms = 150 + round * 170};
+        pthread_t t;
+
+        CHECK(pthread_create(&t, NULL, killer_main, &k) == 0);
+        change_loop(&s, &ch, &rng, 100000);
+        CHECK(pthread_join(t, NULL) == 0);
+        CHECK(waitpid(s.pid, NULL, 0) == s.pid);
+        s.pid = 0;
+        itest_start(&s, NULL);
+        expect_changes(&s, &ch);
+    }
+    fprintf(stderr, "%u acknowledged catalog changes\n", ch.acks);
+    CHECK(ch.acks >= 30);
+    itest_cleanup(&s);
+    curl_global_cleanup();
+}
+
 /* Replace the catalog file with `len` bytes of `text` and require that the
  * server refuses to start, names the file, and leaves it byte for byte. */
 static void expect_refusal(struct itest_server *s, const char *text, size_t len)
@@ -182,8 +330,10 @@ static void expect_refusal(struct itest_server *s, const char *text, size_t len)
     const char *const args[] = {"--listen", "127.0.0.1:0", "--data-dir", s->dir,
                                 NULL};
 
+    /* A catalog of version 1, left to be imported (store.c): as strict as
+     * it was before the store existed. */
     snprintf(path, sizeof(path), "%s/.mmapd/catalog.json", s->dir);
-    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     CHECK(fd >= 0);
     CHECK_EQ_U64(write(fd, text, len), len);
     close(fd);

@@ -256,7 +256,7 @@ TEST(corrupt_catalog_refuses_to_start)
     itest_create(&s, "m", "{\"size\": 4096}");
     itest_stop(&s);
 
-    snprintf(path, sizeof(path), "%s/.mmapd/catalog.json", s.dir);
+    snprintf(path, sizeof(path), "%s/.mmapd/catalog.db", s.dir);
     fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     CHECK(fd >= 0);
     CHECK(write(fd, garbage, sizeof(garbage) - 1) ==
@@ -270,7 +270,7 @@ TEST(corrupt_catalog_refuses_to_start)
         if (code == 0)
             TEST_FAIL("started with a corrupt catalog: %s", out);
     }
-    if (!strstr(out, "catalog.json") || !strstr(out, "corrupt"))
+    if (!strstr(out, "catalog.db") || !strstr(out, "corrupt"))
         TEST_FAIL("message does not name the corrupt file: \"%s\"", out);
     CHECK(strstr(out, "mmapd listening on") == NULL);
 
@@ -369,16 +369,30 @@ TEST(listen_port_in_use)
 }
 
 /* More mappings than file descriptors: the server raises its soft limit to
- * the hard one by itself, and where even that is too low it refuses to
- * start with a message that says so, instead of serving the mappings it
- * could not open as damaged. */
-TEST(too_few_descriptors_refuses_to_start)
+ * the hard one by itself, and where even that is lower than the number of
+ * mappings it still starts and serves every one of them, because idle
+ * backing files are closed (fdcache.c). (Before the open-file cache it
+ * refused to start here.) */
+/* Read mappings m00, m<step>, ... below count: each is 4096 bytes. */
+static void read_maps(const struct itest_server *s, int count, int step)
+{
+    for (int i = 0; i < count; i += step) {
+        char name[16];
+        size_t len = 0;
+        char *data;
+
+        snprintf(name, sizeof name, "m%02d", i);
+        data = itest_get_data(s, name, &len);
+        CHECK_EQ_U64(len, 4096);
+        free(data);
+    }
+}
+
+TEST(more_mappings_than_descriptors_start)
 {
     enum { MAPS = 48 };
     struct itest_server s = {0};
     struct rlimit saved, low;
-    char out[8192];
-    int code;
 
     itest_start(&s, NULL);
     for (int i = 0; i < MAPS; i++) {
@@ -396,41 +410,23 @@ TEST(too_few_descriptors_refuses_to_start)
     CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
     itest_start(&s, NULL);
     CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
-    for (int i = 0; i < MAPS; i += MAPS - 1) {
-        char name[16];
-        size_t len = 0;
-        char *data;
-
-        snprintf(name, sizeof name, "m%02d", i);
-        data = itest_get_data(&s, name, &len);
-        CHECK_EQ_U64(len, 4096);
-        free(data);
-    }
+    read_maps(&s, MAPS, MAPS - 1);
     itest_stop(&s);
 
-    /* A hard limit too low for the catalog: refused, and said why. Lowered
-     * in a child, since raising a hard limit back needs CAP_SYS_RESOURCE. */
+    /* A hard limit below the number of mappings: it starts all the same,
+     * and every mapping reads. Lowered in a child, since raising a hard
+     * limit back needs CAP_SYS_RESOURCE. */
     pid_t pid = fork();
     int status = 0;
 
     CHECK(pid >= 0);
     if (pid == 0) {
-        const char *const args[] = {"--listen", "127.0.0.1:0", "--data-dir",
-                                    s.dir, NULL};
-
         low = (struct rlimit){.rlim_cur = 32, .rlim_max = 32};
         if (setrlimit(RLIMIT_NOFILE, &low) != 0)
             _exit(2);
-        code = itest_run(args, 15, out, sizeof(out));
-        if (code == 0 || strstr(out, "mmapd listening on")) {
-            fprintf(stderr, "started without descriptors for its mappings: "
-                            "%s\n", out);
-            _exit(1);
-        }
-        if (!strstr(out, "out of file descriptors")) {
-            fprintf(stderr, "message does not say why: \"%s\"\n", out);
-            _exit(1);
-        }
+        itest_start(&s, NULL);
+        read_maps(&s, MAPS, 1);
+        itest_stop(&s);
         _exit(0);
     }
     CHECK(waitpid(pid, &status, 0) == pid);

@@ -90,6 +90,7 @@ TEST(defaults)
     CHECK_EQ_U64(cfg.max_body, 1ull << 30);
     CHECK_EQ_U64(cfg.max_map_size, 1ull << 40);
     CHECK_EQ_U64(cfg.max_memory, 0); /* derived when the catalog opens */
+    CHECK_EQ_U64(cfg.max_open_files, 0); /* derived likewise */
     CHECK_EQ_U64(cfg.max_body_memory, 64ull << 20);
     CHECK_EQ_U64(cfg.timeout_s, 60);
     CHECK_EQ_U64(cfg.header_timeout_s, 10);
@@ -155,6 +156,23 @@ TEST(memory_budget_flags)
 
     expect_fail(ARGS("--max-memory", "0"), NULL, SRV_CONFIG_EVALUE,
                 "--max-memory");
+    expect_ok(ARGS("--max-open-files", "64"), NULL, &cfg);
+    CHECK_EQ_U64(cfg.max_open_files, 64);
+    expect_ok(NOARGS, ENV("MMAPD_MAX_OPEN_FILES", "300"), &cfg);
+    CHECK_EQ_U64(cfg.max_open_files, 300);
+    expect_ok(ARGS("--max-open-files", "20"), ENV("MMAPD_MAX_OPEN_FILES", "300"),
+              &cfg);
+    CHECK_EQ_U64(cfg.max_open_files, 20);
+    expect_fail(ARGS("--max-open-files", "0"), NULL, SRV_CONFIG_EVALUE,
+                "--max-open-files");
+    expect_fail(ARGS("--max-open-files", "-1"), NULL, SRV_CONFIG_EVALUE,
+                "--max-open-files");
+    expect_fail(ARGS("--max-open-files", "16777217"), NULL, SRV_CONFIG_EVALUE,
+                "--max-open-files");
+    expect_fail(ARGS("--max-open-files", "x"), NULL, SRV_CONFIG_EVALUE,
+                "--max-open-files");
+    expect_fail(NOARGS, ENV("MMAPD_MAX_OPEN_FILES", "1k"), SRV_CONFIG_EVALUE,
+                "MMAPD_MAX_OPEN_FILES");
     expect_fail(ARGS("--max-memory", "-1GiB"), NULL, SRV_CONFIG_EVALUE,
                 "--max-memory");
     expect_fail(ARGS("--max-memory"), NULL, SRV_CONFIG_EVALUE,
@@ -460,6 +478,7 @@ TEST(usage_lists_every_flag)
         "--min-receive-rate", "--token-file", "--allow-anonymous",
         "--tls-cert", "--tls-key", "--access-log", "--log-level", "--help",
         "--max-memory", "MMAPD_MAX_MEMORY", "--max-body-memory",
+        "--max-open-files", "MMAPD_MAX_OPEN_FILES",
         "MMAPD_MAX_BODY_MEMORY",
         "--version", "MMAPD_DATA_DIR", "MMAPD_VIEW_SIZE", "MMAPD_LISTEN",
         "127.0.0.1:8080", "./data",

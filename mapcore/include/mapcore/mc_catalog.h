@@ -1,9 +1,11 @@
 /* mc_catalog.h - the catalog of named mappings in a data directory.
  *
  * The catalog owns the data directory: it creates it if missing, loads the
- * persisted catalog (<data>/.mmapd/catalog.json) at open, and writes it back
- * atomically (temp file, fsync, rename, fsync of the directory) after every
- * create, resize and remove. Memory-backed mappings are never persisted.
+ * persisted catalog (<data>/.mmapd/catalog.db, an SQLite store; a
+ * catalog.json of version 1 is imported first) at open, and writes the one
+ * record that changed, durably, at every create, resize and remove, at a
+ * cost independent of the number of mappings. Memory-backed mappings are
+ * never persisted.
  * It also owns the one view cache shared by all of its mappings.
  *
  * Thread safety: every function may be called from many threads at once,
@@ -34,7 +36,16 @@ struct mc_catalog_options {
     uint64_t max_map_size; /* 0: MC_DEFAULT_MAX_MAP_SIZE */
     uint64_t max_memory;   /* total size of memory-backed mappings;
                             * 0: mc_memory_default() (mc_memory.h) */
+    uint64_t max_open_files; /* backing files kept open while idle;
+                              * 0: mc_catalog_default_open_files() */
 };
+
+/* The default of max_open_files: half the process's open-file limit
+ * (RLIMIT_NOFILE, soft) as it is now; the other half stays for connections
+ * and the rest of the process (below a limit of 128: an eighth, at least 4). A file mapping holds a
+ * descriptor only while in use or among the max_open_files most recently
+ * used, so the number of mappings is not bounded by the limit. */
+uint64_t mc_catalog_default_open_files(void);
 
 #define MC_DEFAULT_VIEW_SIZE (2ull << 20)       /* 2 MiB */
 #define MC_DEFAULT_CACHE_BYTES (1ull << 30)     /* 1 GiB */
@@ -76,7 +87,8 @@ struct mc_spec {
 /* Open (or create) the catalog in opt->data_dir and load its mappings.
  * Mappings whose backing file is missing or shorter than recorded are loaded
  * as damaged (reported in mc_info) rather than dropped. MC_ECORRUPT when the
- * catalog file exists but cannot be parsed: the file is left untouched.
+ * store or a catalog.json to import exists but cannot be read: the file is
+ * left untouched.
  * On success *out is a new catalog. */
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
                             struct mc_catalog **out);
@@ -116,6 +128,17 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
  * *count entries for the caller to free(); NULL when count is 0. */
 enum mc_err mc_catalog_list(struct mc_catalog *cat, struct mc_info **out,
                             size_t *count);
+
+/* One page of the listing: at most limit mappings (file and memory) whose
+ * names start with prefix (NULL or "": any) and sort after `after` (NULL or
+ * "": from the first), in byte order of their names. *more tells whether
+ * such names exist past the page. *out is a new malloc'ed array of *count
+ * entries for the caller to free(); NULL when count is 0. The cost grows
+ * with limit and the log of the number of mappings, not with the number. */
+enum mc_err mc_catalog_list_page(struct mc_catalog *cat, const char *prefix,
+                                 const char *after, size_t limit,
+                                 struct mc_info **out, size_t *count,
+                                 bool *more);
 
 /* Number of mappings in the catalog. */
 size_t mc_catalog_count(struct mc_catalog *cat);

@@ -21,7 +21,8 @@ struct mc_cache_stats {
     uint64_t budget_bytes; /* upper bound on bytes mapped by idle views */
     uint64_t views;        /* views currently mapped */
     uint64_t pinned;       /* of which pinned right now */
-    uint64_t bytes_mapped; /* views * view_size (tail views count whole) */
+    uint64_t bytes_mapped; /* by the views: a view past the end of a small
+                            * mapping maps only up to it (page-rounded) */
     uint64_t hits;         /* acquisitions served by a mapped view */
     uint64_t misses;       /* acquisitions that had to mmap */
     uint64_t evictions;    /* views unmapped to stay within the budget */
