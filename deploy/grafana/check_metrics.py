@@ -8,7 +8,10 @@ Starts mmapd on a free loopback port with an empty data directory, sends a
 little traffic so that every labelled family has samples, scrapes /metrics
 and checks that every mmapd_* name in a dashboard target or a rule's expr is
 a family or a sample there (histograms are queried by their _bucket, _sum
-and _count samples). It also checks the shape a reader relies on: every
+and _count samples), and that every label a selector matches or a by()
+groups on is one those samples carry (or instance/job, which Prometheus
+adds): a misspelt name or label would leave a panel empty and an alert
+silent without any error. It also checks the shape a reader relies on: every
 panel queries something, every rule has a severity and a summary, and the
 alerts README.md promises exist. Exit 0 on success, 1 on a mismatch, 77 when
 python3-yaml is missing.
@@ -31,6 +34,11 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = re.compile(r"\bmmapd_[a-z0-9_]+")
+SELECTOR = re.compile(r"\b(mmapd_[a-z0-9_]+)\{([^}]*)\}")
+MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+BY = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+# Added by Prometheus to every series it scrapes, not by mmapd.
+TARGET_LABELS = {"instance", "job"}
 # The alerts issue 14 asks for; more may follow.
 REQUIRED_ALERTS = {"MmapdDown", "MmapdViewCacheThrash", "MmapdMappingsDamaged",
                    "MmapdHigh5xxRate"}
@@ -107,13 +115,15 @@ def scrape(exe):
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    names = set()
+    labels = {}  # name -> the label names its samples carry
     for line in text.splitlines():
         if line.startswith("# TYPE "):
-            names.add(line.split()[2])
+            labels.setdefault(line.split()[2], set())
         elif line and not line.startswith("#"):
-            names.add(re.split(r"[{ ]", line, 1)[0])
-    return names
+            name = re.split(r"[{ ]", line, 1)[0]
+            keys = re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"", line.split(" ")[0])
+            labels.setdefault(name, set()).update(keys)
+    return labels
 
 
 def main():
@@ -124,10 +134,21 @@ def main():
     exported = scrape(sys.argv[1])
     used = set()
     for where, expr in uses:
+        have = set(TARGET_LABELS)
         for n in NAME.findall(expr):
             used.add(n)
             if n not in exported:
                 fail(f"{where} uses {n}, which /metrics does not export")
+            have |= exported.get(n, set())
+        # A misspelt label matches nothing and leaves a panel silently empty.
+        for n, body in SELECTOR.findall(expr):
+            for k in MATCHER.findall(body):
+                if k not in TARGET_LABELS | exported.get(n, set()):
+                    fail(f"{where} matches label {k!r}, which {n} does not carry")
+        for group in BY.findall(expr):
+            for k in (x.strip() for x in group.split(",")):
+                if k and k not in have:
+                    fail(f"{where} groups by {k!r}, which none of its metrics carry")
     # Guard the extraction itself: a regex that matched nothing would pass.
     if "mmapd_mappings_damaged" not in used or len(used) < 10:
         fail(f"only {len(used)} metric names found in the dashboard and rules")
