@@ -4,7 +4,10 @@
 #
 #   deploy/check.sh [path/to/mmapd]    (ctest: deploy.check, label deploy)
 #
-#   yaml     yamllint (strict) on compose.yaml and k8s/*.yaml
+#   yaml     yamllint (strict) on compose.yaml, k8s/*.yaml and grafana/*.yaml
+#   rules    promtool check rules on grafana/mmapd-alerts.yaml (Debian's
+#            prometheus package); the metric names they use are checked
+#            against a real mmapd by grafana/check_metrics.py
 #   k8s      python3-yaml: the manifests parse and keep what the README
 #            promises (StatefulSet with a volumeClaimTemplate, /healthz and
 #            /readyz probes, resources, non-root securityContext, a Service
@@ -34,10 +37,18 @@ pyyaml() { have python3 && python3 -c 'import yaml' 2>/dev/null; }
 if have yamllint; then
     rc=0
     yamllint -s -d '{extends: default, rules: {line-length: {max: 100}, document-start: disable}}' \
-        "$here/compose.yaml" "$here"/k8s/*.yaml || rc=$?
+        "$here/compose.yaml" "$here"/k8s/*.yaml "$here"/grafana/*.yaml || rc=$?
     result yaml $rc
 else
     skip "yaml: yamllint not installed (apt-get install yamllint)"
+fi
+
+if have promtool; then
+    rc=0
+    promtool check rules "$here/grafana/mmapd-alerts.yaml" || rc=$?
+    result rules $rc
+else
+    skip "rules: promtool not installed (apt-get install prometheus)"
 fi
 
 if pyyaml; then

@@ -16,6 +16,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -127,6 +128,18 @@ TEST(truncated_backing_answers_500_others_serve)
     itest_resp_free(&r);
     ITEST_PROBLEM(&s, "GET", "/v1/maps/cut/data?offset=0&length=4096", NULL,
                   NULL, 0, 500, "mapping_damaged");
+    /* ... and counted by the gauge the damaged-mappings alert watches
+     * (deploy/grafana/mmapd-alerts.yaml); a removed one stops counting. */
+    itest_request(&s, "GET", "/metrics", NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    CHECK(strstr(r.body, "\nmmapd_mappings_damaged 1\n") != NULL);
+    itest_resp_free(&r);
+    itest_request(&s, "DELETE", "/v1/maps/cut", NULL, NULL, 0, &r);
+    CHECK(r.status == 204 || r.status == 200);
+    itest_resp_free(&r);
+    itest_request(&s, "GET", "/metrics", NULL, NULL, 0, &r);
+    CHECK(strstr(r.body, "\nmmapd_mappings_damaged 0\n") != NULL);
+    itest_resp_free(&r);
     {
         size_t len = 0;
         char *data = itest_get_data(&s, "whole", &len);

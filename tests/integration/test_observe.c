@@ -415,6 +415,7 @@ TEST(metrics_exposition_strict)
         {"mmapd_view_cache_evictions_total", "counter"},
         {"mmapd_view_cache_declined_total", "counter"},
         {"mmapd_mappings", "gauge"},
+        {"mmapd_mappings_damaged", "gauge"},
     };
     static struct exposition e; /* large: not on the stack */
     struct itest_server s = {0};
@@ -443,6 +444,7 @@ TEST(metrics_exposition_strict)
     CHECK(sample(&e, "mmapd_request_bytes_received_total", "") >= 5);
     CHECK(sample(&e, "mmapd_response_bytes_sent_total", "") >= 5);
     CHECK(sample(&e, "mmapd_mappings", "") == 1);
+    CHECK(sample(&e, "mmapd_mappings_damaged", "") == 0);
     CHECK(sample(&e, "mmapd_view_cache_views", "") >= 1);
     CHECK(sample(&e, "mmapd_view_cache_bytes_mapped", "") > 0);
     CHECK(sample(&e, "mmapd_view_cache_hits_total", "") +
