@@ -429,13 +429,14 @@ static enum api_err check_framing(struct srv_request *r,
                                   struct MHD_Connection *conn,
                                   const char *version, const char **why)
 {
-    static struct field_list zero;
     struct field_list *l = malloc(sizeof(*l));
     unsigned st;
 
     if (!l)
         return API_EINTERNAL;
-    *l = zero;
+    /* Only the counts: the 5 KiB of lines are written as they are found
+     * (this runs for every request). */
+    l->n = l->more = 0;
     /* The target ends one SP before the version; a NUL inside it ends the
      * C string early. */
     l->end = version + strlen(version);
