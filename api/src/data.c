@@ -20,11 +20,10 @@
 
 #include "internal.h"
 
-#define OCTETS "application/octet-stream"
 
 /* Room for one part header: the fixed text plus a 16-digit boundary and
  * three 20-digit numbers, with slack. */
-#define PART_HEADER_MAX 192
+#define PART_HEADER_MAX (160 + MC_CONTENT_TYPE_MAX)
 
 /* How many times a GET plans again when a resize made its plan stale. */
 #define GET_ROUNDS 8
@@ -45,7 +44,8 @@ static bool plan_single(struct api_plan *plan, uint64_t off, uint64_t len)
  * "\r\n--B\r\n" + its headers + "\r\n\r\n" + bytes, and "\r\n--B--\r\n"
  * closes it. The text lives in one buffer; the bytes stay in the mapping. */
 static bool plan_multipart(struct api_plan *plan, const struct api_range *r,
-                           size_t n, uint64_t size, const char *boundary)
+                           size_t n, uint64_t size, const char *boundary,
+                           const char *type)
 {
     size_t cap = n * PART_HEADER_MAX + PART_HEADER_MAX;
     size_t used = 0;
@@ -63,10 +63,10 @@ static bool plan_multipart(struct api_plan *plan, const struct api_range *r,
 
         if (i < n)
             w = snprintf(t, cap - used,
-                         "\r\n--%s\r\nContent-Type: " OCTETS
+                         "\r\n--%s\r\nContent-Type: %s"
                          "\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64
                          "/%" PRIu64 "\r\n\r\n",
-                         boundary, r[i].first, r[i].last, size);
+                         boundary, type, r[i].first, r[i].last, size);
         else
             w = snprintf(t, cap - used, "\r\n--%s--\r\n", boundary);
         if (w < 0 || (size_t)w >= cap - used)
@@ -242,7 +242,13 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
             status = API_S_PARTIAL;
             api__content_type(ex, "multipart/byteranges; boundary=%s",
                               boundary);
-            ok = plan_multipart(&plan, ranges, nranges, info.size, boundary);
+            /* Each part says what its bytes are, as a whole answer would
+             * (RFC 9110 section 14.6). */
+            char type[MC_CONTENT_TYPE_MAX + 1];
+
+            mc_mapping_content_type(m, type);
+            ok = plan_multipart(&plan, ranges, nranges, info.size, boundary,
+                                type);
         }
     }
     if (!ok) {

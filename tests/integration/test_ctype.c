@@ -109,6 +109,26 @@ TEST(content_type_at_create_patch_and_restart)
     expect_type(&s, "page", "bytes=0-9", 206, HTML);
     expect_type(&s, "page", "bytes=0-9,20-29", 206,
                 "multipart/byteranges; boundary=");
+    {
+        /* ... and each part says the mapping's type too. */
+        struct itest_resp r;
+        static const char want[] = "\r\nContent-Type: " HTML "\r\n";
+        const char *p, *end;
+        int parts = 0;
+
+        itest_request(&s, "GET", "/v1/maps/page/data",
+                      (const char *const[]){"Range: bytes=0-9,20-29", NULL},
+                      NULL, 0, &r);
+        CHECK_EQ_U64(r.status, 206);
+        /* The parts hold the mapping's zero bytes: search the whole body. */
+        end = r.body + r.len;
+        for (p = r.body; (p = memmem(p, (size_t)(end - p), want,
+                                     sizeof(want) - 1)) != NULL;
+             p++)
+            parts++;
+        CHECK_EQ_U64(parts, 2);
+        itest_resp_free(&r);
+    }
     expect_type(&s, "plain", NULL, 200, "application/octet-stream");
 
     /* Opening with the same type is fine; another type conflicts. */
