@@ -30,6 +30,7 @@
 #include "api/api_parse.h"
 #include "api/api_status.h"
 #include "mapcore/mc_catalog.h"
+#include "mapcore/mc_words.h"
 
 #include "bodymem.h"
 
@@ -69,6 +70,7 @@ enum api_route {
     API_ROUTE_DATA,
     API_ROUTE_FLUSH,
     API_ROUTE_OBJECTS,
+    API_ROUTE_ATOMIC,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
@@ -92,6 +94,10 @@ enum api_scope {
     /* PUT /v1/maps/{name}: opening needs read, creating needs admin; which
      * one happens shows only at the end, so maps.c makes the final call. */
     API_SCOPE_READ_OR_ADMIN,
+    /* POST .../atomic: a load needs read, every other operation write;
+     * which ones a batch holds shows only in its body, so atomic.c makes
+     * the final call. */
+    API_SCOPE_READ_OR_WRITE,
 };
 
 struct api_exchange;
@@ -289,6 +295,13 @@ bool api__body_copy(struct api_exchange *ex, const char *content_type,
 void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void api__fail_mc(struct api_exchange *ex, enum mc_err err);
+/* api__fail with more members in the problem object: those of extra (a
+ * JSON object, stolen; NULL adds none), for answers that carry data a
+ * client acts on (the current words of a failed cas). */
+struct json_t;
+void api__fail_extra(struct api_exchange *ex, enum api_err err,
+                     struct json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* router.c: which route and row a request names. Matching needs no
  * exchange, so the exchange can be allocated with the row's state. */
@@ -366,6 +379,10 @@ bool api__check_if_match(struct api_exchange *ex);
 enum mc_err api__write_checked(struct api_exchange *ex,
                                const struct mc_range *r, size_t n,
                                const void *const src[], uint64_t *gen);
+/* mc_mapping_words on ex->map with the armed conditions tested under the
+ * batch's lock, as api__write_checked does for bytes (mc_words.h). */
+enum mc_err api__words_checked(struct api_exchange *ex, struct mc_word *w,
+                               size_t n, struct mc_words_result *res);
 /* api__fail_mc, plus the current ETag of ex->map when err is
  * MC_EPRECONDITION. */
 void api__fail_write(struct api_exchange *ex, enum mc_err err);
@@ -424,6 +441,17 @@ bool api__body_json(struct api_exchange *ex, const char *content_type,
                     struct json_t *obj);
 void api__respond_json(struct api_exchange *ex, enum api_success status,
                        struct json_t *obj);
+
+/* atomicbody.c: the body of POST .../atomic (api/openapi.yaml,
+ * atomicWords) into out[0..*n), at most MC_WORDS_MAX operations. False
+ * with the error to answer and its detail in *e. Pure: no exchange, no
+ * mapping; safe from any thread. */
+struct api_atomic_error {
+    enum api_err err;
+    char why[192];
+};
+bool api__atomic_parse(const char *json, size_t len, struct mc_word *out,
+                       size_t *n, struct api_atomic_error *e);
 
 /* maps.c: the metadata object of a mapping (also used by the listing). */
 struct json_t *api__mapping_json(const struct api *api,

@@ -35,6 +35,7 @@
     X(flush, FLUSH, API_M_POST, WRITE, "write", true)                          \
     X(object_get, OBJECTS, API_M_GET, READ, "read", true)                      \
     X(object_put, OBJECTS, API_M_PUT, WRITE, "write", true)                    \
+    X(atomic, ATOMIC, API_M_POST, READ_OR_WRITE, "read or write", true)        \
     X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false)                         \
     /* new rows above this line */
 

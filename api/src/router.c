@@ -47,6 +47,8 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
     [API_ROUTE_OBJECTS] = {"objects", false,
                            PATTERN("v1", "maps", "{name}", "objects",
                                    "{offset}")},
+    [API_ROUTE_ATOMIC] = {"atomic", false,
+                          PATTERN("v1", "maps", "{name}", "atomic")},
 };
 
 const char *api__route_label(enum api_route r)

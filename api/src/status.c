@@ -39,6 +39,9 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_ENOFD), 503, "out_of_descriptors", "Out of file descriptors"},
     {API_ERR_MC(MC_ESHARED), 409, "file_shared", "Backing file shared with other mappings"},
     {API_ERR_MC(MC_EDENIED), 403, "forbidden", "Forbidden"},
+    {API_ERR_MC(MC_EMISALIGNED), 400, "misaligned", "Misaligned word"},
+    {API_ERR_MC(MC_ECASFAILED), 409, "cas_failed", "Compare-and-swap failed"},
+    {API_ERR_MC(MC_EOVERFLOW), 409, "overflow", "Add would overflow"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

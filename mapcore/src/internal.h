@@ -254,6 +254,12 @@ bool mc__guard_installed(void);
  * the faulting address in *fault (the bytes before it may have moved). */
 bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
                     uintptr_t *fault);
+/* Call fn(arg) under the same guard, for short code that touches
+ * [mapped, mapped + n) of a view and nothing but its own locals (no locks,
+ * no allocation): true when it returned, false when touching the range
+ * raised SIGBUS (fn stopped there; *fault as above). */
+bool mc__guard_call(void (*fn)(void *arg), void *arg, const void *mapped,
+                    size_t n, uintptr_t *fault);
 
 /* ---- membudget.c: the budget of memory-backed mappings ----------------- */
 
@@ -349,6 +355,19 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
  * record and the file's mtime), then raise modified_at_ms to now, never
  * lowering it. */
 void mc__mapping_touch(struct mc_mapping *m);
+
+/* Pin the view holding byte off for an access made in place (words.c):
+ * *data points at off, writable when the mapping's views are, and *len is
+ * what may be touched from there. The view is never declined. Undo with
+ * mc_view_release. Errors as for mc_view_acquire. */
+enum mc_err mc__mapping_pin(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, uint8_t **data, size_t *len);
+
+/* Name the cause of a SIGBUS at mapping offset `at` that a guarded access
+ * caught: MC_ETRUNCATED when the file now ends at or before it, else
+ * MC_ENOSPC for a write (a sparse hole on a full disk), MC_EIO for a read. */
+enum mc_err mc__mapping_fault_cause(struct mc_mapping *m, uint64_t at,
+                                    bool write);
 
 /* ---- resize.c ----------------------------------------------------------- */
 

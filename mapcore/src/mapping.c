@@ -318,6 +318,12 @@ static void release(struct mc_view *v, struct mc_mapping *m)
     mc_mapping_unref(m);
 }
 
+enum mc_err mc__mapping_pin(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, uint8_t **data, size_t *len)
+{
+    return acquire(m, off, false, false, out, data, len);
+}
+
 enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             struct mc_view **out, const uint8_t **data,
                             size_t *len)
@@ -370,7 +376,8 @@ static enum mc_err check_ranges(struct mc_mapping *m, const struct mc_range *r,
  * otherwise a write fault on a page the file system could not back means the
  * disk is full (a sparse hole); anything else is an I/O error reading the
  * page in. */
-static enum mc_err fault_cause(struct mc_mapping *m, uint64_t at, bool write)
+enum mc_err mc__mapping_fault_cause(struct mc_mapping *m, uint64_t at,
+                                    bool write)
 {
     uint64_t file_size = 0;
 
@@ -436,8 +443,8 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             }
             release(v, m);
             if (!ok) {
-                rc = fault_cause(m, r[i].off + at + (fault - (uintptr_t)p),
-                                 write);
+                rc = mc__mapping_fault_cause(
+                    m, r[i].off + at + (fault - (uintptr_t)p), write);
                 break;
             }
             *done += len;

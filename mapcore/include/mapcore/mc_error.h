@@ -36,7 +36,10 @@
     X(MC_ENOTREG,       "not a regular file (a FIFO, device, socket or directory)") \
     X(MC_ENOFD,         "out of file descriptors")                                      \
     X(MC_ESHARED,       "other mappings use the backing file: this would cut it from under them") \
-    X(MC_EDENIED,       "the backing file is used by a mapping the caller may not write")
+    X(MC_EDENIED,       "the backing file is used by a mapping the caller may not write") \
+    X(MC_EMISALIGNED,   "a word's offset is not a multiple of its width")   \
+    X(MC_ECASFAILED,    "a compare-and-swap found another value")           \
+    X(MC_EOVERFLOW,     "a checked add would overflow the word")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,
