@@ -42,6 +42,17 @@ static bool may_run(struct api_exchange *ex, const struct mc_word *w, size_t n)
     return true;
 }
 
+/* Whether the batch writes: then it is held to the mapping's lease, as
+ * every write (lease.c); a batch of loads is a read, never blocked. */
+static bool stores(const struct mc_word *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].op != MC_WORD_LOAD)
+            return true;
+    }
+    return false;
+}
+
 /* The 409 of a cas or a checked add the batch refused. */
 static void fail_refused(struct api_exchange *ex, enum mc_err rc,
                          const struct mc_word *w, size_t n,
@@ -119,7 +130,8 @@ static void atomic_end(struct api_exchange *ex)
         api__fail(ex, e.err, "%s", e.why);
         return;
     }
-    if (!may_run(ex, w, n) || !api__need_map(ex))
+    if (!may_run(ex, w, n) || (stores(w, n) && !api__lease_admit(ex)) ||
+        !api__need_map(ex))
         return;
     rc = api__words_checked(ex, w, n, &res);
     if (rc != MC_OK) {

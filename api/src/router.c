@@ -49,6 +49,8 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                                    "{offset}")},
     [API_ROUTE_ATOMIC] = {"atomic", false,
                           PATTERN("v1", "maps", "{name}", "atomic")},
+    [API_ROUTE_LEASE] = {"lease", false,
+                         PATTERN("v1", "maps", "{name}", "lease")},
 };
 
 const char *api__route_label(enum api_route r)

@@ -42,6 +42,11 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_EMISALIGNED), 400, "misaligned", "Misaligned word"},
     {API_ERR_MC(MC_ECASFAILED), 409, "cas_failed", "Compare-and-swap failed"},
     {API_ERR_MC(MC_EOVERFLOW), 409, "overflow", "Add would overflow"},
+    {API_ERR_MC(MC_ELEASEHELD), 409, "lease_held", "Lease already held"},
+    {API_ERR_MC(MC_ELEASEBREAKING), 409, "lease_breaking", "Lease is breaking"},
+    {API_ERR_MC(MC_ELEASEMISSING), 412, "lease_id_missing", "Lease-Id missing"},
+    {API_ERR_MC(MC_ELEASEMISMATCH), 412, "lease_mismatch", "Lease-Id mismatch"},
+    {API_ERR_MC(MC_ELEASENONE), 412, "lease_not_present", "No lease present"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

@@ -29,6 +29,8 @@
  *   files lock           (sharing.c) the registry of backing files in use
  *                        and each user's need. A leaf like the cache lock:
  *                        nothing is taken under it.
+ *   mapping lease_lock   (lease.c) the write lease of one mapping. A leaf:
+ *                        held to read or change the lease, nothing else.
  *
  * Reference rules: the catalog table holds one reference per mapping; a
  * pinned view holds one reference to its mapping (taken in mapping.c), so a
@@ -48,6 +50,7 @@
 
 #include "mapcore/mc_catalog.h"
 #include "mapcore/mc_error.h"
+#include "mapcore/mc_lease.h"
 #include "mapcore/mc_mapping.h"
 #include "mapcore/mc_memory.h"
 #include "mapcore/mc_viewcache.h"
@@ -277,6 +280,18 @@ enum mc_err mc__membudget_charge(struct mc__membudget *b, uint64_t bytes);
 void mc__membudget_release(struct mc__membudget *b, uint64_t bytes);
 void mc__membudget_stats(struct mc__membudget *b, struct mc_memory_stats *out);
 
+/* ---- lease.c ------------------------------------------------------------ */
+
+/* A mapping's lease as kept (mc_lease.h); expired and broken are derived
+ * from the clock. Guarded by the mapping's lease_lock, a leaf lock. */
+struct mc__lease {
+    enum mc_lease_state state; /* available, leased or breaking */
+    char id[MC_LEASE_ID_MAX + 1];
+    int32_t duration_s;
+    int64_t ends_ms; /* leased: expiry (INT64_MAX: infinite); breaking: end */
+    uint64_t epoch;
+};
+
 /* ---- mapping.c ---------------------------------------------------------- */
 
 struct mc_mapping {
@@ -318,6 +333,10 @@ struct mc_mapping {
 
     /* Taken around every copy into or out of the mapping (mapping.c). */
     struct mc__rangelock ranges;
+
+    /* The write lease (lease.c), in memory only. */
+    pthread_mutex_t lease_lock;
+    struct mc__lease lease;
 
     atomic_uint_fast64_t generation;
     /* Odd while a resize runs: bumped when it starts (before any byte

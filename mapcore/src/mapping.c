@@ -80,6 +80,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->resize_lock, NULL);
     mc__rangelock_init(&m->ranges);
+    pthread_mutex_init(&m->lease_lock, NULL);
     m->size = meta->size;
     atomic_init(&m->generation, 1);
     atomic_init(&m->resize_seq, 0);
@@ -113,6 +114,7 @@ void mc_mapping_unref(struct mc_mapping *m)
      * deleted mapping keeps counting (mc_memory.h). */
     mc__membudget_release(m->budget, m->charged);
     mc__rangelock_destroy(&m->ranges);
+    pthread_mutex_destroy(&m->lease_lock);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
