@@ -36,6 +36,10 @@ static void drop_unkept(struct api_exchange *ex)
 
 static void fail_v(struct api_exchange *ex, enum api_err err, json_t *extra,
                    const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void fail_v(struct api_exchange *ex, enum api_err err, json_t *extra,
+                   const char *fmt, va_list ap)
 {
     const struct api_status_entry *e = api_status_lookup(err);
     char detail[512];
