@@ -13,6 +13,8 @@
  *    flag plus write on the name). PUT /v1/maps/{name} needs read to open
  *    an existing name and admin to create one; maps.c makes the final call
  *    once it knows which of the two happens.
+ *  - POST .../atomic: a load needs read, any other operation write;
+ *    atomic.c checks each batch once its body is in.
  *  - Write does not imply read.
  */
 #include <string.h>
@@ -108,6 +110,10 @@ bool api__authorize(struct api_exchange *ex)
          * once it knows whether this opens or creates. */
         ok = api__may(ex, API_PERM_READ, ex->name) ||
              api__may(ex, API_PERM_ADMIN, ex->name);
+        break;
+    case API_SCOPE_READ_OR_WRITE:
+        ok = api__may(ex, API_PERM_READ, ex->name) ||
+             api__may(ex, API_PERM_WRITE, ex->name);
         break;
     default:
         ok = false; /* a scope without a rule is refused, never guessed */

@@ -4,8 +4,9 @@
  * The exchange runs every operation row (ops.c) the same way: the router
  * picks the row, the exchange is allocated with the row's handler state,
  * the row's scope is checked, the {name} mapping is looked up once and the
- * conditional headers parsed once, then the handler's start, body, end and
- * free run. No operation is named here.
+ * conditional headers parsed once, a write is held to the mapping's lease,
+ * then the handler's start, body, end and free run. No operation is named
+ * here.
  *
  * The exchange is the only per-request allocation the API itself keeps; the
  * response body, once built, owns its own memory (see internal.h), so the
@@ -175,8 +176,9 @@ bool api__need_map(struct api_exchange *ex)
 }
 
 /* Everything between the route and the handler, the same for every row:
- * the access check, then the one lookup of the mapping and the one parse
- * of the conditional headers. False after answering. */
+ * the access check, then the one lookup of the mapping, the one parse of
+ * the conditional headers and, for a row that writes, the lease. False
+ * after answering. */
 static bool prepare(struct api_exchange *ex, const struct api_request *req)
 {
     if (!api__authorize(ex))
@@ -184,7 +186,10 @@ static bool prepare(struct api_exchange *ex, const struct api_request *req)
     if (!ex->op->map)
         return true;
     ex->map_rc = mc_catalog_get(ex->api->cat, ex->name, &ex->map);
-    return api__conditions_parse(ex, req);
+    api__lease_header(ex, req);
+    if (!api__conditions_parse(ex, req))
+        return false;
+    return !ex->op->lease || api__lease_admit(ex);
 }
 
 struct api_exchange *api_exchange_refuse(struct api *api, enum api_err err,

@@ -6,8 +6,9 @@
  * The operations are rows of one table (ops.c): a route, the methods, the
  * scope a token needs, and the handler, which lives in its own file with
  * its own state (struct api_handler). exchange.c runs any row the same way:
- * it looks the {name} mapping up once and parses the conditional headers
- * once, then calls the handler's start, body, end and free.
+ * it looks the {name} mapping up once, parses the conditional headers once
+ * and holds a write to the mapping's lease, then calls the handler's
+ * start, body, end and free.
  *
  * Life of a response inside an exchange: a handler either answers at once
  * (api__respond / api__fail, which also stop the body) or leaves
@@ -30,6 +31,8 @@
 #include "api/api_parse.h"
 #include "api/api_status.h"
 #include "mapcore/mc_catalog.h"
+#include "mapcore/mc_lease.h"
+#include "mapcore/mc_words.h"
 
 #include "bodymem.h"
 
@@ -51,6 +54,7 @@
 enum api_success {
     API_S_OK = 200,
     API_S_CREATED = 201,
+    API_S_ACCEPTED = 202,
     API_S_NO_CONTENT = 204,
     API_S_PARTIAL = 206,
     API_S_NOT_MODIFIED = 304,
@@ -69,6 +73,8 @@ enum api_route {
     API_ROUTE_DATA,
     API_ROUTE_FLUSH,
     API_ROUTE_OBJECTS,
+    API_ROUTE_ATOMIC,
+    API_ROUTE_LEASE,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
@@ -92,6 +98,10 @@ enum api_scope {
     /* PUT /v1/maps/{name}: opening needs read, creating needs admin; which
      * one happens shows only at the end, so maps.c makes the final call. */
     API_SCOPE_READ_OR_ADMIN,
+    /* POST .../atomic: a load needs read, every other operation write;
+     * which ones a batch holds shows only in its body, so atomic.c makes
+     * the final call. */
+    API_SCOPE_READ_OR_WRITE,
 };
 
 struct api_exchange;
@@ -127,6 +137,9 @@ struct api_op {
     /* Look the {name} mapping up at start (ex->map, ex->map_rc) and parse
      * the conditional headers (ex->cond). */
     bool map;
+    /* A write: held to the mapping's lease before start (api__lease_admit;
+     * needs map). */
+    bool lease;
     const struct api_handler *handler;
 };
 
@@ -240,6 +253,11 @@ struct api_exchange {
     struct mc_mapping *map;
     enum mc_err map_rc;
     struct api_cond cond;
+    /* The Lease-Id header of a row with map (lease.c): has_lease_id when
+     * given; lease_id_long when longer than any lease id can be. */
+    bool has_lease_id;
+    bool lease_id_long;
+    char lease_id[MC_LEASE_ID_MAX + 1];
     /* Authentication, see access.c: the table the exchange was checked
      * against (a new reference, dropped at free; NULL when anonymous) and
      * the caller's entry in it. */
@@ -302,6 +320,13 @@ bool api__body_copy(struct api_exchange *ex, const char *content_type,
 void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void api__fail_mc(struct api_exchange *ex, enum mc_err err);
+/* api__fail with more members in the problem object: those of extra (a
+ * JSON object, stolen; NULL adds none), for answers that carry data a
+ * client acts on (the current words of a failed cas). */
+struct json_t;
+void api__fail_extra(struct api_exchange *ex, enum api_err err,
+                     struct json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* router.c: which route and row a request names. Matching needs no
  * exchange, so the exchange can be allocated with the row's state. */
@@ -387,6 +412,10 @@ bool api__check_if_match(struct api_exchange *ex);
 enum mc_err api__write_checked(struct api_exchange *ex,
                                const struct mc_range *r, size_t n,
                                const void *const src[], uint64_t *gen);
+/* mc_mapping_words on ex->map with the armed conditions tested under the
+ * batch's lock, as api__write_checked does for bytes (mc_words.h). */
+enum mc_err api__words_checked(struct api_exchange *ex, struct mc_word *w,
+                               size_t n, struct mc_words_result *res);
 /* api__fail_mc, plus the current ETag of ex->map when err is
  * MC_EPRECONDITION. */
 void api__fail_write(struct api_exchange *ex, enum mc_err err);
@@ -417,7 +446,12 @@ void api__write_track_free(struct api_exchange *ex,
 /* json.c. jansson's json_t is "struct json_t"; naming the tag keeps
  * jansson.h out of the files that don't use it. */
 struct json_t;
-enum api_field_type { API_FIELD_STRING, API_FIELD_U64, API_FIELD_BOOL };
+enum api_field_type {
+    API_FIELD_STRING,
+    API_FIELD_U64,
+    API_FIELD_BOOL,
+    API_FIELD_INT, /* any integer, negative ones included */
+};
 struct api_field {
     const char *name;
     enum api_field_type type;
@@ -439,12 +473,42 @@ bool api__json_parse(struct api_exchange *ex, const struct api_field *fields,
                      size_t nfields, struct json_t **out);
 /* A member already checked to be API_FIELD_U64. */
 uint64_t api__json_u64(struct json_t *v);
+/* A member already checked to be API_FIELD_INT. */
+int64_t api__json_int(struct json_t *v);
 /* Serialise obj (stolen; NULL is taken as out of memory) compactly with a
  * final newline as the response body. False when out of memory. */
 bool api__body_json(struct api_exchange *ex, const char *content_type,
                     struct json_t *obj);
 void api__respond_json(struct api_exchange *ex, enum api_success status,
                        struct json_t *obj);
+
+/* atomicbody.c: the body of POST .../atomic (api/openapi.yaml,
+ * atomicWords) into out[0..*n), at most MC_WORDS_MAX operations. False
+ * with the error to answer and its detail in *e. Pure: no exchange, no
+ * mapping; safe from any thread. */
+struct api_atomic_error {
+    enum api_err err;
+    char why[192];
+};
+bool api__atomic_parse(const char *json, size_t len, struct mc_word *out,
+                       size_t *n, struct api_atomic_error *e);
+
+/* lease.c: the lease of a write. Copy the Lease-Id header of req into ex
+ * (the exchange does it for every row with map); then, for a write to
+ * ex->map (the exchange calls it for rows with lease, atomic.c for a batch
+ * that stores), answer 412 lease_id_missing, lease_mismatch or
+ * lease_not_present unless the write may go ahead under the mapping's
+ * lease. A missing mapping passes (the handler answers it). False after
+ * answering. */
+void api__lease_header(struct api_exchange *ex, const struct api_request *req);
+bool api__lease_admit(struct api_exchange *ex);
+/* {"state", "expires_at", "epoch"} of m's lease now. New reference, or
+ * NULL when out of memory. */
+struct json_t *api__lease_json(struct mc_mapping *m);
+
+/* maps.c: RFC 3339 UTC with milliseconds, as every time in a body. New
+ * reference. */
+struct json_t *api__time_json(int64_t ms);
 
 /* maps.c: the metadata object of a mapping (also used by the listing). */
 struct json_t *api__mapping_json(const struct api *api,

@@ -76,6 +76,8 @@ static const char *type_name(enum api_field_type t)
         return "a non-negative integer";
     case API_FIELD_BOOL:
         return "true or false";
+    case API_FIELD_INT:
+        return "an integer";
     }
     return "?";
 }
@@ -94,6 +96,8 @@ static bool type_ok(const json_t *v, const struct api_field *f)
         return json_is_integer(v) && json_integer_value(v) >= 0;
     case API_FIELD_BOOL:
         return json_is_boolean(v);
+    case API_FIELD_INT:
+        return json_is_integer(v);
     }
     return false;
 }
@@ -153,6 +157,11 @@ bool api__json_parse(struct api_exchange *ex, const struct api_field *fields,
 uint64_t api__json_u64(struct json_t *v)
 {
     return (uint64_t)json_integer_value(v);
+}
+
+int64_t api__json_int(struct json_t *v)
+{
+    return (int64_t)json_integer_value(v);
 }
 
 bool api__body_json(struct api_exchange *ex, const char *content_type,

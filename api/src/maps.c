@@ -14,7 +14,7 @@
 
 /* RFC 3339 UTC with milliseconds ("2026-11-24T01:02:03.456Z"). Floor
  * division keeps instants before 1970 right, not that any should occur. */
-static json_t *time_json(int64_t ms)
+json_t *api__time_json(int64_t ms)
 {
     int64_t sec = ms / 1000;
     int64_t milli = ms % 1000;
@@ -58,8 +58,8 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
         mc_protection_name(info->protection), "allocation",
         mc_allocation_name(info->allocation), "writethrough",
         (int)info->writethrough, "etag", etag, "created_at",
-        time_json(info->created_at_ms), "modified_at",
-        time_json(info->modified_at_ms), "views_cached",
+        api__time_json(info->created_at_ms), "modified_at",
+        api__time_json(info->modified_at_ms), "views_cached",
         u64_json(info->views_cached), "bytes_read", u64_json(info->bytes_read),
         "bytes_written", u64_json(info->bytes_written), "damaged",
         (int)info->damaged, "content_type", info->content_type);
@@ -171,6 +171,12 @@ static void respond_mapping(struct api_exchange *ex, struct mc_mapping *m,
     mc_mapping_info(m, &info);
     api__etag(ex->api, id, info.generation, etag);
     obj = api__mapping_json(ex->api, &info, id);
+    /* The lease shows with one mapping's metadata, not in the listing. */
+    if (obj != NULL &&
+        json_object_set_new(obj, "lease", api__lease_json(m)) != 0) {
+        json_decref(obj);
+        obj = NULL;
+    }
     if (obj != NULL && created != NULL &&
         json_object_set_new(obj, "created", json_boolean(*created)) != 0) {
         json_decref(obj);

@@ -17,33 +17,39 @@
 
 /* Columns: the handler (api__op_<handler>, defined in its own file), the
  * route (API_ROUTE_<route>, or ANY), the methods, the scope
- * (API_SCOPE_<scope>), what a 403 says the token "may not" do, and whether
- * the exchange looks the {name} mapping up and parses the conditions. */
+ * (API_SCOPE_<scope>), what a 403 says the token "may not" do, whether
+ * the exchange looks the {name} mapping up and parses the conditions, and
+ * whether the operation writes the mapping, so that the exchange holds it
+ * to the mapping's lease (lease.c) before the handler starts. (atomic
+ * writes only when its body says so, and checks the lease itself.) */
 #define API_OPS(X)                                                             \
-    X(healthz, HEALTHZ, API_M_GET, TOKEN, NULL, false)                         \
-    X(readyz, READYZ, API_M_GET, TOKEN, NULL, false)                           \
-    X(metrics, METRICS, API_M_GET, TOKEN, NULL, false)                         \
-    X(info, INFO, API_M_GET, TOKEN, NULL, false)                               \
-    X(maps_list, MAPS, API_M_GET, TOKEN, NULL, false)                          \
-    X(map_get, MAP, API_M_GET, READ, "read", true)                             \
-    X(map_put, MAP, API_M_PUT, READ_OR_ADMIN, "open or create", false)         \
-    X(map_patch, MAP, API_M_PATCH, ADMIN, "resize" NEEDS_ADMIN, true)          \
-    X(map_delete, MAP, API_M_DELETE, ADMIN, "delete" NEEDS_ADMIN, true)        \
-    X(data_get, DATA, API_M_GET, READ, "read", true)                           \
-    X(data_put, DATA, API_M_PUT, WRITE, "write", true)                         \
-    X(data_patch, DATA, API_M_PATCH, WRITE, "write", true)                     \
-    X(flush, FLUSH, API_M_POST, WRITE, "write", true)                          \
-    X(object_get, OBJECTS, API_M_GET, READ, "read", true)                      \
-    X(object_put, OBJECTS, API_M_PUT, WRITE, "write", true)                    \
-    X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false)                         \
+    X(healthz, HEALTHZ, API_M_GET, TOKEN, NULL, false, false)                  \
+    X(readyz, READYZ, API_M_GET, TOKEN, NULL, false, false)                    \
+    X(metrics, METRICS, API_M_GET, TOKEN, NULL, false, false)                  \
+    X(info, INFO, API_M_GET, TOKEN, NULL, false, false)                        \
+    X(maps_list, MAPS, API_M_GET, TOKEN, NULL, false, false)                   \
+    X(map_get, MAP, API_M_GET, READ, "read", true, false)                      \
+    X(map_put, MAP, API_M_PUT, READ_OR_ADMIN, "open or create", false, false)  \
+    X(map_patch, MAP, API_M_PATCH, ADMIN, "resize" NEEDS_ADMIN, true, true)    \
+    X(map_delete, MAP, API_M_DELETE, ADMIN, "delete" NEEDS_ADMIN, true, true)  \
+    X(data_get, DATA, API_M_GET, READ, "read", true, false)                    \
+    X(data_put, DATA, API_M_PUT, WRITE, "write", true, true)                   \
+    X(data_patch, DATA, API_M_PATCH, WRITE, "write", true, true)               \
+    X(flush, FLUSH, API_M_POST, WRITE, "write", true, true)                    \
+    X(object_get, OBJECTS, API_M_GET, READ, "read", true, false)               \
+    X(object_put, OBJECTS, API_M_PUT, WRITE, "write", true, true)              \
+    X(atomic, ATOMIC, API_M_POST, READ_OR_WRITE, "read or write", true, false) \
+    X(lease, LEASE, API_M_POST, WRITE, "write", true, false)                   \
+    X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false, false)                  \
     /* new rows above this line */
 
-#define DECLARE(h, r, m, s, d, map) extern const struct api_handler api__op_##h;
+#define DECLARE(h, r, m, s, d, map, lease)                                     \
+    extern const struct api_handler api__op_##h;
 API_OPS(DECLARE)
 #undef DECLARE
 
-#define ROW(h, r, m, s, d, map)                                                \
-    {API_ROUTE_##r, m, API_SCOPE_##s, d, map, &api__op_##h},
+#define ROW(h, r, m, s, d, map, lease)                                         \
+    {API_ROUTE_##r, m, API_SCOPE_##s, d, map, lease, &api__op_##h},
 static const struct api_op ops[] = {API_OPS(ROW)};
 #undef ROW
 

@@ -254,6 +254,13 @@ enum mc_err api__write_checked(struct api_exchange *ex,
     return rc;
 }
 
+enum mc_err api__words_checked(struct api_exchange *ex, struct mc_word *w,
+                               size_t n, struct mc_words_result *res)
+{
+    return mc_mapping_words(ex->map, w, n,
+                            ex->cond.armed ? conditions_hold : NULL, ex, res);
+}
+
 void api__conditions_free(struct api_exchange *ex)
 {
     struct api_cond *c = &ex->cond;

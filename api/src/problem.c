@@ -34,18 +34,19 @@ static void drop_unkept(struct api_exchange *ex)
     ex->keep = n > 0 ? (1u << n) - 1 : 0;
 }
 
-void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
+static void fail_v(struct api_exchange *ex, enum api_err err, json_t *extra,
+                   const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void fail_v(struct api_exchange *ex, enum api_err err, json_t *extra,
+                   const char *fmt, va_list ap)
 {
     const struct api_status_entry *e = api_status_lookup(err);
     char detail[512];
     json_t *obj;
 
     if (fmt != NULL) {
-        va_list ap;
-
-        va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
     } else if ((int)err > 0 && (int)err < MC_ERR_COUNT) {
         snprintf(detail, sizeof(detail), "%s", mc_strerror((enum mc_err)err));
     } else {
@@ -73,9 +74,32 @@ void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
      * retrying soon (api/openapi.yaml, out_of_descriptors). */
     if (err == API_ERR_MC(MC_ENOFD))
         api__header(ex, "Retry-After", "1");
+    /* The standard members come first and win over extra's. */
+    if (obj != NULL && extra != NULL)
+        json_object_update_missing(obj, extra);
+    json_decref(extra);
     if (obj == NULL)
         return; /* out of memory: the status alone still tells the story */
     api__body_json(ex, "application/problem+json", obj);
+}
+
+void api__fail(struct api_exchange *ex, enum api_err err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fail_v(ex, err, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void api__fail_extra(struct api_exchange *ex, enum api_err err,
+                     struct json_t *extra, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fail_v(ex, err, extra, fmt, ap);
+    va_end(ap);
 }
 
 void api__fail_mc(struct api_exchange *ex, enum mc_err err)

@@ -47,6 +47,10 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
     [API_ROUTE_OBJECTS] = {"objects", false,
                            PATTERN("v1", "maps", "{name}", "objects",
                                    "{offset}")},
+    [API_ROUTE_ATOMIC] = {"atomic", false,
+                          PATTERN("v1", "maps", "{name}", "atomic")},
+    [API_ROUTE_LEASE] = {"lease", false,
+                         PATTERN("v1", "maps", "{name}", "lease")},
 };
 
 const char *api__route_label(enum api_route r)

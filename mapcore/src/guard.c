@@ -21,9 +21,13 @@
  * fault path unblocks SIGBUS explicitly as well, for runtimes that drop the
  * flag).
  *
- * Caveats: a guarded copy must not take locks, allocate or call anything but
- * memcpy, because the jump abandons whatever it was doing. A write that
- * faults half-way has changed the bytes before the faulting page.
+ * The same guard runs any short function on view memory (mc__guard_call):
+ * the atomic word operations of words.c use it.
+ *
+ * Caveats: a guarded copy or call must not take locks, allocate or call
+ * anything but memcpy (or the __atomic builtins), because the jump abandons
+ * whatever it was doing. A write that faults half-way has changed the bytes
+ * before the faulting page.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -145,8 +149,8 @@ bool mc__guard_installed(void)
     return atomic_load(&installed);
 }
 
-bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
-                    uintptr_t *fault)
+bool mc__guard_call(void (*fn)(void *arg), void *arg, const void *mapped,
+                    size_t n, uintptr_t *fault)
 {
     struct guard *g = &guard;
 
@@ -171,10 +175,31 @@ bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
     atomic_signal_fence(memory_order_seq_cst);
     g->armed = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    copy_bytes(dst, src, n);
+    fn(arg);
     atomic_signal_fence(memory_order_seq_cst);
     g->armed = 0;
     return true;
+}
+
+struct copy_args {
+    void *dst;
+    const void *src;
+    size_t n;
+};
+
+static void copy_call(void *arg)
+{
+    const struct copy_args *a = arg;
+
+    copy_bytes(a->dst, a->src, a->n);
+}
+
+bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
+                    uintptr_t *fault)
+{
+    struct copy_args a = {dst, src, n};
+
+    return mc__guard_call(copy_call, &a, mapped, n, fault);
 }
 
 uint64_t mc_faults_total(void)

@@ -30,6 +30,8 @@
  *   files lock           (sharing.c) the registry of backing files in use
  *                        and each user's need. A leaf like the cache lock:
  *                        nothing is taken under it.
+ *   mapping lease_lock   (lease.c) the write lease of one mapping. A leaf:
+ *                        held to read or change the lease, nothing else.
  *
  * Reference rules: the catalog table holds one reference per mapping; a
  * pinned view holds one reference to its mapping (taken in mapping.c), so a
@@ -49,6 +51,7 @@
 
 #include "mapcore/mc_catalog.h"
 #include "mapcore/mc_error.h"
+#include "mapcore/mc_lease.h"
 #include "mapcore/mc_mapping.h"
 #include "mapcore/mc_memory.h"
 #include "mapcore/mc_viewcache.h"
@@ -258,6 +261,12 @@ bool mc__guard_installed(void);
  * the faulting address in *fault (the bytes before it may have moved). */
 bool mc__guard_copy(void *dst, const void *src, size_t n, const void *mapped,
                     uintptr_t *fault);
+/* Call fn(arg) under the same guard, for short code that touches
+ * [mapped, mapped + n) of a view and nothing but its own locals (no locks,
+ * no allocation): true when it returned, false when touching the range
+ * raised SIGBUS (fn stopped there; *fault as above). */
+bool mc__guard_call(void (*fn)(void *arg), void *arg, const void *mapped,
+                    size_t n, uintptr_t *fault);
 
 /* ---- membudget.c: the budget of memory-backed mappings ----------------- */
 
@@ -274,6 +283,18 @@ enum mc_err mc__membudget_charge(struct mc__membudget *b, uint64_t bytes);
 /* Give back bytes charged before. b may be NULL (nothing to do). */
 void mc__membudget_release(struct mc__membudget *b, uint64_t bytes);
 void mc__membudget_stats(struct mc__membudget *b, struct mc_memory_stats *out);
+
+/* ---- lease.c ------------------------------------------------------------ */
+
+/* A mapping's lease as kept (mc_lease.h); expired and broken are derived
+ * from the clock. Guarded by the mapping's lease_lock, a leaf lock. */
+struct mc__lease {
+    enum mc_lease_state state; /* available, leased or breaking */
+    char id[MC_LEASE_ID_MAX + 1];
+    int32_t duration_s;
+    int64_t ends_ms; /* leased: expiry (INT64_MAX: infinite); breaking: end */
+    uint64_t epoch;
+};
 
 /* ---- mapping.c ---------------------------------------------------------- */
 
@@ -330,6 +351,10 @@ struct mc_mapping {
     /* Taken around every copy into or out of the mapping (mapping.c). */
     struct mc__rangelock ranges;
 
+    /* The write lease (lease.c), in memory only. */
+    pthread_mutex_t lease_lock;
+    struct mc__lease lease;
+
     atomic_uint_fast64_t generation;
     /* Odd while a resize runs: bumped when it starts (before any byte
      * changes) and when it ends, as a seqlock's sequence. */
@@ -372,6 +397,19 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
  * record and the file's mtime), then raise modified_at_ms to now, never
  * lowering it. */
 void mc__mapping_touch(struct mc_mapping *m);
+
+/* Pin the view holding byte off for an access made in place (words.c):
+ * *data points at off, writable when the mapping's views are, and *len is
+ * what may be touched from there. The view is never declined. Undo with
+ * mc_view_release. Errors as for mc_view_acquire. */
+enum mc_err mc__mapping_pin(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, uint8_t **data, size_t *len);
+
+/* Name the cause of a SIGBUS at mapping offset `at` that a guarded access
+ * caught: MC_ETRUNCATED when the file now ends at or before it, else
+ * MC_ENOSPC for a write (a sparse hole on a full disk), MC_EIO for a read. */
+enum mc_err mc__mapping_fault_cause(struct mc_mapping *m, uint64_t at,
+                                    bool write);
 
 /* ---- resize.c ----------------------------------------------------------- */
 

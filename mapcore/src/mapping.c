@@ -81,6 +81,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->resize_lock, NULL);
     mc__rangelock_init(&m->ranges);
+    pthread_mutex_init(&m->lease_lock, NULL);
     m->size = meta->size;
     snprintf(m->content_type, sizeof m->content_type, "%s",
              mc_content_type_valid(meta->content_type)
@@ -120,6 +121,7 @@ void mc_mapping_unref(struct mc_mapping *m)
      * deleted mapping keeps counting (mc_memory.h). */
     mc__membudget_release(m->budget, m->charged);
     mc__rangelock_destroy(&m->ranges);
+    pthread_mutex_destroy(&m->lease_lock);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -337,6 +339,12 @@ static void release(struct mc_view *v, struct mc_mapping *m)
     mc_mapping_unref(m);
 }
 
+enum mc_err mc__mapping_pin(struct mc_mapping *m, uint64_t off,
+                            struct mc_view **out, uint8_t **data, size_t *len)
+{
+    return acquire(m, off, false, false, out, data, len);
+}
+
 enum mc_err mc_view_acquire(struct mc_mapping *m, uint64_t off,
                             struct mc_view **out, const uint8_t **data,
                             size_t *len)
@@ -389,7 +397,8 @@ static enum mc_err check_ranges(struct mc_mapping *m, const struct mc_range *r,
  * otherwise a write fault on a page the file system could not back means the
  * disk is full (a sparse hole); anything else is an I/O error reading the
  * page in. */
-static enum mc_err fault_cause(struct mc_mapping *m, uint64_t at, bool write)
+enum mc_err mc__mapping_fault_cause(struct mc_mapping *m, uint64_t at,
+                                    bool write)
 {
     uint64_t file_size = 0;
     int fd;
@@ -464,8 +473,8 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
             }
             release(v, m);
             if (!ok) {
-                rc = fault_cause(m, r[i].off + at + (fault - (uintptr_t)p),
-                                 write);
+                rc = mc__mapping_fault_cause(
+                    m, r[i].off + at + (fault - (uintptr_t)p), write);
                 break;
             }
             *done += len;

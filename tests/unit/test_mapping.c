@@ -55,18 +55,13 @@ static void teardown(struct fixture *f)
 static struct mc_mapping *make(struct fixture *f, const char *name,
                                struct mc_spec spec)
 {
-    struct mc_mapping *m = NULL;
-    bool created = false;
-
-    CHECK_RC(mc_catalog_create(f->cat, name, &spec, false, &m, &created),
-             MC_OK);
-    return m;
+    return mc_check_create(f->cat, name, spec);
 }
 
 static struct mc_mapping *make_rw(struct fixture *f, const char *name,
                                   uint64_t size)
 {
-    return make(f, name, (struct mc_spec){.given = MC_SPEC_SIZE, .size = size});
+    return mc_check_rw(f->cat, name, size);
 }
 
 static uint64_t file_size(struct fixture *f, const char *path)

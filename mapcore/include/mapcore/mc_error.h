@@ -36,7 +36,15 @@
     X(MC_ENOTREG,       "not a regular file (a FIFO, device, socket or directory)") \
     X(MC_ENOFD,         "out of file descriptors")                                      \
     X(MC_ESHARED,       "other mappings use the backing file: this would cut it from under them") \
-    X(MC_EDENIED,       "the backing file is used by a mapping the caller may not write")
+    X(MC_EDENIED,       "the backing file is used by a mapping the caller may not write") \
+    X(MC_EMISALIGNED,   "a word's offset is not a multiple of its width")   \
+    X(MC_ECASFAILED,    "a compare-and-swap found another value")           \
+    X(MC_EOVERFLOW,     "a checked add would overflow the word")              \
+    X(MC_ELEASEHELD,    "the mapping is leased (or its lease is breaking)")    \
+    X(MC_ELEASEBREAKING,"the lease is breaking: it can be released, not renewed or changed") \
+    X(MC_ELEASEMISSING, "the mapping is leased: a write must name the lease")  \
+    X(MC_ELEASEMISMATCH,"the lease named is not the mapping's lease")          \
+    X(MC_ELEASENONE,    "the mapping has no lease")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,
