@@ -114,6 +114,19 @@ static void flood(const struct itest_server *s, int *fds, int n, int hold_ms)
         close(fds[i]);
 }
 
+/* A dropped request's partial body was never applied: mapping "m" does not
+ * start with the first bytes that body sent. */
+static void check_never_applied(const struct itest_server *s,
+                                const char *sent)
+{
+    size_t len = 0;
+    char *d = itest_get_data(s, "m", &len);
+
+    CHECK(len >= strlen(sent));
+    CHECK(memcmp(d, sent, strlen(sent)) != 0);
+    free(d);
+}
+
 TEST(slow_client_is_dropped)
 {
     struct itest_server s = {0};
@@ -134,13 +147,7 @@ TEST(slow_client_is_dropped)
     close(fd);
     close(fd2);
     all_slots_serve(&s, 1);
-    {
-        /* The half body was never applied. */
-        size_t len = 0;
-        char *d = itest_get_data(&s, "m", &len);
-        CHECK(memcmp(d, "only", 4) != 0);
-        free(d);
-    }
+    check_never_applied(&s, "only");
     itest_cleanup(&s);
 }
 
@@ -358,12 +365,7 @@ TEST(trickling_body_is_dropped)
     CHECK_EQ_U64(trickle(&fd, 1, "slow!", 5, 6000), 1);
     CHECK(now_ms() - t0 >= 1500); /* not before its grace */
     close(fd);
-    {
-        size_t len = 0;
-        char *d = itest_get_data(&s, "m", &len);
-        CHECK(memcmp(d, "slow", 4) != 0);
-        free(d);
-    }
+    check_never_applied(&s, "slow");
     itest_cleanup(&s);
 }
 
