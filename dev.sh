@@ -27,6 +27,12 @@ PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
 # wget ... qemu-block-extra: the real clients of tests/clients (ctest -L
 # clients); qemu-block-extra holds qemu-img's http:// (curl) block driver.
 # systemd-analyze (package systemd, heavy) is not installed: its check skips.
+# chromium, nodejs, npm: the browser tests (tests/browser, ctest -L browser;
+# puppeteer-core from tests/browser/package-lock.json drives Debian's
+# Chromium and never downloads one). npm is only asked for when the command
+# is missing: NodeSource's nodejs bundles it and conflicts with Debian's.
+PACKAGES+=(chromium nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 install_missing() {
     local missing=() p

@@ -58,6 +58,7 @@ enum api_success {
     API_S_NO_CONTENT = 204,
     API_S_PARTIAL = 206,
     API_S_NOT_MODIFIED = 304,
+    API_S_PERMANENT_REDIRECT = 308, /* /ui to /ui/ (ui.c) */
 };
 
 /* The resources, one per path pattern (router.c); also the metrics'
@@ -75,6 +76,7 @@ enum api_route {
     API_ROUTE_OBJECTS,
     API_ROUTE_ATOMIC,
     API_ROUTE_LEASE,
+    API_ROUTE_UI, /* /ui, /ui/ and /ui/{asset}: the inspector (ui.c) */
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };

@@ -1,7 +1,8 @@
 /* router.c - from a method and a raw path to a route and an operation row.
  *
  * A route is a path pattern, segment by segment: literal segments, and the
- * captures {name} and {offset}. The patterns are few, so the router tries
+ * captures {name}, {offset} and {asset}; an {asset} at the end may be
+ * missing ("/ui" and "/ui/" reach the route of "/ui/{asset}", ui.c). The patterns are few, so the router tries
  * them in turn (those with as many segments as the path). Only the {name} segment is percent-decoded, and it must
  * then pass mc_name_valid(): a name never becomes a path by itself, and an
  * escape cannot sneak a '/' or a NUL past the check (api_segment_decode
@@ -51,6 +52,9 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                           PATTERN("v1", "maps", "{name}", "atomic")},
     [API_ROUTE_LEASE] = {"lease", false,
                          PATTERN("v1", "maps", "{name}", "lease")},
+    /* The inspector's files hold only code: open, as a browser cannot add
+     * a token to a navigation (ui.c). */
+    [API_ROUTE_UI] = {"ui", true, PATTERN("ui", "{asset}")},
 };
 
 const char *api__route_label(enum api_route r)
@@ -110,13 +114,18 @@ static size_t split_path(const char *path, struct seg *out, size_t max)
 static bool fits(const struct route_def *r, const struct seg *s, size_t n,
                  struct api_match *m)
 {
-    if (r->nsegs != n)
+    bool optional_tail = n + 1 == r->nsegs &&
+                         strcmp(r->segs[r->nsegs - 1], "{asset}") == 0;
+
+    if (r->nsegs != n && !optional_tail)
         return false;
     m->name = m->offset = NULL;
     for (size_t i = 0; i < n; i++) {
         const char *lit = r->segs[i];
 
-        if (lit[0] == '{') {
+        if (strcmp(lit, "{asset}") == 0) {
+            /* Any one segment: ui.c looks it up in its own table. */
+        } else if (lit[0] == '{') {
             if (lit[1] == 'n') {
                 m->name = s[i].p;
                 m->name_len = s[i].len;

@@ -23,7 +23,7 @@
 #define MAX_PATHS 32
 
 struct doc_path {
-    char path[128];    /* with {name} -> probe, {offset} -> 0 */
+    char path[128];    /* {name} -> probe, {offset} -> 0, {asset} -> app.js */
     char methods[8][8]; /* upper case */
     int nmethods;
 };
@@ -65,6 +65,10 @@ static void load_paths(void)
                 } else if (strncmp(p, "{offset}", 8) == 0) {
                     *out++ = '0';
                     p += 8;
+                } else if (strncmp(p, "{asset}", 7) == 0) {
+                    strcpy(out, "app.js");
+                    out += 6;
+                    p += 7;
                 } else {
                     *out++ = *p++;
                 }
