@@ -75,6 +75,8 @@ enum api_route {
     API_ROUTE_OBJECTS,
     API_ROUTE_ATOMIC,
     API_ROUTE_LEASE,
+    API_ROUTE_EXTENTS,
+    API_ROUTE_ZERO,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
@@ -554,6 +556,11 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
 uint64_t api__plan_mapping_bytes(const struct api_plan *plan);
 enum mc_err api__body_snapshot(struct api_exchange *ex, struct mc_mapping *m,
                                struct api_plan *plan);
+
+/* rangecheck.c: true when [off, off+len) lies inside size; else false
+ * after answering 416 with the Content-Range that gives the size. */
+bool api__range_inside(struct api_exchange *ex, uint64_t off, uint64_t len,
+                       uint64_t size);
 
 /* digest.c: RFC 9530 digests. A hash of one algorithm over bytes fed in
  * pieces (nettle's SHA-2). */

@@ -51,6 +51,10 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                           PATTERN("v1", "maps", "{name}", "atomic")},
     [API_ROUTE_LEASE] = {"lease", false,
                          PATTERN("v1", "maps", "{name}", "lease")},
+    [API_ROUTE_EXTENTS] = {"extents", false,
+                           PATTERN("v1", "maps", "{name}", "extents")},
+    [API_ROUTE_ZERO] = {"zero", false,
+                        PATTERN("v1", "maps", "{name}", "zero")},
 };
 
 const char *api__route_label(enum api_route r)
