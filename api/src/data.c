@@ -12,6 +12,9 @@
  * resize between that state and the bytes makes the plan stale, and it is
  * made again, so a GET is never 416 for a size it did not see. A resize
  * later, while the body streams, cuts the connection (body.c).
+ *
+ * Want-Content-Digest: sha-256 (or sha-512) adds Content-Digest of the
+ * bytes sent (digest.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -174,6 +177,8 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
     const char *qo = req->query(req->conn, "offset");
     const char *ql = req->query(req->conn, "length");
     const char *range = req->header(req->conn, "Range");
+    const char *want = req->header(req->conn, "Want-Content-Digest");
+    enum api_digest_alg alg;
     enum api_success status = API_S_OK;
     int64_t modified;
     bool stale = false;
@@ -260,6 +265,12 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
     api__validators(ex, etag, modified);
     api__header(ex, "Accept-Ranges", "bytes");
     rc = api__body_from_plan(ex, m, &plan, info.resize_seq);
+    /* Want-Content-Digest (RFC 9530 section 4): the digest of the bytes
+     * this answer sends, whole, one range or multipart alike. HEAD sends
+     * none, so it is not read twice for a digest of nothing. */
+    if (rc == MC_OK && ex->method == API_METHOD_GET && want != NULL &&
+        api_want_digest_parse(want, &alg))
+        rc = api__digest_response(ex, alg);
     /* The plan's size is the state's; bytes read (or views pinned) after a
      * resize began belong to another. Then plan again, rather than answer
      * 416 for a size the client never asked about or send a mix. */

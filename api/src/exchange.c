@@ -221,6 +221,10 @@ struct api_exchange *api_exchange_start(struct api *api,
     ex->resp.body.kind = API_BODY_NONE;
     if (!api__route_admit(ex, req, &m) || !prepare(ex, req))
         return ex;
+    /* Before the handler, so that its first look at the body is after the
+     * digest of it is known to be checkable. */
+    if (ex->op->handler->body != NULL && !api__digest_request_start(ex, req))
+        return ex;
     ex->op->handler->start(ex, req);
     /* A handler that neither answered nor asked for the body has a bug;
      * answer rather than leave the server waiting. */
@@ -238,8 +242,10 @@ void api_exchange_body(struct api_exchange *ex, const void *data, size_t len)
 {
     if (ex == NULL || !ex->wants_body || len == 0)
         return;
-    if (ex->op->handler->body != NULL)
+    if (ex->op->handler->body != NULL) {
+        api__digest_request_feed(ex, data, len);
         ex->op->handler->body(ex, data, len);
+    }
     else
         api__fail(ex, API_EINTERNAL, "handler takes no body");
 }
@@ -248,7 +254,9 @@ void api_exchange_end(struct api_exchange *ex)
 {
     if (ex == NULL || ex->ready)
         return;
-    if (ex->op != NULL && ex->op->handler->end != NULL)
+    /* The digest is checked before the handler applies a held body. */
+    if (ex->op != NULL && ex->op->handler->end != NULL &&
+        api__digest_request_check(ex))
         ex->op->handler->end(ex);
     if (!ex->ready)
         api__fail(ex, API_EINTERNAL, "handler produced no response");
@@ -293,6 +301,7 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
     mc_mapping_unref(ex->map);
     api__auth_release(ex);
     api__conditions_free(ex);
+    api__digest_free(ex);
     body_release(&ex->resp.body);
     free(ex->json);
     api__bodymem_release(ex); /* after the buffers it covered are freed */

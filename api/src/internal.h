@@ -77,6 +77,8 @@ enum api_route {
     API_ROUTE_ATOMIC,
     API_ROUTE_LEASE,
     API_ROUTE_UI, /* /ui, /ui/ and /ui/{asset}: the inspector (ui.c) */
+    API_ROUTE_EXTENTS,
+    API_ROUTE_ZERO,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
@@ -267,6 +269,9 @@ struct api_exchange {
     const struct api_token *auth_token;
     char *json; /* JSON request body, at most API_JSON_MAX (json.c) */
     size_t json_len;
+    /* The Content-Digest of the request body being checked (digest.c),
+     * NULL when the request carries none. */
+    struct api_digest *digest;
     /* Bytes of the body budget this exchange holds for its body buffer
      * (the handler's or json; bodymem.h), given back by api_exchange_free. */
     uint64_t body_reserved;
@@ -553,6 +558,46 @@ enum mc_err api__body_from_plan(struct api_exchange *ex, struct mc_mapping *m,
 uint64_t api__plan_mapping_bytes(const struct api_plan *plan);
 enum mc_err api__body_snapshot(struct api_exchange *ex, struct mc_mapping *m,
                                struct api_plan *plan);
+
+/* rangecheck.c: true when [off, off+len) lies inside size; else false
+ * after answering 416 with the Content-Range that gives the size. */
+bool api__range_inside(struct api_exchange *ex, uint64_t off, uint64_t len,
+                       uint64_t size);
+
+/* digest.c: RFC 9530 digests. A hash of one algorithm over bytes fed in
+ * pieces (nettle's SHA-2). */
+struct api_hash;
+struct api_digest;
+struct api_hash *api__hash_new(enum api_digest_alg alg); /* NULL: no memory */
+void api__hash_init(struct api_hash *h, enum api_digest_alg alg);
+void api__hash_update(struct api_hash *h, const void *data, size_t len);
+/* The digest into out; returns its length. h must be initialised again
+ * before it is fed more. */
+size_t api__hash_final(struct api_hash *h, uint8_t out[API_DIGEST_MAX]);
+/* The request side, run by exchange.c for every row whose handler takes a
+ * body: parse Content-Digest when the headers arrive (false after
+ * answering 400 digest_invalid, or digest_unsupported with
+ * Want-Content-Digest), hash each chunk before the handler sees it, and
+ * check before the handler's end step (false after answering 400
+ * digest_mismatch). Free at the end of the exchange. */
+bool api__digest_request_start(struct api_exchange *ex,
+                               const struct api_request *req);
+void api__digest_request_feed(struct api_exchange *ex, const void *data,
+                              size_t len);
+bool api__digest_request_check(struct api_exchange *ex);
+void api__digest_free(struct api_exchange *ex);
+/* Add "Content-Digest: <alg>=:<base64>:" for digest (the algorithm's
+ * length in bytes). */
+void api__digest_header(struct api_exchange *ex, enum api_digest_alg alg,
+                        const uint8_t *digest);
+/* The response side: add Content-Digest of the body ex holds now. A body
+ * copied into memory is hashed as it is; a reader body is read once to
+ * hash it, then wrapped so that bytes that changed before they were sent
+ * cut the connection instead of ending under a wrong digest. MC_OK, or
+ * MC_ENOMEM, or MC_EIO when the body could not be read through (a resize
+ * ran: the caller plans again). */
+enum mc_err api__digest_response(struct api_exchange *ex,
+                                 enum api_digest_alg alg);
 
 /* metrics.c */
 void api__metrics_unacknowledged(struct api *api);

@@ -41,6 +41,8 @@
     X(atomic, ATOMIC, API_M_POST, READ_OR_WRITE, "read or write", true, false) \
     X(lease, LEASE, API_M_POST, WRITE, "write", true, false)                   \
     X(ui, UI, API_M_GET, TOKEN, NULL, false, false)                            \
+    X(extents, EXTENTS, API_M_GET, READ, "read", true, false)                  \
+    X(zero, ZERO, API_M_POST, WRITE, "write", true, true)                      \
     X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false, false)                  \
     /* new rows above this line */
 

@@ -55,6 +55,10 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
     /* The inspector's files hold only code: open, as a browser cannot add
      * a token to a navigation (ui.c). */
     [API_ROUTE_UI] = {"ui", true, PATTERN("ui", "{asset}")},
+    [API_ROUTE_EXTENTS] = {"extents", false,
+                           PATTERN("v1", "maps", "{name}", "extents")},
+    [API_ROUTE_ZERO] = {"zero", false,
+                        PATTERN("v1", "maps", "{name}", "zero")},
 };
 
 const char *api__route_label(enum api_route r)

@@ -69,6 +69,9 @@ static const struct api_status_entry table[] = {
     {API_ECODING, 501, "unsupported_transfer_coding", "Transfer coding not implemented"},
     {API_EURITOOLONG, 414, "uri_too_long", "Request target too long"},
     {API_EHEADTOOLARGE, 431, "headers_too_large", "Request header fields too large"},
+    {API_EDIGEST, 400, "digest_mismatch", "Body differs from its Content-Digest"},
+    {API_EDIGESTALG, 400, "digest_unsupported", "Digest algorithm not supported"},
+    {API_EDIGESTBAD, 400, "digest_invalid", "Malformed Content-Digest"},
 };
 /* clang-format on */
 

@@ -119,6 +119,16 @@ enum mc_err mc__sys_reserve(int fd, uint64_t off, uint64_t len);
 /* Make [off, off+len) read as zeros without changing the size: punch a hole,
  * or write zeros where the filesystem cannot punch. */
 enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len);
+/* Punch a hole over [off, off+len), size kept; MC_EUNSUPPORTED where the
+ * filesystem cannot (nothing changed then). */
+enum mc_err mc__sys_punch(int fd, uint64_t off, uint64_t len);
+/* Make [off, off+len) read as zeros with its blocks still allocated
+ * (ZERO_RANGE; else punch or write zeros, then reserve again). */
+enum mc_err mc__sys_zero_keep(int fd, uint64_t off, uint64_t len);
+/* The first data at or after off (SEEK_DATA) and the hole that ends it
+ * (SEEK_HOLE): *found false when there is none before the end of file. */
+enum mc_err mc__sys_next_data(int fd, uint64_t off, bool *found,
+                              uint64_t *data, uint64_t *hole);
 /* fdatasync / fsync. */
 /* Read exactly len bytes at off: MC_ETRUNCATED when the file ends first. */
 enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off);
@@ -391,6 +401,13 @@ struct mc_mapping {
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
                             int fd, bool damaged, struct mc_mapping **out);
+
+/* Copy buf into [off, off+len) of m, whose range the caller holds
+ * exclusively in m->ranges (bounds checked by the caller); *done gets the
+ * bytes copied. Bumps nothing: the caller owns the generation. */
+enum mc_err mc__mapping_write_locked(struct mc_mapping *m, uint64_t off,
+                                     const void *buf, size_t len,
+                                     size_t *done);
 
 /* Record a change of m's bytes or size now: stamp a shared file backing's
  * mtime (so the time survives kill -9: the catalog loads the later of its

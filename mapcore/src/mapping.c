@@ -484,6 +484,16 @@ static enum mc_err copy_locked(struct mc_mapping *m, const struct mc_range *r,
     return rc;
 }
 
+enum mc_err mc__mapping_write_locked(struct mc_mapping *m, uint64_t off,
+                                     const void *buf, size_t len,
+                                     size_t *done)
+{
+    struct mc_range r = {off, len};
+    uint8_t *src = (uint8_t *)(uintptr_t)buf;
+
+    return copy_locked(m, &r, 1, &src, true, done);
+}
+
 /* The one copy path of reads and writes: check the bounds, lock the ranges
  * (shared to read, exclusive to write), copy, unlock. A conditional write
  * (test != NULL) locks the whole mapping exclusively instead, so no

@@ -372,16 +372,10 @@ enum mc_err mc__sys_reserve(int fd, uint64_t off, uint64_t len)
 enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len)
 {
     static const uint8_t zeros[64 * 1024];
+    enum mc_err rc = mc__sys_punch(fd, off, len);
 
-    if (len == 0)
-        return MC_OK;
-    if (off > INT64_MAX || len > (uint64_t)INT64_MAX - off)
-        return MC_ETOOBIG;
-    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-                  (off_t)len) == 0)
-        return MC_OK;
-    if (errno != EOPNOTSUPP)
-        return mc__sys_err(errno);
+    if (rc != MC_EUNSUPPORTED)
+        return rc;
     /* This filesystem can't punch holes: write the zeros instead. */
     while (len > 0) {
         size_t n = len < sizeof zeros ? (size_t)len : sizeof zeros;
@@ -393,6 +387,60 @@ enum mc_err mc__sys_zero_range(int fd, uint64_t off, uint64_t len)
         off += (uint64_t)w;
         len -= (uint64_t)w;
     }
+    return MC_OK;
+}
+
+enum mc_err mc__sys_punch(int fd, uint64_t off, uint64_t len)
+{
+    if (len == 0)
+        return MC_OK;
+    if (off > INT64_MAX || len > (uint64_t)INT64_MAX - off)
+        return MC_ETOOBIG;
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                  (off_t)len) == 0)
+        return MC_OK;
+    if (errno == EOPNOTSUPP)
+        return MC_EUNSUPPORTED;
+    return mc__sys_err(errno);
+}
+
+enum mc_err mc__sys_zero_keep(int fd, uint64_t off, uint64_t len)
+{
+    enum mc_err rc;
+
+    if (len == 0)
+        return MC_OK;
+    if (off > INT64_MAX || len > (uint64_t)INT64_MAX - off)
+        return MC_ETOOBIG;
+    if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                  (off_t)len) == 0)
+        return MC_OK;
+    if (errno != EOPNOTSUPP)
+        return mc__sys_err(errno);
+    /* No ZERO_RANGE here (tmpfs, which backs memfds, has none): punch (or
+     * write zeros), then reserve the blocks again. */
+    rc = mc__sys_zero_range(fd, off, len);
+    return rc == MC_OK ? mc__sys_reserve(fd, off, len) : rc;
+}
+
+enum mc_err mc__sys_next_data(int fd, uint64_t off, bool *found,
+                              uint64_t *data, uint64_t *hole)
+{
+    off_t d;
+    off_t h;
+
+    *found = false;
+    if (off > INT64_MAX)
+        return MC_OK;
+    d = lseek(fd, (off_t)off, SEEK_DATA);
+    if (d < 0)
+        return errno == ENXIO ? MC_OK : mc__sys_err(errno);
+    h = lseek(fd, d, SEEK_HOLE);
+    if (h < 0)
+        return errno == ENXIO ? MC_OK : mc__sys_err(errno);
+    *found = true;
+    *data = (uint64_t)d;
+    *hole = (uint64_t)h;
     return MC_OK;
 }
 

@@ -211,4 +211,52 @@ bool api_origin_parse(const char *s, char *out, size_t out_size);
 #define API_MEDIA_TYPE_MAX 127
 bool api_media_type_valid(const char *s, size_t len);
 
+/* ---- digest fields of RFC 9530 (digesthdr.c) ---- */
+
+/* The algorithms this server computes: the two RFC 9530 lists as active. */
+enum api_digest_alg {
+    API_DIGEST_SHA256,
+    API_DIGEST_SHA512,
+    API_DIGEST_ALGS
+};
+#define API_DIGEST_MAX 64 /* bytes of the longest digest (sha-512) */
+
+/* "sha-256", "sha-512"; and the digest length in bytes (32, 64). */
+const char *api_digest_alg_name(enum api_digest_alg a);
+size_t api_digest_alg_len(enum api_digest_alg a);
+
+/* A Content-Digest field: the digests given for the algorithms above,
+ * decoded, and how many members named other algorithms. */
+struct api_content_digest {
+    bool present[API_DIGEST_ALGS];
+    uint8_t value[API_DIGEST_ALGS][API_DIGEST_MAX];
+    size_t unknown;
+};
+
+enum api_digest_result {
+    API_DIGEST_OK,          /* at least one digest to check */
+    API_DIGEST_MALFORMED,   /* not an RFC 8941 dictionary, or a sha-256 /
+                             * sha-512 member that is not a byte sequence
+                             * of the digest's length; empty field too */
+    API_DIGEST_UNSUPPORTED, /* well-formed, but only other algorithms */
+};
+
+/* Parse a Content-Digest value (RFC 9530 section 2) into *out (zeroed on
+ * failure). Members of other algorithms may hold any valid value and are
+ * counted, never checked. A repeated key keeps its last value (RFC 8941). */
+enum api_digest_result api_content_digest_parse(const char *hdr,
+                                                struct api_content_digest *out);
+
+/* A Want-Content-Digest value (RFC 9530 section 4): the algorithm of ours
+ * with the highest weight above 0 (weights are integers 0 to 10; a bare key
+ * asks with weight 1; a tie goes to sha-256). False when the field is
+ * malformed or names none of ours with a weight above 0. */
+bool api_want_digest_parse(const char *hdr, enum api_digest_alg *out);
+
+/* Standard base64 with padding of in[0..len) into out, NUL-terminated.
+ * Returns the length written, 0 when out_size is too small (it needs
+ * 4 * ceil(len / 3) + 1 bytes). */
+size_t api_base64_encode(const uint8_t *in, size_t len, char *out,
+                         size_t out_size);
+
 #endif

@@ -43,6 +43,9 @@ enum api_err {
     API_ECODING,              /* transfer coding other than chunked */
     API_EURITOOLONG,          /* request target over the limit */
     API_EHEADTOOLARGE,        /* too many or too large header lines */
+    API_EDIGEST,              /* body differs from its Content-Digest */
+    API_EDIGESTALG,           /* Content-Digest of unknown algorithms only */
+    API_EDIGESTBAD,           /* Content-Digest malformed */
     API_ERR_END
 };
 
