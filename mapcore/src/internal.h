@@ -6,6 +6,11 @@
  *
  *   mapping resize_lock  serialises resizes of one mapping, held across the
  *                        catalog persist that makes a resize durable.
+ *   catalog check_lock   serialises the first check of a mapping's backing
+ *                        (catalog.c: loading reads records only; each file
+ *                        is opened and checked at its first use, or by the
+ *                        background walk). Held across that open and
+ *                        fstat; taken with no other mapcore lock held.
  *   catalog create_lock  serialises create and remove (the only table writers
  *                        that do file I/O), so two creates of one name cannot
  *                        race on the backing file; resizes of file mappings
@@ -324,7 +329,13 @@ struct mc_mapping {
     enum mc_protection protection;
     enum mc_allocation allocation;
     bool writethrough;
-    bool damaged;
+    /* Found missing, short or not a regular file by the check of its
+     * backing (catalog.c); set once, before `checked`, never cleared. */
+    atomic_bool damaged;
+    /* The backing was checked (always, for a mapping made by a create):
+     * until then fd is -1 and fdc NULL, and only the catalog's check may
+     * touch them. Set with release once the check is done. */
+    atomic_bool checked;
     int64_t created_at_ms;
     /* The catalog's budget this memory mapping is charged to (borrowed;
      * NULL: charged nowhere, as for file mappings), and the bytes charged:
@@ -453,8 +464,9 @@ enum mc_err mc__fdcache_create(int datafd, size_t max,
 void mc__fdcache_destroy(struct mc__fdcache *c);
 /* Descriptors of members open now. */
 size_t mc__fdcache_open_count(struct mc__fdcache *c);
-/* Make m (healthy, file-backed, its fd open, not yet shared with other
- * threads) a member: its fd may be closed while idle from now on. */
+/* Make m (healthy, file-backed, its fd open, being made or having its
+ * backing checked: nobody else uses its fd yet) a member: its fd may be
+ * closed while idle from now on. */
 void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m);
 /* m's descriptor in *fd, reopened (and checked to be the same file) when
  * the cache closed it; held open until mc__fd_put. MC_EDAMAGED when the
@@ -473,8 +485,9 @@ struct mc__file;  /* one file in use */
 enum mc_err mc__files_create(struct mc__files **out);
 /* Free the registry; every user has left. f may be NULL. */
 void mc__files_destroy(struct mc__files *f);
-/* Register m (healthy, file-backed, not yet reachable by other threads) as
- * a user of the file its fd is open on, needing m->size bytes of it. */
+/* Register m (healthy, file-backed, being made or having its backing
+ * checked: catalog.c) as a user of the file its fd is open on, needing its
+ * size of it. */
 enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m);
 /* Unregister m; a no-op when it never joined. The last unref calls it. */
 void mc__files_leave(struct mc_mapping *m);
@@ -521,6 +534,9 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat);
  * mapping, so no create, remove or other resize changes the users of its
  * file or the file's size meanwhile (resize.c, sharing.c). */
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
+/* Keep the walk of catalogs opened from now on from starting until called
+ * with false (tests: what a first use checks alone). */
+void mc__catalog_hold_walk(bool on);
 
 /* ---- store.c: the durable catalog (SQLite) ------------------------------ */
 

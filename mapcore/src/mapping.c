@@ -76,7 +76,8 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     m->protection = meta->protection;
     m->allocation = meta->allocation;
     m->writethrough = meta->writethrough;
-    m->damaged = damaged;
+    atomic_init(&m->damaged, damaged);
+    atomic_init(&m->checked, true);
     m->created_at_ms = meta->created_at_ms;
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->resize_lock, NULL);
