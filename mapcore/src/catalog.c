@@ -33,6 +33,7 @@ struct mc_catalog {
     struct mc__files *files;     /* backing files in use (sharing.c) */
     struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
+    struct mc__slab slab;        /* the mappings loaded (slab.c) */
     pthread_mutex_t check_lock;  /* first checks of backings; walk_done */
     pthread_cond_t walk_cv;      /* signalled when walk_done is set */
     bool walk_done;              /* every loaded mapping was walked */
@@ -210,8 +211,9 @@ uint64_t mc_catalog_default_open_files(void)
     return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
 }
 
-/* Records read from the store at a time while loading. */
-#define LOAD_PAGE 4096
+/* Records read from the store at a time while loading (a page of struct
+ * mc_info is 1.3 KiB a record: small pages reuse the same heap memory). */
+#define LOAD_PAGE 512
 
 static bool power_of_two(uint64_t x)
 {
@@ -226,7 +228,7 @@ static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
                               struct mc_mapping **out)
 {
     enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e,
-                                     -1, false, out);
+                                     -1, false, &cat->slab, out);
 
     if (rc == MC_OK)
         atomic_store(&(*out)->checked, false);
@@ -567,6 +569,7 @@ void mc_catalog_close(struct mc_catalog *cat)
     for (size_t i = 0; i < cat->count; i++)
         mc_mapping_unref(cat->items[i]);
     free(cat->items);
+    mc__slab_free_all(&cat->slab); /* the loaded mappings went above */
     mc__files_destroy(cat->files);
     mc__fdcache_destroy(cat->fdc);
     mc__viewcache_destroy(cat->vc);
@@ -798,7 +801,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     meta.size = size;
     meta.created_at_ms = meta.modified_at_ms = mc__now_ms();
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
-                         &m);
+                         NULL, &m);
     fd = -1; /* stolen */
     if (rc == MC_OK && req.backing == MC_BACKING_FILE) {
         mc__fdcache_adopt(cat->fdc, m);

@@ -301,6 +301,18 @@ struct mc__lease {
     uint64_t epoch;
 };
 
+/* ---- slab.c: memory for the mappings a start loads --------------------- */
+
+/* Zero-initialised: no blocks. Not thread-safe: one user at a time. */
+struct mc__slab {
+    struct block *head;
+};
+
+/* n zeroed bytes, 16-byte aligned, or NULL when out of memory. */
+void *mc__slab_alloc(struct mc__slab *s, size_t n);
+/* Unmap every block; nothing allocated from s may be used after. */
+void mc__slab_free_all(struct mc__slab *s);
+
 /* ---- mapping.c ---------------------------------------------------------- */
 
 struct mc_mapping {
@@ -314,6 +326,7 @@ struct mc_mapping {
      * between mc__fd_get and mc__fd_put (fdcache.c). */
     int fd;
     struct mc__fdcache *fdc; /* borrowed; NULL: fd is open for life */
+    bool in_slab; /* memory from the catalog's slab: not freed alone */
     /* Protected by the fdcache lock. */
     unsigned fd_users;
     bool fd_idle;
@@ -322,9 +335,11 @@ struct mc_mapping {
     ino_t fd_ino;
     bool writable_map;       /* views mapped PROT_WRITE */
     bool private_map;        /* views mapped MAP_PRIVATE (writecopy) */
-    /* Constant after creation. */
-    char name[MC_NAME_MAX + 1];
-    char file[MC_PATH_MAX + 1];
+    /* Constant after creation. name and file point into strs below (one
+     * allocation of their own lengths: a catalog of a million mappings
+     * holds every one of these in memory). */
+    const char *name;
+    const char *file; /* "" for memory mappings */
     enum mc_backing backing;
     enum mc_protection protection;
     enum mc_allocation allocation;
@@ -394,14 +409,18 @@ struct mc_mapping {
     struct mc__file *file_rec;
     uint64_t file_need; /* bytes of the file this mapping needs kept */
     size_t file_slot;
+
+    char strs[]; /* name and file, each NUL-terminated */
 };
 
 /* Build a mapping from meta (name, file, backing, protection, allocation,
  * writethrough, size, times). Steals fd (also on failure); fd -1 with
- * damaged. *out is a new reference. */
+ * damaged. With slab, its memory comes from there (and goes with the
+ * slab, not at the last unref). *out is a new reference. */
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
-                            int fd, bool damaged, struct mc_mapping **out);
+                            int fd, bool damaged, struct mc__slab *slab,
+                            struct mc_mapping **out);
 
 /* Record a change of m's bytes or size now: stamp a shared file backing's
  * mtime (so the time survives kill -9: the catalog loads the later of its
@@ -581,6 +600,16 @@ void mc__store_fail_writes(bool on);
 struct json_t;
 bool mc__store_parse_fields(struct json_t *e, bool strict,
                             struct mc_info *out);
+
+/* Read one record's text into out's persisted fields but the name. The
+ * fast reader takes only records in the form this code writes them
+ * (compact, known members once each, ASCII strings without escapes): 1
+ * with *ok the verdict, or 0 when the text is not in that form and the
+ * JSON reader (jansson, every rule of JSON) must decide. For text the fast
+ * reader takes, both give the same verdict and fields (fuzz_record). */
+int mc__store_fast_record(const char *text, size_t len, struct mc_info *out,
+                          bool *ok);
+bool mc__store_json_record(const char *text, size_t len, struct mc_info *out);
 
 /* ---- migrate.c: the catalog of version 1 -------------------------------- */
 
