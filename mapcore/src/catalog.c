@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -32,7 +33,17 @@ struct mc_catalog {
     struct mc__files *files;     /* backing files in use (sharing.c) */
     struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
+    struct mc__slab slab;        /* the mappings loaded (slab.c) */
+    pthread_mutex_t check_lock;  /* first checks of backings; walk_done */
+    pthread_cond_t walk_cv;      /* signalled when walk_done is set */
+    bool walk_done;              /* every loaded mapping was walked */
+    atomic_bool walk_stop;       /* close asks the walk to end early */
+    bool walker;                 /* the walk thread runs (join it) */
+    pthread_t walk_thread;
 };
+
+static size_t first_after(const struct mc_catalog *cat, const char *after);
+static void wait_walk(struct mc_catalog *cat);
 
 /* ---- the table (callers hold table_lock) -------------------------------- */
 
@@ -165,9 +176,10 @@ void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
 {
     if (!cat)
         return;
-    if (lock)
+    if (lock) {
         pthread_mutex_lock(&cat->create_lock);
-    else
+        wait_walk(cat); /* every user of the file known */
+    } else
         pthread_mutex_unlock(&cat->create_lock);
 }
 
@@ -199,84 +211,177 @@ uint64_t mc_catalog_default_open_files(void)
     return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
 }
 
-/* Records read from the store at a time while loading. */
-#define LOAD_PAGE 4096
+/* Records read from the store at a time while loading (a page of struct
+ * mc_info is 1.3 KiB a record: small pages reuse the same heap memory). */
+#define LOAD_PAGE 512
 
 static bool power_of_two(uint64_t x)
 {
     return x != 0 && (x & (x - 1)) == 0;
 }
 
-/* Reopen the backing of a persisted entry. A file that is missing, shorter
- * than recorded or now unreachable makes the mapping damaged (a longer one
- * is fine: see below): it stays
- * listed (so the operator sees it and the entry is not lost at the next
- * persist) but serves no data. */
+/* A mapping for a persisted entry, its backing not yet checked: no system
+ * call, so a start costs the same per mapping whatever the files are. The
+ * backing is opened and checked by settle() below, at the mapping's first
+ * use or by the walk, whichever comes first. */
 static enum mc_err load_entry(struct mc_catalog *cat, const struct mc_info *e,
                               struct mc_mapping **out)
 {
+    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, e,
+                                     -1, false, &cat->slab, out);
+
+    if (rc == MC_OK)
+        atomic_store(&(*out)->checked, false);
+    return rc;
+}
+
+/* Open and check the backing of a loaded mapping (check_lock held; m
+ * unchecked, so nobody else touches its fd). A file that is missing,
+ * shorter than recorded, not a regular file or now unreachable makes the
+ * mapping damaged (a longer one is fine: see below): it stays listed (so
+ * the operator sees it and the entry is not lost at the next persist) but
+ * serves no data. Out of descriptors or memory says nothing about the
+ * file: the mapping stays unchecked and the error is returned, rather than
+ * marking a sound mapping damaged. */
+static enum mc_err check_backing(struct mc_catalog *cat, struct mc_mapping *m)
+{
     int fd = -1;
     bool created = false;
-    bool damaged = false;
-    uint64_t size = 0;
-
-    enum mc_err orc = mc__sys_open_beneath(cat->datafd, e->file,
-                                           e->protection == MC_PROT_READWRITE,
-                                           false, &fd, &created);
-
-    struct mc_info meta = *e;
+    uint64_t size = 0, recorded = mc_mapping_size(m);
     int64_t mtime = 0;
+    enum mc_err rc = mc__sys_open_beneath(
+        cat->datafd, m->file, m->protection == MC_PROT_READWRITE, false, &fd,
+        &created);
 
-    /* Out of descriptors or memory says nothing about the file: fail the
-     * load (the caller reports it) rather than mark a sound mapping
-     * damaged. */
-    if (orc == MC_ENOMEM || orc == MC_ENOFD)
-        return orc;
-    if (orc != MC_OK) {
-        damaged = true;
-    } else if (mc__sys_file_size(fd, &size) != MC_OK || size < e->size) {
+    if (rc == MC_ENOMEM || rc == MC_ENOFD)
+        return rc;
+    if (rc != MC_OK || mc__sys_file_size(fd, &size) != MC_OK ||
+        size < recorded) {
         mc__sys_close(fd);
-        fd = -1;
-        damaged = true;
+        atomic_store(&m->damaged, true);
+        atomic_fetch_add(&cat->damaged, 1);
+        return MC_OK;
     }
     /* The catalog is saved on create, resize and close, not per write: a
      * write since the last save is dated by the file's mtime, which every
      * write stamps (mc__mapping_touch). The later of the two never goes
-     * backwards, kill -9 included. */
-    bool written = false;
-    if (!damaged && mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
-        mtime > meta.modified_at_ms) {
-        meta.modified_at_ms = mtime;
-        written = true;
+     * backwards, kill -9 included. A write after the record was saved
+     * also means a run that ended without its shutdown flush (kill -9)
+     * may have left pages the kernel has not written yet: this run's
+     * shutdown flushes them. */
+    if (mc__sys_file_mtime_ms(fd, &mtime) == MC_OK &&
+        mtime > atomic_load(&m->modified_at_ms)) {
+        atomic_store(&m->modified_at_ms, mtime);
+        atomic_store(&m->unflushed, true);
     }
-    enum mc_err rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size,
-                                     &meta, fd, damaged, out);
-    if (rc == MC_OK && !damaged)
-        mc__fdcache_adopt(cat->fdc, *out);
     /* A file longer than recorded (a shrink that crashed before its
      * truncation, a grow before its persist, or another mapping of the
      * same file that is longer) is fine. The part no user needs is stale
      * and goes at the first chance; resize.c zeroes it if a mapping grows
-     * over it first. Not shared yet, so no lock. */
-    if (rc == MC_OK && !damaged && size > e->size)
-        (*out)->trunc_pending = true;
-    if (rc == MC_OK)
-        atomic_store(&(*out)->saved_modified_ms, e->modified_at_ms);
-    /* Written after the record was saved: a run that ended without its
-     * shutdown flush (kill -9) may have left pages the kernel has not
-     * written yet; this run's shutdown flushes them. */
-    if (rc == MC_OK && written)
-        atomic_store(&(*out)->unflushed, true);
-    if (rc == MC_OK && damaged)
-        atomic_fetch_add(&cat->damaged, 1);
-    if (rc == MC_OK && !damaged) {
-        rc = mc__files_join(cat->files, *out);
-        if (rc != MC_OK) {
-            mc_mapping_unref(*out);
-            *out = NULL;
-        }
+     * over it first. */
+    if (size > recorded) {
+        pthread_mutex_lock(&m->lock);
+        m->trunc_pending = true;
+        pthread_mutex_unlock(&m->lock);
+    }
+    m->fd = fd;
+    mc__fdcache_adopt(cat->fdc, m);
+    rc = mc__files_join(cat->files, m);
+    if (rc != MC_OK) {
+        /* Unchecked again: the next use tries afresh. */
+        mc__fd_forget(m);
+        m->fdc = NULL;
     }
     return rc;
+}
+
+/* Check m's backing unless that was done: MC_OK once it was (damaged or
+ * not), else the reason it could not be (MC_ENOFD, MC_ENOMEM). Called
+ * with no mapcore lock held. */
+static enum mc_err settle(struct mc_catalog *cat, struct mc_mapping *m)
+{
+    enum mc_err rc = MC_OK;
+
+    if (atomic_load_explicit(&m->checked, memory_order_acquire))
+        return MC_OK;
+    pthread_mutex_lock(&cat->check_lock);
+    if (!atomic_load_explicit(&m->checked, memory_order_relaxed)) {
+        rc = check_backing(cat, m);
+        if (rc == MC_OK)
+            atomic_store_explicit(&m->checked, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&cat->check_lock);
+    return rc;
+}
+
+/* Tests hold the walk back to see what a first use does alone. */
+static atomic_bool walk_held;
+
+void mc__catalog_hold_walk(bool on)
+{
+    atomic_store(&walk_held, on);
+}
+
+/* Mappings checked by the walk per pass over the table lock. */
+#define WALK_BATCH 256
+
+/* The walk: check every loaded mapping's backing once, in name order, in
+ * the background, so damaged mappings are reported within a bounded time of
+ * a start and the registry of shared files (sharing.c) becomes complete.
+ * Decisions that need every user of a file (a create on an existing file,
+ * a shrink, a remove that unlinks) wait for it: wait_walk(). A mapping the
+ * walk could not check (out of descriptors) is checked at its first use. */
+static void *walk(void *arg)
+{
+    struct mc_catalog *cat = arg;
+    char after[MC_NAME_MAX + 1] = "";
+    bool end = false;
+
+    while (atomic_load(&walk_held) && !atomic_load(&cat->walk_stop))
+        usleep(1000);
+    while (!end && !atomic_load(&cat->walk_stop)) {
+        struct mc_mapping *batch[WALK_BATCH];
+        size_t k = 0;
+
+        pthread_rwlock_rdlock(&cat->table_lock);
+        size_t pos = first_after(cat, after);
+        for (; pos < cat->count && k < WALK_BATCH; pos++) {
+            struct mc_mapping *m = cat->items[pos];
+            if (!atomic_load(&m->checked)) {
+                mc_mapping_ref(m);
+                batch[k++] = m;
+            }
+        }
+        end = pos >= cat->count;
+        if (pos > 0)
+            snprintf(after, sizeof after, "%s", cat->items[pos - 1]->name);
+        pthread_rwlock_unlock(&cat->table_lock);
+        for (size_t i = 0; i < k; i++) {
+            if (!atomic_load(&cat->walk_stop))
+                (void)settle(cat, batch[i]);
+            mc_mapping_unref(batch[i]);
+        }
+    }
+    pthread_mutex_lock(&cat->check_lock);
+    cat->walk_done = true;
+    pthread_cond_broadcast(&cat->walk_cv);
+    pthread_mutex_unlock(&cat->check_lock);
+    return NULL;
+}
+
+/* Wait until the walk has been over every mapping loaded at the start. */
+static void wait_walk(struct mc_catalog *cat)
+{
+    pthread_mutex_lock(&cat->check_lock);
+    while (!cat->walk_done)
+        pthread_cond_wait(&cat->walk_cv, &cat->check_lock);
+    pthread_mutex_unlock(&cat->check_lock);
+}
+
+void mc_catalog_wait_checked(struct mc_catalog *cat)
+{
+    if (cat)
+        wait_walk(cat);
 }
 
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
@@ -296,6 +401,9 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     pthread_mutex_init(&cat->create_lock, NULL);
     pthread_mutex_init(&cat->persist_lock, NULL);
     pthread_rwlock_init(&cat->table_lock, NULL);
+    pthread_mutex_init(&cat->check_lock, NULL);
+    pthread_cond_init(&cat->walk_cv, NULL);
+    cat->walk_done = true; /* until there is a walk */
     cat->opt = *opt;
     if (cat->opt.view_size == 0)
         cat->opt.view_size = MC_DEFAULT_VIEW_SIZE;
@@ -357,6 +465,12 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     /* Room to clean up a disk that filled while we were down (or that the
      * last run could not refill). */
     mc__reserve_fill(cat->datafd);
+    if (cat->count > 0) {
+        cat->walk_done = false;
+        cat->walker = pthread_create(&cat->walk_thread, NULL, walk, cat) == 0;
+        if (!cat->walker)
+            (void)walk(cat); /* no thread: walk now, as loading used to */
+    }
     *out = cat;
     cat = NULL;
 cleanup:
@@ -383,8 +497,8 @@ static enum mc_err flush_all(struct mc_catalog *cat)
 
     for (size_t i = 0; i < n; i++) {
         struct mc_mapping *m = arr[i];
-        if (m->backing != MC_BACKING_FILE || m->damaged ||
-            !atomic_load(&m->unflushed))
+        if (m->backing != MC_BACKING_FILE || !atomic_load(&m->checked) ||
+            m->damaged || !atomic_load(&m->unflushed))
             continue;
         enum mc_err r = mc_mapping_flush(m, 0, 0, NULL);
         if (r != MC_OK && rc == MC_OK)
@@ -411,7 +525,8 @@ static enum mc_err save_changed(struct mc_catalog *cat)
     }
     for (size_t i = 0; infos && i < n; i++) {
         struct mc_mapping *m = arr[i];
-        if (m->backing != MC_BACKING_FILE || m->damaged ||
+        if (m->backing != MC_BACKING_FILE || !atomic_load(&m->checked) ||
+            m->damaged ||
             atomic_load(&m->modified_at_ms) ==
                 atomic_load(&m->saved_modified_ms))
             continue;
@@ -438,6 +553,13 @@ void mc_catalog_close(struct mc_catalog *cat)
 {
     if (!cat)
         return;
+    /* Mappings the walk has not reached yet have nothing to flush or
+     * save; it need not finish. */
+    if (cat->walker) {
+        atomic_store(&cat->walk_stop, true);
+        pthread_join(cat->walk_thread, NULL);
+        cat->walker = false;
+    }
     if (cat->count > 0) {
         (void)flush_all(cat);
         (void)save_changed(cat);
@@ -447,12 +569,15 @@ void mc_catalog_close(struct mc_catalog *cat)
     for (size_t i = 0; i < cat->count; i++)
         mc_mapping_unref(cat->items[i]);
     free(cat->items);
+    mc__slab_free_all(&cat->slab); /* the loaded mappings went above */
     mc__files_destroy(cat->files);
     mc__fdcache_destroy(cat->fdc);
     mc__viewcache_destroy(cat->vc);
     mc__store_close(cat->store);
     mc__sys_close(cat->datafd);
     pthread_rwlock_destroy(&cat->table_lock);
+    pthread_cond_destroy(&cat->walk_cv);
+    pthread_mutex_destroy(&cat->check_lock);
     pthread_mutex_destroy(&cat->persist_lock);
     pthread_mutex_destroy(&cat->create_lock);
     free(cat);
@@ -549,7 +674,9 @@ static enum mc_err open_existing(struct mc_catalog *cat, struct mc_mapping *m,
 
     if (create_only)
         rc = MC_EEXIST;
-    else if (!compatible(m, spec, req, writethrough))
+    if (rc == MC_OK)
+        rc = settle(cat, m);
+    if (rc == MC_OK && !compatible(m, spec, req, writethrough))
         rc = MC_ECONFLICT;
     if (rc != MC_OK) {
         mc_mapping_unref(m);
@@ -579,7 +706,10 @@ static enum mc_err file_users_allow(void *cls, int fd)
 {
     const struct file_users *u = cls;
     struct mc_catalog *cat = u->cat;
-    enum mc_err rc = mc__files_check(cat->files, fd, NULL, u->spec->may_share,
+    enum mc_err rc;
+
+    wait_walk(cat); /* every user of the file known */
+    rc = mc__files_check(cat->files, fd, NULL, u->spec->may_share,
                                      u->spec->share_cls);
 
     if (rc == MC_OK && u->size > 0)
@@ -671,7 +801,7 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     meta.size = size;
     meta.created_at_ms = meta.modified_at_ms = mc__now_ms();
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,
-                         &m);
+                         NULL, &m);
     fd = -1; /* stolen */
     if (rc == MC_OK && req.backing == MC_BACKING_FILE) {
         mc__fdcache_adopt(cat->fdc, m);
@@ -740,7 +870,16 @@ enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
         mc_mapping_ref(*out);
     }
     pthread_rwlock_unlock(&cat->table_lock);
-    return found ? MC_OK : MC_ENOTFOUND;
+    if (!found)
+        return MC_ENOTFOUND;
+    /* The first use of a loaded mapping checks its backing, so whoever
+     * gets it sees whether it is damaged. */
+    enum mc_err rc = settle(cat, *out);
+    if (rc != MC_OK) {
+        mc_mapping_unref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
@@ -753,6 +892,8 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
     if (!cat || !name)
         return MC_EINVAL;
     pthread_mutex_lock(&cat->create_lock);
+    if (unlink_file)
+        wait_walk(cat); /* every user of the file known */
     pthread_rwlock_wrlock(&cat->table_lock);
     size_t pos = find(cat, name, &found);
     /* Unlinking a file other mappings use would leave them damaged at the

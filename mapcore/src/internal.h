@@ -6,6 +6,11 @@
  *
  *   mapping resize_lock  serialises resizes of one mapping, held across the
  *                        catalog persist that makes a resize durable.
+ *   catalog check_lock   serialises the first check of a mapping's backing
+ *                        (catalog.c: loading reads records only; each file
+ *                        is opened and checked at its first use, or by the
+ *                        background walk). Held across that open and
+ *                        fstat; taken with no other mapcore lock held.
  *   catalog create_lock  serialises create and remove (the only table writers
  *                        that do file I/O), so two creates of one name cannot
  *                        race on the backing file; resizes of file mappings
@@ -306,6 +311,18 @@ struct mc__lease {
     uint64_t epoch;
 };
 
+/* ---- slab.c: memory for the mappings a start loads --------------------- */
+
+/* Zero-initialised: no blocks. Not thread-safe: one user at a time. */
+struct mc__slab {
+    struct block *head;
+};
+
+/* n zeroed bytes, 16-byte aligned, or NULL when out of memory. */
+void *mc__slab_alloc(struct mc__slab *s, size_t n);
+/* Unmap every block; nothing allocated from s may be used after. */
+void mc__slab_free_all(struct mc__slab *s);
+
 /* ---- mapping.c ---------------------------------------------------------- */
 
 struct mc_mapping {
@@ -319,6 +336,7 @@ struct mc_mapping {
      * between mc__fd_get and mc__fd_put (fdcache.c). */
     int fd;
     struct mc__fdcache *fdc; /* borrowed; NULL: fd is open for life */
+    bool in_slab; /* memory from the catalog's slab: not freed alone */
     /* Protected by the fdcache lock. */
     unsigned fd_users;
     bool fd_idle;
@@ -327,14 +345,22 @@ struct mc_mapping {
     ino_t fd_ino;
     bool writable_map;       /* views mapped PROT_WRITE */
     bool private_map;        /* views mapped MAP_PRIVATE (writecopy) */
-    /* Constant after creation. */
-    char name[MC_NAME_MAX + 1];
-    char file[MC_PATH_MAX + 1];
+    /* Constant after creation. name and file point into strs below (one
+     * allocation of their own lengths: a catalog of a million mappings
+     * holds every one of these in memory). */
+    const char *name;
+    const char *file; /* "" for memory mappings */
     enum mc_backing backing;
     enum mc_protection protection;
     enum mc_allocation allocation;
     bool writethrough;
-    bool damaged;
+    /* Found missing, short or not a regular file by the check of its
+     * backing (catalog.c); set once, before `checked`, never cleared. */
+    atomic_bool damaged;
+    /* The backing was checked (always, for a mapping made by a create):
+     * until then fd is -1 and fdc NULL, and only the catalog's check may
+     * touch them. Set with release once the check is done. */
+    atomic_bool checked;
     int64_t created_at_ms;
     /* The catalog's budget this memory mapping is charged to (borrowed;
      * NULL: charged nowhere, as for file mappings), and the bytes charged:
@@ -393,14 +419,18 @@ struct mc_mapping {
     struct mc__file *file_rec;
     uint64_t file_need; /* bytes of the file this mapping needs kept */
     size_t file_slot;
+
+    char strs[]; /* name and file, each NUL-terminated */
 };
 
 /* Build a mapping from meta (name, file, backing, protection, allocation,
  * writethrough, size, times). Steals fd (also on failure); fd -1 with
- * damaged. *out is a new reference. */
+ * damaged. With slab, its memory comes from there (and goes with the
+ * slab, not at the last unref). *out is a new reference. */
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
-                            int fd, bool damaged, struct mc_mapping **out);
+                            int fd, bool damaged, struct mc__slab *slab,
+                            struct mc_mapping **out);
 
 /* Copy buf into [off, off+len) of m, whose range the caller holds
  * exclusively in m->ranges (bounds checked by the caller); *done gets the
@@ -470,8 +500,9 @@ enum mc_err mc__fdcache_create(int datafd, size_t max,
 void mc__fdcache_destroy(struct mc__fdcache *c);
 /* Descriptors of members open now. */
 size_t mc__fdcache_open_count(struct mc__fdcache *c);
-/* Make m (healthy, file-backed, its fd open, not yet shared with other
- * threads) a member: its fd may be closed while idle from now on. */
+/* Make m (healthy, file-backed, its fd open, being made or having its
+ * backing checked: nobody else uses its fd yet) a member: its fd may be
+ * closed while idle from now on. */
 void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m);
 /* m's descriptor in *fd, reopened (and checked to be the same file) when
  * the cache closed it; held open until mc__fd_put. MC_EDAMAGED when the
@@ -490,8 +521,9 @@ struct mc__file;  /* one file in use */
 enum mc_err mc__files_create(struct mc__files **out);
 /* Free the registry; every user has left. f may be NULL. */
 void mc__files_destroy(struct mc__files *f);
-/* Register m (healthy, file-backed, not yet reachable by other threads) as
- * a user of the file its fd is open on, needing m->size bytes of it. */
+/* Register m (healthy, file-backed, being made or having its backing
+ * checked: catalog.c) as a user of the file its fd is open on, needing its
+ * size of it. */
 enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m);
 /* Unregister m; a no-op when it never joined. The last unref calls it. */
 void mc__files_leave(struct mc_mapping *m);
@@ -538,6 +570,9 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat);
  * mapping, so no create, remove or other resize changes the users of its
  * file or the file's size meanwhile (resize.c, sharing.c). */
 void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
+/* Keep the walk of catalogs opened from now on from starting until called
+ * with false (tests: what a first use checks alone). */
+void mc__catalog_hold_walk(bool on);
 
 /* ---- store.c: the durable catalog (SQLite) ------------------------------ */
 
@@ -582,6 +617,16 @@ void mc__store_fail_writes(bool on);
 struct json_t;
 bool mc__store_parse_fields(struct json_t *e, bool strict,
                             struct mc_info *out);
+
+/* Read one record's text into out's persisted fields but the name. The
+ * fast reader takes only records in the form this code writes them
+ * (compact, known members once each, ASCII strings without escapes): 1
+ * with *ok the verdict, or 0 when the text is not in that form and the
+ * JSON reader (jansson, every rule of JSON) must decide. For text the fast
+ * reader takes, both give the same verdict and fields (fuzz_record). */
+int mc__store_fast_record(const char *text, size_t len, struct mc_info *out,
+                          bool *ok);
+bool mc__store_json_record(const char *text, size_t len, struct mc_info *out);
 
 /* ---- migrate.c: the catalog of version 1 -------------------------------- */
 

@@ -54,14 +54,20 @@ const char *mc_allocation_name(enum mc_allocation a)
 
 enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             uint64_t max_size, const struct mc_info *meta,
-                            int fd, bool damaged, struct mc_mapping **out)
+                            int fd, bool damaged, struct mc__slab *slab,
+                            struct mc_mapping **out)
 {
-    struct mc_mapping *m = calloc(1, sizeof *m);
+    size_t nlen = strnlen(meta->name, MC_NAME_MAX);
+    size_t flen = strnlen(meta->file, MC_PATH_MAX);
+    size_t bytes = sizeof(struct mc_mapping) + nlen + 1 + flen + 1;
+    struct mc_mapping *m = slab ? mc__slab_alloc(slab, bytes)
+                                : calloc(1, bytes);
 
     if (!m) {
         mc__sys_close(fd);
         return MC_ENOMEM;
     }
+    m->in_slab = slab != NULL;
     atomic_init(&m->refs, 1);
     m->id = atomic_fetch_add(&next_mapping_id, 1);
     m->cat = cat;
@@ -70,13 +76,16 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     m->fd = fd;
     m->writable_map = meta->protection != MC_PROT_READONLY;
     m->private_map = meta->protection == MC_PROT_WRITECOPY;
-    memcpy(m->name, meta->name, sizeof m->name);
-    memcpy(m->file, meta->file, sizeof m->file);
+    memcpy(m->strs, meta->name, nlen); /* calloc'ed: NUL-terminated */
+    memcpy(m->strs + nlen + 1, meta->file, flen);
+    m->name = m->strs;
+    m->file = m->strs + nlen + 1;
     m->backing = meta->backing;
     m->protection = meta->protection;
     m->allocation = meta->allocation;
     m->writethrough = meta->writethrough;
-    m->damaged = damaged;
+    atomic_init(&m->damaged, damaged);
+    atomic_init(&m->checked, true);
     m->created_at_ms = meta->created_at_ms;
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->resize_lock, NULL);
@@ -124,7 +133,8 @@ void mc_mapping_unref(struct mc_mapping *m)
     pthread_mutex_destroy(&m->lease_lock);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
-    free(m);
+    if (!m->in_slab)
+        free(m);
 }
 
 /* ---- figures ------------------------------------------------------------ */
@@ -132,8 +142,8 @@ void mc_mapping_unref(struct mc_mapping *m)
 void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
 {
     memset(out, 0, sizeof *out);
-    memcpy(out->name, m->name, sizeof out->name);
-    memcpy(out->file, m->file, sizeof out->file);
+    memcpy(out->name, m->name, strlen(m->name)); /* zeroed above */
+    memcpy(out->file, m->file, strlen(m->file));
     out->backing = m->backing;
     out->protection = m->protection;
     out->allocation = m->allocation;

@@ -127,7 +127,6 @@ static void maybe_grow(struct mc__files *f)
     f->nbuckets = n;
 }
 
-/* m is not shared with other threads yet, so its size is read unlocked. */
 enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m)
 {
     struct stat st;
@@ -170,7 +169,7 @@ enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m)
     }
     m->file_slot = r->n;
     r->users[r->n++] = m;
-    m->file_need = m->size;
+    m->file_need = mc_mapping_size(m);
     m->files = f;
     m->file_rec = r;
     pthread_mutex_unlock(&f->lock);

@@ -121,49 +121,197 @@ static bool parse_allocation(const char *s, enum mc_allocation *out)
     return true;
 }
 
+/* The members of one record, as read by either reader below. */
+struct fields {
+    const char *file, *prot, *alloc, *ctype;
+    size_t file_len, prot_len, alloc_len, ctype_len;
+    json_int_t size, created, modified;
+    int writethrough;
+};
+
+/* Check f and set out's persisted fields but the name from it. */
+static bool set_fields(const struct fields *f, struct mc_info *out)
+{
+    char prot[16], alloc[16];
+
+    /* A hand-edited record must not inject header text either. */
+    if (!mc_path_valid(f->file, f->file_len) || f->size <= 0 ||
+        f->ctype_len > MC_CONTENT_TYPE_MAX || f->prot_len >= sizeof prot ||
+        f->alloc_len >= sizeof alloc)
+        return false;
+    memcpy(out->content_type, f->ctype, f->ctype_len);
+    out->content_type[f->ctype_len] = '\0';
+    memcpy(prot, f->prot, f->prot_len);
+    prot[f->prot_len] = '\0';
+    memcpy(alloc, f->alloc, f->alloc_len);
+    alloc[f->alloc_len] = '\0';
+    if (!mc_content_type_valid(out->content_type) ||
+        !parse_protection(prot, &out->protection) ||
+        !parse_allocation(alloc, &out->allocation))
+        return false;
+    memcpy(out->file, f->file, f->file_len);
+    out->file[f->file_len] = '\0';
+    out->backing = MC_BACKING_FILE;
+    out->size = (uint64_t)f->size;
+    out->writethrough = f->writethrough != 0;
+    out->created_at_ms = (int64_t)f->created;
+    out->modified_at_ms = (int64_t)f->modified;
+    return true;
+}
+
 bool mc__store_parse_fields(json_t *e, bool strict, struct mc_info *out)
 {
-    const char *file = NULL, *prot = NULL, *alloc = NULL;
-    const char *ctype = MC_CONTENT_TYPE_DEFAULT;
-    size_t file_len = 0;
-    json_int_t size = 0, created = 0, modified = 0;
-    int writethrough = 0;
+    struct fields f = {.ctype = MC_CONTENT_TYPE_DEFAULT};
     json_error_t err;
 
     if (json_unpack_ex(e, &err, strict ? JSON_STRICT : 0,
                        "{s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s}", "file",
-                       &file, &file_len, "size", &size, "protection", &prot,
-                       "allocation", &alloc, "writethrough", &writethrough,
-                       "created_at_ms", &created, "modified_at_ms",
-                       &modified, "content_type", &ctype) != 0)
+                       &f.file, &f.file_len, "size", &f.size, "protection",
+                       &f.prot, "allocation", &f.alloc, "writethrough",
+                       &f.writethrough, "created_at_ms", &f.created,
+                       "modified_at_ms", &f.modified, "content_type",
+                       &f.ctype) != 0)
         return false;
-    /* A hand-edited record must not inject header text either. */
-    if (!mc_path_valid(file, file_len) || size <= 0 ||
-        !mc_content_type_valid(ctype))
+    f.prot_len = strlen(f.prot);
+    f.alloc_len = strlen(f.alloc);
+    f.ctype_len = strlen(f.ctype);
+    /* A NUL inside (\u0000) would end the copies early: refuse it. */
+    if (strlen(f.file) != f.file_len)
         return false;
-    snprintf(out->content_type, sizeof(out->content_type), "%s", ctype);
-    if (!parse_protection(prot, &out->protection) ||
-        !parse_allocation(alloc, &out->allocation))
+    return set_fields(&f, out);
+}
+
+/* ---- the fast reader of records as this code writes them ---------------- */
+
+/* A start reads every record, and jansson spends most of that building
+ * objects only to read eight members out of them (5-10 us a record, so
+ * seconds at a million). Records as fill_record writes them (compact, the
+ * known members once each, plain ASCII strings without escapes, integers
+ * without fraction or exponent) are read directly here; anything else (an
+ * unknown member, an escape, white space, a duplicate) makes fast_row say
+ * "not mine", and jansson reads it as before, with every rule it applies. */
+
+/* A string at *p (after its opening quote): ASCII, no escape, no control
+ * character. */
+static bool fast_string(const char **p, const char *end, const char **s,
+                        size_t *len)
+{
+    const char *q = *p;
+
+    while (q < end && *q != '"') {
+        unsigned char c = (unsigned char)*q;
+        if (c < 0x20 || c >= 0x80 || c == '\\')
+            return false;
+        q++;
+    }
+    if (q == end)
         return false;
-    memcpy(out->file, file, file_len);
-    out->file[file_len] = '\0';
-    out->backing = MC_BACKING_FILE;
-    out->size = (uint64_t)size;
-    out->writethrough = writethrough != 0;
-    out->created_at_ms = (int64_t)created;
-    out->modified_at_ms = (int64_t)modified;
+    *s = *p;
+    *len = (size_t)(q - *p);
+    *p = q + 1;
     return true;
 }
 
-/* The record of one row; false when malformed. Members added by later
- * versions are ignored here (and kept by put). */
+/* A non-negative or negative integer of at most 18 digits (no overflow). */
+static bool fast_int(const char **p, const char *end, json_int_t *v)
+{
+    const char *q = *p;
+    bool neg = q < end && *q == '-';
+    json_int_t x = 0;
+    int digits = 0;
+
+    if (neg)
+        q++;
+    while (q < end && *q >= '0' && *q <= '9' && digits < 19) {
+        x = x * 10 + (*q - '0');
+        q++;
+        digits++;
+    }
+    if (digits == 0 || digits > 18 || (digits > 1 && (*p)[neg] == '0'))
+        return false;
+    *v = neg ? -x : x;
+    *p = q;
+    return true;
+}
+
+static bool fast_word(const char **p, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+
+    if ((size_t)(end - *p) < n || memcmp(*p, w, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+int mc__store_fast_record(const char *t, size_t len, struct mc_info *out,
+                          bool *ok)
+{
+    static const char *const keys[] = {
+        "file",          "size",           "protection",  "allocation",
+        "writethrough",  "created_at_ms",  "modified_at_ms", "content_type"};
+    struct fields f = {.ctype = MC_CONTENT_TYPE_DEFAULT};
+    const char *p = t, *end = t + len;
+    unsigned seen = 0;
+
+    if (len < 2 || *p++ != '{')
+        return 0;
+    while (p < end && *p != '}') {
+        const char *k;
+        size_t klen, i;
+
+        if (seen != 0 && *p++ != ',')
+            return 0;
+        if (p >= end || *p++ != '"' || !fast_string(&p, end, &k, &klen) ||
+            p >= end || *p++ != ':')
+            return 0;
+        for (i = 0; i < 8; i++)
+            if (strlen(keys[i]) == klen && memcmp(keys[i], k, klen) == 0)
+                break;
+        if (i == 8 || (seen & (1u << i)))
+            return 0; /* unknown or repeated: jansson's call */
+        seen |= 1u << i;
+        bool good;
+        if (i == 1 || i == 5 || i == 6) {
+            json_int_t *v = i == 1 ? &f.size : i == 5 ? &f.created : &f.modified;
+            good = fast_int(&p, end, v);
+        } else if (i == 4) {
+            good = fast_word(&p, end, "true") ? (f.writethrough = 1)
+                                              : fast_word(&p, end, "false");
+        } else {
+            const char **s = i == 0 ? &f.file : i == 2 ? &f.prot
+                           : i == 3 ? &f.alloc : &f.ctype;
+            size_t *l = i == 0 ? &f.file_len : i == 2 ? &f.prot_len
+                      : i == 3 ? &f.alloc_len : &f.ctype_len;
+            good = p < end && *p++ == '"' && fast_string(&p, end, s, l);
+        }
+        if (!good)
+            return 0;
+    }
+    if (p + 1 != end || *p != '}' || (seen & 0x7f) != 0x7f)
+        return 0; /* trailing bytes, or a required member missing */
+    if (!(seen & 0x80))
+        f.ctype_len = strlen(f.ctype);
+    *ok = set_fields(&f, out);
+    return 1;
+}
+
+bool mc__store_json_record(const char *text, size_t len, struct mc_info *out)
+{
+    json_error_t err;
+    json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    bool ok = rec && json_is_object(rec) &&
+              mc__store_parse_fields(rec, false, out);
+
+    json_decref(rec);
+    return ok;
+}
+
 static bool parse_row(const unsigned char *name, int name_len,
                       const unsigned char *text, int text_len,
                       struct mc_info *out)
 {
-    json_error_t err;
-    json_t *rec;
-    bool ok;
+    bool ok = false;
 
     memset(out, 0, sizeof *out);
     if (!name || name_len < 0 || !mc_name_valid((const char *)name,
@@ -172,12 +320,10 @@ static bool parse_row(const unsigned char *name, int name_len,
     memcpy(out->name, name, (size_t)name_len);
     if (!text || text_len < 0)
         return false;
-    rec = json_loadb((const char *)text, (size_t)text_len,
-                     JSON_REJECT_DUPLICATES, &err);
-    ok = rec && json_is_object(rec) &&
-         mc__store_parse_fields(rec, false, out);
-    json_decref(rec);
-    return ok;
+    if (mc__store_fast_record((const char *)text, (size_t)text_len, out,
+                              &ok) == 1)
+        return ok;
+    return mc__store_json_record((const char *)text, (size_t)text_len, out);
 }
 
 /* Set the known members of rec from in, leaving any others as they are. */

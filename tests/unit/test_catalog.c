@@ -33,6 +33,7 @@
 void mc__sys_disable_openat2(bool off);
 /* Module-internal (mapcore/src/internal.h): every catalog save fails. */
 void mc__store_fail_writes(bool on);
+void mc__catalog_hold_walk(bool on);
 
 #define VS 4096u
 
@@ -533,6 +534,19 @@ TEST(corrupt_catalog_refused_and_kept)
     teardown(&f);
 }
 
+/* Create "short" (3 views) and "gone", close the catalog, then cut
+ * "short" to one view and unlink "gone": both damaged at the next open. */
+static void close_and_damage(struct fixture *f)
+{
+    CHECK_RC(create(f, "short", sized(3 * VS), NULL), MC_OK);
+    CHECK_RC(create(f, "gone", sized(VS), NULL), MC_OK);
+    mc_catalog_close(f->cat);
+    int fd = openat(f->datafd, "short", O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && ftruncate(fd, VS) == 0);
+    close(fd);
+    CHECK(unlinkat(f->datafd, "gone", 0) == 0);
+}
+
 TEST(damaged_when_truncated_while_closed)
 {
     struct fixture f;
@@ -542,15 +556,12 @@ TEST(damaged_when_truncated_while_closed)
     uint8_t b = 1;
 
     setup(&f);
-    CHECK_RC(create(&f, "short", sized(3 * VS), NULL), MC_OK);
-    CHECK_RC(create(&f, "gone", sized(VS), NULL), MC_OK);
     CHECK_RC(create(&f, "fine", sized(VS), NULL), MC_OK);
-    mc_catalog_close(f.cat);
-    int fd = openat(f.datafd, "short", O_WRONLY | O_CLOEXEC);
-    CHECK(fd >= 0 && ftruncate(fd, VS) == 0);
-    close(fd);
-    CHECK(unlinkat(f.datafd, "gone", 0) == 0);
+    close_and_damage(&f);
     open_cat(&f);
+    /* A listing says damaged once the backing was checked (at first use,
+     * or by the walk the open started): see the test below. */
+    mc_catalog_wait_checked(f.cat);
     CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
     CHECK_EQ_U64(n, 3);
     CHECK_EQ_STR(list[0].name, "fine"); /* fine, gone, short: name order */
@@ -1033,6 +1044,59 @@ TEST(idle_backings_hold_no_descriptor)
     CHECK_RC(mc_catalog_get(f.cat, "m00", &m), MC_OK);
     CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_EDAMAGED);
     mc_mapping_unref(m);
+    teardown(&f);
+}
+
+/* Loading reads the store only: a start opens no backing file, and each is
+ * checked at its mapping's first use, with the answers a start-time check
+ * gave (API: "damaged" once known), or by the walk the open starts. */
+TEST(backings_are_checked_at_first_use)
+{
+    struct fixture f;
+    struct mc_mapping *m = NULL;
+    struct mc_info *list = NULL;
+    struct mc_state st;
+    size_t n = 0;
+    unsigned before;
+    uint8_t b = 0;
+
+    setup(&f);
+    create_named(&f, "ok", 30, 0);
+    close_and_damage(&f);
+
+    mc__catalog_hold_walk(true);
+    before = open_fds();
+    open_cat(&f);
+    /* The store's own files, not one descriptor per mapping. */
+    CHECK(open_fds() <= before + 6);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    CHECK_EQ_U64(n, 32);
+    for (size_t i = 0; i < n; i++)
+        CHECK(!list[i].damaged); /* not known yet */
+    free(list);
+
+    /* The first use finds out, before anything is served. */
+    CHECK_RC(mc_catalog_get(f.cat, "gone", &m), MC_OK);
+    mc_mapping_state(m, &st);
+    CHECK(st.damaged);
+    CHECK_RC(mc_mapping_read(m, 0, &b, 1), MC_EDAMAGED);
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_get(f.cat, "ok07", &m), MC_OK);
+    CHECK_RC(mc_mapping_read(m, 0, &b, 1), MC_OK);
+    CHECK_EQ_U64(b, 'o');
+    mc_mapping_unref(m);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    CHECK(list[0].damaged && list[31].name[0] == 's' && !list[31].damaged);
+    free(list);
+
+    /* The walk checks the rest. */
+    mc__catalog_hold_walk(false);
+    mc_catalog_wait_checked(f.cat);
+    CHECK_RC(mc_catalog_list(f.cat, &list, &n), MC_OK);
+    for (size_t i = 1; i < 31; i++)
+        CHECK(!list[i].damaged);
+    CHECK(list[31].damaged);
+    free(list);
     teardown(&f);
 }
 

@@ -85,13 +85,23 @@ struct mc_spec {
 };
 
 /* Open (or create) the catalog in opt->data_dir and load its mappings.
- * Mappings whose backing file is missing or shorter than recorded are loaded
- * as damaged (reported in mc_info) rather than dropped. MC_ECORRUPT when the
- * store or a catalog.json to import exists but cannot be read: the file is
- * left untouched.
- * On success *out is a new catalog. */
+ * Loading reads the store only, so its cost per mapping is the same however
+ * many there are and involves no system call: each backing file is opened
+ * and checked at the mapping's first use (mc_catalog_get, or a create that
+ * opens it) or by a background walk over every mapping that starts here,
+ * whichever comes first. Mappings whose backing file is missing, shorter
+ * than recorded or not a regular file become damaged then (reported in
+ * mc_info) rather than dropped: a listing reports `damaged` once the check
+ * has been made (mc_catalog_wait_checked). MC_ECORRUPT when the store or a
+ * catalog.json to import exists but cannot be read: the file is left
+ * untouched. On success *out is a new catalog. */
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
                             struct mc_catalog **out);
+
+/* Wait until the walk begun by mc_catalog_open has checked the backing of
+ * every mapping loaded (a mapping it could not check for want of
+ * descriptors is checked at its first use instead). */
+void mc_catalog_wait_checked(struct mc_catalog *cat);
 
 /* Flush every file-backed mapping, persist, unmap everything, free. Must not
  * race with other calls; references still held elsewhere become invalid.
