@@ -25,6 +25,33 @@
  * epoll set"): the acceptor closes the socket, and responses on the open
  * connections ask the client to close.
  *
+ * Watch (README "Watch"): a GET that prefers to wait for a change is
+ * parked in the waiter registry (waiters.h) with its connection suspended
+ * (MHD_suspend_connection), so it holds no worker thread. What 0.9.75's
+ * source (daemon.c, connection.c) makes us do:
+ *  - Resume from another thread (a writer, the registry's timer) works in
+ *    our epoll thread-pool mode only through the worker's inter-thread
+ *    channel: MHD_ALLOW_SUSPEND_RESUME (which implies MHD_USE_ITC) is set,
+ *    and MHD_resume_connection() marks the connection and wakes the
+ *    worker that owns it, which moves it back to its ready list and calls
+ *    on_request() again in the "final call" state.
+ *  - A resume that lands before the suspend cancels it
+ *    (internal_suspend_connection_ sees "resuming" and returns): the
+ *    connection would then sit with no response and no event to process
+ *    it. So the connection is suspended first and the waiter armed after
+ *    (waiters.h).
+ *  - Suspended connections are off libmicrohttpd's timeout lists (its idle
+ *    timer restarts on resume), and our own deadlines (conns.h) leave a
+ *    BUSY connection alone, so a legitimate wait is never reaped; the cost
+ *    is that a client that hangs up while waiting is noticed only when
+ *    its wait ends.
+ *  - MHD_stop_daemon() with a connection still suspended and not marked
+ *    for resume aborts the process (MHD_PANIC "called while we have
+ *    suspended connections"). Shutdown therefore wakes every waiter first
+ *    (srv_daemon_quiesce, and srv_daemon_stop again): each gets its 503,
+ *    and any resume still pending is taken over by the daemon's own final
+ *    pass, which resumes marked connections before that check.
+ *
  * libmicrohttpd 0.9.75 refuses MHD_queue_response() while the body is being
  * received, so when the api stops wanting body half-way (an early error) we
  * discard the rest of the body and queue the error at the final call; past
@@ -35,6 +62,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +81,7 @@
 #include "log.h"
 #include "secretfile.h"
 #include "viewbody.h"
+#include "waiters.h"
 
 #define READER_BLOCK (64u * 1024u)
 #define DISCARD_MAX (16ull << 20)
@@ -63,6 +92,7 @@ struct srv_daemon {
     struct MHD_Daemon *mhd;
     struct srv_acceptor *acceptor; /* NULL once quiesced */
     struct srv_conns *conns;
+    struct srv_waiters *waiters; /* requests parked until a change */
     /* The 500 answered when the api cannot even start an exchange (out of
      * memory): made from the status table at start, so it needs nothing
      * then. */
@@ -106,6 +136,12 @@ struct srv_request {
     bool started;
     bool queued;
     bool head;
+    /* Watch: parked in d->waiters (the exchange counts as a watcher of its
+     * mapping meanwhile), for wait_s seconds. */
+    bool waiting;
+    unsigned wait_s;
+    struct MHD_Connection *conn;
+    struct srv_waiter waiter;
 };
 
 /* A streamed body (API_BODY_READER) handed to libmicrohttpd. */
@@ -519,6 +555,95 @@ static enum MHD_Result start_exchange(struct srv_request *r,
     return MHD_YES;
 }
 
+/* Park the request until its mapping changes, wait_s seconds pass or the
+ * server stops (waiters.h has the order of the steps and why). */
+static enum MHD_Result start_wait(struct srv_request *r,
+                                  struct MHD_Connection *conn, unsigned wait_s)
+{
+    struct srv_daemon *d = r->d;
+    enum srv_wait_add added;
+
+    added = srv_waiters_add(d->waiters, &r->waiter,
+                            api_exchange_wait_key(r->ex),
+                            srv_waiters_now_ms() + (uint64_t)wait_s * 1000u);
+    if (added != SRV_WAIT_ADDED) {
+        api_exchange_free(r->ex, true);
+        r->ex = added == SRV_WAIT_FULL
+                    ? api_exchange_refuse(d->api, API_ETOOMANYWAITERS,
+                                          "too many requests wait for a "
+                                          "change already (--max-waiters)")
+                    : api_exchange_refuse(d->api, API_ESHUTTINGDOWN,
+                                          "the server is shutting down");
+        if (!r->ex)
+            return queue_internal_error(r, conn);
+        return queue_response(r, conn);
+    }
+    r->waiting = true;
+    r->wait_s = wait_s;
+    r->conn = conn;
+    MHD_suspend_connection(conn);
+    /* Counted after it is listed, then the ETag looked at again: a change
+     * in between either finds it listed or shows here (mc_watch.h). */
+    api_exchange_watch(r->ex, true);
+    if (api_exchange_changed(r->ex))
+        srv_waiters_wake_one(d->waiters, &r->waiter, SRV_WAKE_CHANGED);
+    srv_waiters_arm(d->waiters, &r->waiter);
+    return MHD_YES;
+}
+
+/* The request was resumed: answer it afresh (README "Watch"), or 503 when
+ * the server is stopping. */
+static enum MHD_Result answer_after_wait(struct srv_request *r,
+                                         struct MHD_Connection *conn)
+{
+    struct srv_daemon *d = r->d;
+    enum srv_wake why = srv_waiter_why(&r->waiter);
+
+    r->waiting = false;
+    api_exchange_free(r->ex, true);
+    if (why == SRV_WAKE_SHUTDOWN) {
+        r->ex = api_exchange_refuse(d->api, API_ESHUTTINGDOWN,
+                                    "the server is shutting down");
+    } else {
+        struct api_request req = {
+            .method = api_method_parse(r->method),
+            .path = r->path,
+            .header = header_cb,
+            .query = query_cb,
+            .conn = conn,
+            .waited = true,
+            .waited_s = r->wait_s,
+        };
+
+        r->ex = api_exchange_start(d->api, &req);
+        if (r->ex)
+            api_exchange_end(r->ex);
+    }
+    if (!r->ex)
+        return queue_internal_error(r, conn);
+    return queue_response(r, conn);
+}
+
+/* The registry's resume callback (under its lock): hand the connection
+ * back to its worker. */
+static void resume_waiter(void *cls, struct srv_waiter *w)
+{
+    struct srv_request *r =
+        (struct srv_request *)(void *)((char *)w -
+                                       offsetof(struct srv_request, waiter));
+
+    (void)cls;
+    MHD_resume_connection(r->conn);
+}
+
+/* mapcore's watch callback, through the api: key's mapping changed. */
+static void on_watch(void *cls, const void *key)
+{
+    struct srv_daemon *d = cls;
+
+    srv_waiters_wake(d->waiters, key);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -552,7 +677,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     if (!r->ex)
         return queue_internal_error(r, conn);
+    if (r->waiting)
+        return answer_after_wait(r, conn);
     api_exchange_end(r->ex);
+    unsigned wait_s;
+
+    if (api_exchange_wait(r->ex, &wait_s))
+        return start_wait(r, conn, wait_s);
     return queue_response(r, conn);
 }
 
@@ -569,6 +700,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     if (!r)
         return;
     *req_cls = NULL;
+    /* Only at a daemon stop that overtook a wake-up: forget the waiter. */
+    if (r->waiting)
+        srv_waiters_remove(d->waiters, &r->waiter);
     /* A keep-alive connection now waits for its next request line. */
     srv_conns_phase(d->conns, r->fd, SRV_CONN_WAIT);
     duration_us = (now_ns() - r->start_ns) / 1000u;
@@ -615,6 +749,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 static void daemon_free(struct srv_daemon *d)
 {
+    srv_waiters_destroy(d->waiters);
     srv_conns_destroy(d->conns);
     srv_secretfile_free(d->tls_cert, d->tls_cert_len);
     srv_secretfile_free(d->tls_key, d->tls_key_len);
@@ -671,7 +806,8 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     struct srv_daemon *d;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET |
-                     MHD_USE_ITC; /* how added connections reach a worker */
+                     MHD_USE_ITC | /* how added connections reach a worker */
+                     MHD_ALLOW_SUSPEND_RESUME; /* watch: parked requests */
     const struct srv_conns_limits limits = {
         .max_connections = cfg->max_connections,
         .idle_s = cfg->timeout_s,
@@ -694,6 +830,12 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     d->conns = srv_conns_create(&limits, descriptor_limit());
     if (!d->conns) {
         snprintf(errbuf, errlen, "out of memory");
+        daemon_free(d);
+        return -1;
+    }
+    if (srv_waiters_create(cfg->max_waiters, resume_waiter, d,
+                           &d->waiters) != 0) {
+        snprintf(errbuf, errlen, "cannot start the waiters' timer");
         daemon_free(d);
         return -1;
     }
@@ -754,9 +896,11 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->port = srv_acceptor_port(fd);
+    api_set_watch(api, on_watch, d);
     if (srv_acceptor_start(fd, d->mhd, d->conns, &d->acceptor) != 0) {
         snprintf(errbuf, errlen, "cannot start the acceptor: %s",
                  strerror(errno));
+        api_set_watch(api, NULL, NULL);
         MHD_stop_daemon(d->mhd);
         daemon_free(d);
         return -1;
@@ -773,6 +917,7 @@ uint16_t srv_daemon_port(const struct srv_daemon *d)
 void srv_daemon_quiesce(struct srv_daemon *d)
 {
     atomic_store(&d->draining, true);
+    srv_waiters_shutdown(d->waiters); /* each waiter gets its 503 */
     srv_acceptor_stop(d->acceptor);
     d->acceptor = NULL;
 }
@@ -794,6 +939,9 @@ void srv_daemon_stop(struct srv_daemon *d)
     if (!d)
         return;
     srv_acceptor_stop(d->acceptor);
+    /* No connection may stay suspended into MHD_stop_daemon (see above). */
+    srv_waiters_shutdown(d->waiters);
     MHD_stop_daemon(d->mhd);
+    api_set_watch(d->api, NULL, NULL);
     daemon_free(d);
 }

@@ -69,6 +69,8 @@ static const struct api_status_entry table[] = {
     {API_ECODING, 501, "unsupported_transfer_coding", "Transfer coding not implemented"},
     {API_EURITOOLONG, 414, "uri_too_long", "Request target too long"},
     {API_EHEADTOOLARGE, 431, "headers_too_large", "Request header fields too large"},
+    {API_ETOOMANYWAITERS, 503, "too_many_waiters", "Too many waiting requests"},
+    {API_ESHUTTINGDOWN, 503, "shutting_down", "Server shutting down"},
 };
 /* clang-format on */
 

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "mapcore/mc_watch.h"
+
 #include "internal.h"
 
 struct mc_catalog {
@@ -32,6 +34,9 @@ struct mc_catalog {
     struct mc__files *files;     /* backing files in use (sharing.c) */
     struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
+    /* The watch callback (mc_watch.h): set before serving, then only read. */
+    mc_watch_fn *watch_fn;
+    void *watch_cls;
 };
 
 /* ---- the table (callers hold table_lock) -------------------------------- */
@@ -792,8 +797,28 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
     }
 cleanup:
     pthread_mutex_unlock(&cat->create_lock);
+    if (rc == MC_OK && m != NULL) {
+        /* Set before the watchers are counted (mc_watch.h): a watch that
+         * misses the callback sees the flag. */
+        atomic_store(&m->removed, true);
+        mc__watch_changed(m, MC_CHANGE_DELETE, 0, 0,
+                          mc_mapping_generation(m));
+    }
     mc_mapping_unref(m);
     return rc;
+}
+
+void mc_catalog_set_watch(struct mc_catalog *cat, mc_watch_fn *fn, void *cls)
+{
+    cat->watch_fn = fn;
+    cat->watch_cls = cls;
+}
+
+void mc__catalog_notify(struct mc_catalog *cat, struct mc_mapping *m,
+                        const struct mc_change *c)
+{
+    if (cat->watch_fn != NULL)
+        cat->watch_fn(cat->watch_cls, m, c);
 }
 
 /* ---- listing and figures ------------------------------------------------ */

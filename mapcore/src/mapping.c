@@ -88,6 +88,8 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                  ? meta->content_type
                  : MC_CONTENT_TYPE_DEFAULT);
     atomic_init(&m->generation, 1);
+    atomic_init(&m->watchers, 0);
+    atomic_init(&m->removed, false);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
     atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
@@ -538,11 +540,12 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
             return rc;
     }
     rc = copy_locked(m, r, n, buf, write, &done);
+    uint64_t gen = 0;
+
     if (write && done > 0) {
         /* Bumped before the ranges unlock, so whoever reads the new bytes
          * afterwards also sees the new generation. */
-        uint64_t gen = atomic_fetch_add(&m->generation, 1) + 1;
-
+        gen = atomic_fetch_add(&m->generation, 1) + 1;
         if (gen_out != NULL)
             *gen_out = gen;
         mc__mapping_touch(m);
@@ -552,6 +555,8 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
     mc__rangelock_unlock(&m->ranges, ticket);
     atomic_fetch_add_explicit(write ? &m->bytes_written : &m->bytes_read, done,
                               memory_order_relaxed);
+    if (gen != 0)
+        mc__watch_ranges(m, r, n, gen);
     return rc;
 }
 

@@ -211,4 +211,10 @@ bool api_origin_parse(const char *s, char *out, size_t out_size);
 #define API_MEDIA_TYPE_MAX 127
 bool api_media_type_valid(const char *s, size_t len);
 
+/* The wait preference of a Prefer header value header[0..len) (RFC 7240
+ * section 4.3: "wait=N", delta-seconds): true with N in *seconds (values
+ * past UINT32_MAX saturate). False when there is none, or it is not a
+ * number (preferences are hints: a broken one is ignored, not refused). */
+bool api_prefer_wait(const char *header, size_t len, uint32_t *seconds);
+
 #endif

@@ -43,6 +43,8 @@ enum api_err {
     API_ECODING,              /* transfer coding other than chunked */
     API_EURITOOLONG,          /* request target over the limit */
     API_EHEADTOOLARGE,        /* too many or too large header lines */
+    API_ETOOMANYWAITERS,      /* --max-waiters requests already wait */
+    API_ESHUTTINGDOWN,        /* a waiting request ended by shutdown */
     API_ERR_END
 };
 
