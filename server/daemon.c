@@ -103,6 +103,8 @@ struct srv_daemon {
     uint64_t max_header_bytes; /* our limit; libmicrohttpd's pool is larger */
     atomic_uint inflight; /* requests between on_uri and on_completed */
     atomic_bool draining; /* set once by srv_daemon_quiesce() */
+    atomic_uint streams;  /* event streams open (bounded by max_waiters) */
+    unsigned max_waiters;
     /* PEM text of the certificate chain and the key, kept for the daemon's
      * life because libmicrohttpd is not documented to copy them. */
     char *tls_cert, *tls_key;
@@ -140,14 +142,20 @@ struct srv_request {
      * mapping meanwhile), for wait_s seconds. */
     bool waiting;
     unsigned wait_s;
-    struct MHD_Connection *conn;
     struct srv_waiter waiter;
+    bool stream; /* an event stream: its length is what was produced */
 };
 
-/* A streamed body (API_BODY_READER) handed to libmicrohttpd. */
+/* A streamed body (API_BODY_READER or API_BODY_STREAM) handed to
+ * libmicrohttpd. */
 struct reader {
     struct api_body body;
     struct srv_request *req; /* NULL once the request is logged */
+    /* API_BODY_STREAM: counted in d->streams; parked in d->waiters while
+     * it has nothing to send (its connection suspended meanwhile). */
+    struct srv_daemon *d;
+    bool waiting;
+    struct srv_waiter waiter;
 };
 
 static uint64_t now_ns(void)
@@ -258,10 +266,52 @@ static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
     return n;
 }
 
+/* An event stream's reader (API_BODY_STREAM): bytes when it has some;
+ * otherwise park until its mapping changes, it turns ready or its idle
+ * time passes (waiters.h; the same steps as start_wait), and return 0:
+ * libmicrohttpd calls again once the connection is resumed. The stream
+ * ends at shutdown. Called from the connection's worker, the only place
+ * (with the access handler) that may suspend it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader *rd = cls;
+    struct srv_daemon *d = rd->d;
+    ssize_t n;
+
+    if (rd->waiting) {
+        rd->waiting = false;
+        if (srv_waiter_why(&rd->waiter) == SRV_WAKE_SHUTDOWN)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    n = rd->body.read(rd->body.cls, pos, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > 0) {
+        if (rd->req)
+            rd->req->produced += (uint64_t)n;
+        return n;
+    }
+    if (srv_waiters_add(d->waiters, &rd->waiter, rd->body.key,
+                        srv_waiters_now_ms() + API_STREAM_IDLE_MS) !=
+        SRV_WAIT_ADDED)
+        return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
+    rd->waiting = true;
+    MHD_suspend_connection(rd->waiter.conn);
+    if (rd->body.ready(rd->body.cls))
+        srv_waiters_wake_one(d->waiters, &rd->waiter, SRV_WAKE_CHANGED);
+    srv_waiters_arm(d->waiters, &rd->waiter);
+    return 0;
+}
+
 static void reader_free(void *cls)
 {
     struct reader *rd = cls;
 
+    if (rd->body.kind == API_BODY_STREAM) {
+        if (rd->waiting) /* only at a daemon stop */
+            srv_waiters_remove(rd->d->waiters, &rd->waiter);
+        atomic_fetch_sub(&rd->d->streams, 1);
+    }
     if (rd->req)
         rd->req->reader = NULL;
     if (rd->body.release)
@@ -286,6 +336,7 @@ static void body_release(struct api_body *body)
  * callback runs exactly once: handed to libmicrohttpd on success, called
  * here on failure. Returns NULL when out of memory. */
 static struct MHD_Response *response_from_body(struct srv_request *r,
+                                               struct MHD_Connection *conn,
                                                struct api_body *body,
                                                bool head, bool copy_views)
 {
@@ -329,8 +380,10 @@ static struct MHD_Response *response_from_body(struct srv_request *r,
             body_release(body);
         return mr;
     }
-    case API_BODY_READER: {
-        struct reader *rd = malloc(sizeof(*rd));
+    case API_BODY_READER:
+    case API_BODY_STREAM: {
+        struct reader *rd = calloc(1, sizeof(*rd));
+        bool stream = body->kind == API_BODY_STREAM;
 
         if (!rd) {
             body_release(body);
@@ -338,8 +391,13 @@ static struct MHD_Response *response_from_body(struct srv_request *r,
         }
         rd->body = *body;
         rd->req = NULL;
-        mr = MHD_create_response_from_callback(body->length, READER_BLOCK,
-                                               reader_read, rd, reader_free);
+        rd->d = r->d;
+        rd->waiter.conn = conn;
+        if (stream)
+            atomic_fetch_add(&r->d->streams, 1);
+        mr = MHD_create_response_from_callback(
+            stream ? MHD_SIZE_UNKNOWN : body->length, READER_BLOCK,
+            stream ? stream_read : reader_read, rd, reader_free);
         if (!mr) {
             reader_free(rd);
             return NULL;
@@ -391,7 +449,20 @@ static enum MHD_Result queue_response(struct srv_request *r,
         return queue_internal_error(r, conn);
     api_response_take_body(r->ex, &body);
     r->body_len = body.length;
-    mr = response_from_body(r, &body, r->head, r->d->tls_cert != NULL);
+    /* Event streams are bounded like waiters (README "Events"). */
+    if (body.kind == API_BODY_STREAM &&
+        atomic_load(&r->d->streams) >= r->d->max_waiters) {
+        body_release(&body);
+        api_exchange_free(r->ex, true);
+        r->ex = api_exchange_refuse(r->d->api, API_ETOOMANYWAITERS,
+                                    "too many event streams are open "
+                                    "(--max-waiters)");
+        if (!r->ex)
+            return queue_internal_error(r, conn);
+        return queue_response(r, conn);
+    }
+    r->stream = body.kind == API_BODY_STREAM;
+    mr = response_from_body(r, conn, &body, r->head, r->d->tls_cert != NULL);
     if (!mr)
         return queue_internal_error(r, conn);
     for (unsigned i = 0; i < resp->nheaders && i < API_MAX_HEADERS; i++) {
@@ -580,7 +651,7 @@ static enum MHD_Result start_wait(struct srv_request *r,
     }
     r->waiting = true;
     r->wait_s = wait_s;
-    r->conn = conn;
+    r->waiter.conn = conn;
     MHD_suspend_connection(conn);
     /* Counted after it is listed, then the ETag looked at again: a change
      * in between either finds it listed or shows here (mc_watch.h). */
@@ -628,12 +699,8 @@ static enum MHD_Result answer_after_wait(struct srv_request *r,
  * back to its worker. */
 static void resume_waiter(void *cls, struct srv_waiter *w)
 {
-    struct srv_request *r =
-        (struct srv_request *)(void *)((char *)w -
-                                       offsetof(struct srv_request, waiter));
-
     (void)cls;
-    MHD_resume_connection(r->conn);
+    MHD_resume_connection(w->conn);
 }
 
 /* mapcore's watch callback, through the api: key's mapping changed. */
@@ -710,7 +777,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         r->reader->req = NULL;
     /* A response broken off counts what was handed over of it (at most a
      * block more than the client got); a whole one, its length. */
-    if (completed && !r->head)
+    if (completed && !r->head && !r->stream)
         bytes_out = r->body_len;
     else if (!r->head)
         bytes_out = r->produced;
@@ -840,6 +907,8 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->max_header_bytes = cfg->max_header_bytes;
+    d->max_waiters = cfg->max_waiters;
+    atomic_init(&d->streams, 0);
     atomic_init(&d->inflight, 0);
     atomic_init(&d->draining, false);
     if (tls_setup(cfg, d, tls_opts, errbuf, errlen) != 0) {

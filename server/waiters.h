@@ -42,9 +42,10 @@ enum srv_wake {
     SRV_WAKE_SHUTDOWN,
 };
 
-/* One parked request; lives in the request's own state. Its fields are
- * the registry's: read them only through the functions below. */
+/* One parked request; lives in the request's own state. Except conn, its
+ * fields are the registry's: read them only through the functions below. */
 struct srv_waiter {
+    void *conn; /* the caller's: what the resume callback hands back */
     struct srv_waiter *prev, *next;  /* in its key's bucket */
     struct srv_waiter *tprev, *tnext; /* in the list of all waiters */
     const void *key;

@@ -75,6 +75,7 @@ enum api_route {
     API_ROUTE_OBJECTS,
     API_ROUTE_ATOMIC,
     API_ROUTE_LEASE,
+    API_ROUTE_EVENTS,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };

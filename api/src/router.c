@@ -51,6 +51,8 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                           PATTERN("v1", "maps", "{name}", "atomic")},
     [API_ROUTE_LEASE] = {"lease", false,
                          PATTERN("v1", "maps", "{name}", "lease")},
+    [API_ROUTE_EVENTS] = {"events", false,
+                          PATTERN("v1", "maps", "{name}", "events")},
 };
 
 const char *api__route_label(enum api_route r)

@@ -90,6 +90,7 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     atomic_init(&m->generation, 1);
     atomic_init(&m->watchers, 0);
     atomic_init(&m->removed, false);
+    atomic_init(&m->events, NULL);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
     atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
@@ -126,6 +127,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     pthread_mutex_destroy(&m->lease_lock);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
+    mc__events_free(m);
     free(m);
 }
 

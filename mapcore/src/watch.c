@@ -36,10 +36,13 @@ void mc__watch_changed(struct mc_mapping *m, enum mc_change_kind kind,
                        uint64_t offset, uint64_t length, uint64_t gen)
 {
     /* Sequentially consistent, after the change's own store (mc_watch.h). */
-    if (atomic_load(&m->watchers) == 0 || m->cat == NULL)
+    struct mc_change c = {kind, offset, length, gen};
+
+    if (atomic_load(&m->watchers) == 0)
         return;
-    mc__catalog_notify(m->cat, m,
-                       &(struct mc_change){kind, offset, length, gen});
+    mc__events_append(m, &c); /* before the wake-up: readers find it */
+    if (m->cat != NULL)
+        mc__catalog_notify(m->cat, m, &c);
 }
 
 void mc__watch_ranges(struct mc_mapping *m, const struct mc_range *r,

@@ -83,7 +83,17 @@ enum api_body_kind {
     API_BODY_NONE,
     API_BODY_IOV,    /* iov[0..iovcnt) valid until release(release_cls) */
     API_BODY_READER, /* read(cls, pos, buf, max) until length bytes given */
+    /* An endless stream (text/event-stream), length unknown: read returns
+     * bytes (> 0), 0 when it has nothing now, -1 when the stream ends.
+     * After a 0 the server waits, holding no thread, until key changes
+     * (the watch callback names it), ready(cls) turns true, or
+     * API_STREAM_IDLE_MS pass, then reads again. */
+    API_BODY_STREAM,
 };
+
+/* The longest a stream stays silent: it then sends a comment line, which
+ * keeps proxies from closing it (README "Events"). */
+#define API_STREAM_IDLE_MS 15000u
 
 /* Where a reader copying an iovec out in order stands. Zero it to start. */
 struct api_iov_cursor {
@@ -111,7 +121,11 @@ struct api_body {
     /* API_BODY_READER: returns bytes written to buf (> 0), or -1 on error
      * (the server then aborts the connection: the length was promised). */
     ssize_t (*read)(void *cls, uint64_t pos, char *buf, size_t max);
-    /* Both kinds: called exactly once when the body is no longer needed. */
+    /* API_BODY_STREAM: true when a read now would give bytes or end the
+     * stream; the key it waits on. */
+    bool (*ready)(void *cls);
+    const void *key;
+    /* Every kind: called exactly once when the body is no longer needed. */
     void (*release)(void *cls);
     void *cls;
 };
