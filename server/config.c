@@ -62,6 +62,13 @@ static const struct flag flags[] = {
      FLAG_COUNT, F(max_connections_per_client), 0, 1000000, "N", "0",
      "concurrent connections from one IP address, more are closed at once; "
      "0: no limit (a proxy's clients all share its address)"},
+    {"max-wait", "MMAPD_MAX_WAIT", FLAG_COUNT, F(max_wait_s), 0, 3600,
+     "SECONDS", "60",
+     "longest wait a GET with Prefer: wait=N is held for (N is capped to "
+     "it); 0: such GETs are answered at once"},
+    {"max-waiters", "MMAPD_MAX_WAITERS", FLAG_COUNT, F(max_waiters), 1,
+     1000000, "N", "512",
+     "GETs held waiting for a change at once; past it 503 too_many_waiters"},
     {"max-header-bytes", "MMAPD_MAX_HEADER_BYTES", FLAG_SIZE,
      F(max_header_bytes), 8192, 1u << 24, "BYTES", "16KiB",
      "room for a request's line and headers: a longer target is 414, a "
@@ -384,6 +391,8 @@ static void set_defaults(struct srv_config *cfg)
     cfg->max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
     cfg->max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
     cfg->max_header_bytes = SRV_DEFAULT_MAX_HEADER_BYTES;
+    cfg->max_wait_s = SRV_DEFAULT_MAX_WAIT_S;
+    cfg->max_waiters = SRV_DEFAULT_MAX_WAITERS;
     cfg->max_ranges = SRV_DEFAULT_MAX_RANGES;
     cfg->max_body = SRV_DEFAULT_MAX_BODY;
     cfg->max_map_size = SRV_DEFAULT_MAX_MAP_SIZE;

@@ -34,6 +34,11 @@
  * head (libmicrohttpd's pool); a request whose head does not fit is 431. */
 #define SRV_DEFAULT_MAX_HEADER_BYTES (16u * 1024u)
 #define SRV_DEFAULT_MAX_RANGES 64u
+/* Watch (README "Watch"): the cap of Prefer: wait, and how many requests
+ * may be held at once; half the default connections, so waiters alone
+ * cannot take every slot. */
+#define SRV_DEFAULT_MAX_WAIT_S 60u
+#define SRV_DEFAULT_MAX_WAITERS 512u
 #define SRV_DEFAULT_MAX_BODY (1ull << 30)     /* 1 GiB */
 #define SRV_DEFAULT_MAX_MAP_SIZE (1ull << 40) /* 1 TiB */
 #define SRV_DEFAULT_TIMEOUT_S 60u
@@ -69,6 +74,8 @@ struct srv_config {
     unsigned max_connections;
     unsigned max_connections_per_client; /* 0: no limit */
     uint64_t max_header_bytes; /* libmicrohttpd connection memory */
+    unsigned max_wait_s;  /* cap of Prefer: wait; 0: never wait */
+    unsigned max_waiters; /* requests held waiting at once */
     unsigned max_ranges;
     uint64_t max_body;
     uint64_t max_map_size;

@@ -25,6 +25,33 @@
  * epoll set"): the acceptor closes the socket, and responses on the open
  * connections ask the client to close.
  *
+ * Watch (README "Watch"): a GET that prefers to wait for a change is
+ * parked in the waiter registry (waiters.h) with its connection suspended
+ * (MHD_suspend_connection), so it holds no worker thread. What 0.9.75's
+ * source (daemon.c, connection.c) makes us do:
+ *  - Resume from another thread (a writer, the registry's timer) works in
+ *    our epoll thread-pool mode only through the worker's inter-thread
+ *    channel: MHD_ALLOW_SUSPEND_RESUME (which implies MHD_USE_ITC) is set,
+ *    and MHD_resume_connection() marks the connection and wakes the
+ *    worker that owns it, which moves it back to its ready list and calls
+ *    on_request() again in the "final call" state.
+ *  - A resume that lands before the suspend cancels it
+ *    (internal_suspend_connection_ sees "resuming" and returns): the
+ *    connection would then sit with no response and no event to process
+ *    it. So the connection is suspended first and the waiter armed after
+ *    (waiters.h).
+ *  - Suspended connections are off libmicrohttpd's timeout lists (its idle
+ *    timer restarts on resume), and our own deadlines (conns.h) leave a
+ *    BUSY connection alone, so a legitimate wait is never reaped; the cost
+ *    is that a client that hangs up while waiting is noticed only when
+ *    its wait ends.
+ *  - MHD_stop_daemon() with a connection still suspended and not marked
+ *    for resume aborts the process (MHD_PANIC "called while we have
+ *    suspended connections"). Shutdown therefore wakes every waiter first
+ *    (srv_daemon_quiesce, and srv_daemon_stop again): each gets its 503,
+ *    and any resume still pending is taken over by the daemon's own final
+ *    pass, which resumes marked connections before that check.
+ *
  * libmicrohttpd 0.9.75 refuses MHD_queue_response() while the body is being
  * received, so when the api stops wanting body half-way (an early error) we
  * discard the rest of the body and queue the error at the final call; past
@@ -35,6 +62,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +81,7 @@
 #include "log.h"
 #include "secretfile.h"
 #include "viewbody.h"
+#include "waiters.h"
 
 #define READER_BLOCK (64u * 1024u)
 #define DISCARD_MAX (16ull << 20)
@@ -63,6 +92,7 @@ struct srv_daemon {
     struct MHD_Daemon *mhd;
     struct srv_acceptor *acceptor; /* NULL once quiesced */
     struct srv_conns *conns;
+    struct srv_waiters *waiters; /* requests parked until a change */
     /* The 500 answered when the api cannot even start an exchange (out of
      * memory): made from the status table at start, so it needs nothing
      * then. */
@@ -73,6 +103,8 @@ struct srv_daemon {
     uint64_t max_header_bytes; /* our limit; libmicrohttpd's pool is larger */
     atomic_uint inflight; /* requests between on_uri and on_completed */
     atomic_bool draining; /* set once by srv_daemon_quiesce() */
+    atomic_uint streams;  /* event streams open (bounded by max_waiters) */
+    unsigned max_waiters;
     /* PEM text of the certificate chain and the key, kept for the daemon's
      * life because libmicrohttpd is not documented to copy them. */
     char *tls_cert, *tls_key;
@@ -106,12 +138,24 @@ struct srv_request {
     bool started;
     bool queued;
     bool head;
+    /* Watch: parked in d->waiters (the exchange counts as a watcher of its
+     * mapping meanwhile), for wait_s seconds. */
+    bool waiting;
+    unsigned wait_s;
+    struct srv_waiter waiter;
+    bool stream; /* an event stream: its length is what was produced */
 };
 
-/* A streamed body (API_BODY_READER) handed to libmicrohttpd. */
+/* A streamed body (API_BODY_READER or API_BODY_STREAM) handed to
+ * libmicrohttpd. */
 struct reader {
     struct api_body body;
     struct srv_request *req; /* NULL once the request is logged */
+    /* API_BODY_STREAM: counted in d->streams; parked in d->waiters while
+     * it has nothing to send (its connection suspended meanwhile). */
+    struct srv_daemon *d;
+    bool waiting;
+    struct srv_waiter waiter;
 };
 
 static uint64_t now_ns(void)
@@ -222,10 +266,52 @@ static ssize_t reader_read(void *cls, uint64_t pos, char *buf, size_t max)
     return n;
 }
 
+/* An event stream's reader (API_BODY_STREAM): bytes when it has some;
+ * otherwise park until its mapping changes, it turns ready or its idle
+ * time passes (waiters.h; the same steps as start_wait), and return 0:
+ * libmicrohttpd calls again once the connection is resumed. The stream
+ * ends at shutdown. Called from the connection's worker, the only place
+ * (with the access handler) that may suspend it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader *rd = cls;
+    struct srv_daemon *d = rd->d;
+    ssize_t n;
+
+    if (rd->waiting) {
+        rd->waiting = false;
+        if (srv_waiter_why(&rd->waiter) == SRV_WAKE_SHUTDOWN)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    n = rd->body.read(rd->body.cls, pos, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > 0) {
+        if (rd->req)
+            rd->req->produced += (uint64_t)n;
+        return n;
+    }
+    if (srv_waiters_add(d->waiters, &rd->waiter, rd->body.key,
+                        srv_waiters_now_ms() + API_STREAM_IDLE_MS) !=
+        SRV_WAIT_ADDED)
+        return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down */
+    rd->waiting = true;
+    MHD_suspend_connection(rd->waiter.conn);
+    if (rd->body.ready(rd->body.cls))
+        srv_waiters_wake_one(d->waiters, &rd->waiter, SRV_WAKE_CHANGED);
+    srv_waiters_arm(d->waiters, &rd->waiter);
+    return 0;
+}
+
 static void reader_free(void *cls)
 {
     struct reader *rd = cls;
 
+    if (rd->body.kind == API_BODY_STREAM) {
+        if (rd->waiting) /* only at a daemon stop */
+            srv_waiters_remove(rd->d->waiters, &rd->waiter);
+        atomic_fetch_sub(&rd->d->streams, 1);
+    }
     if (rd->req)
         rd->req->reader = NULL;
     if (rd->body.release)
@@ -250,6 +336,7 @@ static void body_release(struct api_body *body)
  * callback runs exactly once: handed to libmicrohttpd on success, called
  * here on failure. Returns NULL when out of memory. */
 static struct MHD_Response *response_from_body(struct srv_request *r,
+                                               struct MHD_Connection *conn,
                                                struct api_body *body,
                                                bool head, bool copy_views)
 {
@@ -293,8 +380,10 @@ static struct MHD_Response *response_from_body(struct srv_request *r,
             body_release(body);
         return mr;
     }
-    case API_BODY_READER: {
-        struct reader *rd = malloc(sizeof(*rd));
+    case API_BODY_READER:
+    case API_BODY_STREAM: {
+        struct reader *rd = calloc(1, sizeof(*rd));
+        bool stream = body->kind == API_BODY_STREAM;
 
         if (!rd) {
             body_release(body);
@@ -302,8 +391,13 @@ static struct MHD_Response *response_from_body(struct srv_request *r,
         }
         rd->body = *body;
         rd->req = NULL;
-        mr = MHD_create_response_from_callback(body->length, READER_BLOCK,
-                                               reader_read, rd, reader_free);
+        rd->d = r->d;
+        rd->waiter.conn = conn;
+        if (stream)
+            atomic_fetch_add(&r->d->streams, 1);
+        mr = MHD_create_response_from_callback(
+            stream ? MHD_SIZE_UNKNOWN : body->length, READER_BLOCK,
+            stream ? stream_read : reader_read, rd, reader_free);
         if (!mr) {
             reader_free(rd);
             return NULL;
@@ -355,7 +449,20 @@ static enum MHD_Result queue_response(struct srv_request *r,
         return queue_internal_error(r, conn);
     api_response_take_body(r->ex, &body);
     r->body_len = body.length;
-    mr = response_from_body(r, &body, r->head, r->d->tls_cert != NULL);
+    /* Event streams are bounded like waiters (README "Events"). */
+    if (body.kind == API_BODY_STREAM &&
+        atomic_load(&r->d->streams) >= r->d->max_waiters) {
+        body_release(&body);
+        api_exchange_free(r->ex, true);
+        r->ex = api_exchange_refuse(r->d->api, API_ETOOMANYWAITERS,
+                                    "too many event streams are open "
+                                    "(--max-waiters)");
+        if (!r->ex)
+            return queue_internal_error(r, conn);
+        return queue_response(r, conn);
+    }
+    r->stream = body.kind == API_BODY_STREAM;
+    mr = response_from_body(r, conn, &body, r->head, r->d->tls_cert != NULL);
     if (!mr)
         return queue_internal_error(r, conn);
     for (unsigned i = 0; i < resp->nheaders && i < API_MAX_HEADERS; i++) {
@@ -519,6 +626,91 @@ static enum MHD_Result start_exchange(struct srv_request *r,
     return MHD_YES;
 }
 
+/* Park the request until its mapping changes, wait_s seconds pass or the
+ * server stops (waiters.h has the order of the steps and why). */
+static enum MHD_Result start_wait(struct srv_request *r,
+                                  struct MHD_Connection *conn, unsigned wait_s)
+{
+    struct srv_daemon *d = r->d;
+    enum srv_wait_add added;
+
+    added = srv_waiters_add(d->waiters, &r->waiter,
+                            api_exchange_wait_key(r->ex),
+                            srv_waiters_now_ms() + (uint64_t)wait_s * 1000u);
+    if (added != SRV_WAIT_ADDED) {
+        api_exchange_free(r->ex, true);
+        r->ex = added == SRV_WAIT_FULL
+                    ? api_exchange_refuse(d->api, API_ETOOMANYWAITERS,
+                                          "too many requests wait for a "
+                                          "change already (--max-waiters)")
+                    : api_exchange_refuse(d->api, API_ESHUTTINGDOWN,
+                                          "the server is shutting down");
+        if (!r->ex)
+            return queue_internal_error(r, conn);
+        return queue_response(r, conn);
+    }
+    r->waiting = true;
+    r->wait_s = wait_s;
+    r->waiter.conn = conn;
+    MHD_suspend_connection(conn);
+    /* Counted after it is listed, then the ETag looked at again: a change
+     * in between either finds it listed or shows here (mc_watch.h). */
+    api_exchange_watch(r->ex, true);
+    if (api_exchange_changed(r->ex))
+        srv_waiters_wake_one(d->waiters, &r->waiter, SRV_WAKE_CHANGED);
+    srv_waiters_arm(d->waiters, &r->waiter);
+    return MHD_YES;
+}
+
+/* The request was resumed: answer it afresh (README "Watch"), or 503 when
+ * the server is stopping. */
+static enum MHD_Result answer_after_wait(struct srv_request *r,
+                                         struct MHD_Connection *conn)
+{
+    struct srv_daemon *d = r->d;
+    enum srv_wake why = srv_waiter_why(&r->waiter);
+
+    r->waiting = false;
+    api_exchange_free(r->ex, true);
+    if (why == SRV_WAKE_SHUTDOWN) {
+        r->ex = api_exchange_refuse(d->api, API_ESHUTTINGDOWN,
+                                    "the server is shutting down");
+    } else {
+        struct api_request req = {
+            .method = api_method_parse(r->method),
+            .path = r->path,
+            .header = header_cb,
+            .query = query_cb,
+            .conn = conn,
+            .waited = true,
+            .waited_s = r->wait_s,
+        };
+
+        r->ex = api_exchange_start(d->api, &req);
+        if (r->ex)
+            api_exchange_end(r->ex);
+    }
+    if (!r->ex)
+        return queue_internal_error(r, conn);
+    return queue_response(r, conn);
+}
+
+/* The registry's resume callback (under its lock): hand the connection
+ * back to its worker. */
+static void resume_waiter(void *cls, struct srv_waiter *w)
+{
+    (void)cls;
+    MHD_resume_connection(w->conn);
+}
+
+/* mapcore's watch callback, through the api: key's mapping changed. */
+static void on_watch(void *cls, const void *key)
+{
+    struct srv_daemon *d = cls;
+
+    srv_waiters_wake(d->waiters, key);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -552,7 +744,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     if (!r->ex)
         return queue_internal_error(r, conn);
+    if (r->waiting)
+        return answer_after_wait(r, conn);
     api_exchange_end(r->ex);
+    unsigned wait_s;
+
+    if (api_exchange_wait(r->ex, &wait_s))
+        return start_wait(r, conn, wait_s);
     return queue_response(r, conn);
 }
 
@@ -569,6 +767,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     if (!r)
         return;
     *req_cls = NULL;
+    /* Only at a daemon stop that overtook a wake-up: forget the waiter. */
+    if (r->waiting)
+        srv_waiters_remove(d->waiters, &r->waiter);
     /* A keep-alive connection now waits for its next request line. */
     srv_conns_phase(d->conns, r->fd, SRV_CONN_WAIT);
     duration_us = (now_ns() - r->start_ns) / 1000u;
@@ -576,7 +777,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         r->reader->req = NULL;
     /* A response broken off counts what was handed over of it (at most a
      * block more than the client got); a whole one, its length. */
-    if (completed && !r->head)
+    if (completed && !r->head && !r->stream)
         bytes_out = r->body_len;
     else if (!r->head)
         bytes_out = r->produced;
@@ -615,6 +816,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 static void daemon_free(struct srv_daemon *d)
 {
+    srv_waiters_destroy(d->waiters);
     srv_conns_destroy(d->conns);
     srv_secretfile_free(d->tls_cert, d->tls_cert_len);
     srv_secretfile_free(d->tls_key, d->tls_key_len);
@@ -671,7 +873,8 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
     struct srv_daemon *d;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET |
-                     MHD_USE_ITC; /* how added connections reach a worker */
+                     MHD_USE_ITC | /* how added connections reach a worker */
+                     MHD_ALLOW_SUSPEND_RESUME; /* watch: parked requests */
     const struct srv_conns_limits limits = {
         .max_connections = cfg->max_connections,
         .idle_s = cfg->timeout_s,
@@ -697,7 +900,15 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         daemon_free(d);
         return -1;
     }
+    if (srv_waiters_create(cfg->max_waiters, resume_waiter, d,
+                           &d->waiters) != 0) {
+        snprintf(errbuf, errlen, "cannot start the waiters' timer");
+        daemon_free(d);
+        return -1;
+    }
     d->max_header_bytes = cfg->max_header_bytes;
+    d->max_waiters = cfg->max_waiters;
+    atomic_init(&d->streams, 0);
     atomic_init(&d->inflight, 0);
     atomic_init(&d->draining, false);
     if (tls_setup(cfg, d, tls_opts, errbuf, errlen) != 0) {
@@ -754,9 +965,11 @@ int srv_daemon_start(const struct srv_config *cfg, struct api *api,
         return -1;
     }
     d->port = srv_acceptor_port(fd);
+    api_set_watch(api, on_watch, d);
     if (srv_acceptor_start(fd, d->mhd, d->conns, &d->acceptor) != 0) {
         snprintf(errbuf, errlen, "cannot start the acceptor: %s",
                  strerror(errno));
+        api_set_watch(api, NULL, NULL);
         MHD_stop_daemon(d->mhd);
         daemon_free(d);
         return -1;
@@ -773,6 +986,7 @@ uint16_t srv_daemon_port(const struct srv_daemon *d)
 void srv_daemon_quiesce(struct srv_daemon *d)
 {
     atomic_store(&d->draining, true);
+    srv_waiters_shutdown(d->waiters); /* each waiter gets its 503 */
     srv_acceptor_stop(d->acceptor);
     d->acceptor = NULL;
 }
@@ -794,6 +1008,9 @@ void srv_daemon_stop(struct srv_daemon *d)
     if (!d)
         return;
     srv_acceptor_stop(d->acceptor);
+    /* No connection may stay suspended into MHD_stop_daemon (see above). */
+    srv_waiters_shutdown(d->waiters);
     MHD_stop_daemon(d->mhd);
+    api_set_watch(d->api, NULL, NULL);
     daemon_free(d);
 }

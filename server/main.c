@@ -143,6 +143,7 @@ int main(int argc, char **argv)
                        .max_body_memory = cfg.max_body_memory,
                        .cors_origins = cfg.cors_list,
                        .cors_count = cfg.cors_count,
+                       .max_wait_s = cfg.max_wait_s,
                        .tokens = tokens,
                    },
                    &api) != 0) {

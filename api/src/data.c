@@ -205,8 +205,13 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
         goto out;
     }
     if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m),
-                         info.generation) ||
-        api__not_modified_since(ex, modified)) {
+                         info.generation)) {
+        api__respond(ex, API_S_NOT_MODIFIED);
+        api__validators(ex, etag, modified);
+        api__watch_offer(ex, req, info.generation);
+        goto out;
+    }
+    if (api__not_modified_since(ex, modified)) {
         api__respond(ex, API_S_NOT_MODIFIED);
         api__validators(ex, etag, modified);
         goto out;

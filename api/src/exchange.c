@@ -219,6 +219,8 @@ struct api_exchange *api_exchange_start(struct api *api,
     ex->api = api;
     ex->method = req->method;
     ex->resp.body.kind = API_BODY_NONE;
+    ex->waited = req->waited;
+    ex->waited_s = req->waited_s;
     if (!api__route_admit(ex, req, &m) || !prepare(ex, req))
         return ex;
     /* Before the handler, so that its first look at the body is after the
@@ -268,6 +270,7 @@ struct api_response *api_exchange_response(struct api_exchange *ex)
     if (ex == NULL || !ex->ready)
         return NULL;
     api__cors_finish(ex); /* every answer, errors included */
+    api__watch_applied(ex);
     return &ex->resp;
 }
 
@@ -298,6 +301,7 @@ void api_exchange_free(struct api_exchange *ex, bool completed)
         return;
     if (ex->op != NULL && ex->op->handler->free != NULL)
         ex->op->handler->free(ex, completed);
+    api_exchange_watch(ex, false); /* a watcher no more */
     mc_mapping_unref(ex->map);
     api__auth_release(ex);
     api__conditions_free(ex);

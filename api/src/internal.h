@@ -79,6 +79,7 @@ enum api_route {
     API_ROUTE_UI, /* /ui, /ui/ and /ui/{asset}: the inspector (ui.c) */
     API_ROUTE_EXTENTS,
     API_ROUTE_ZERO,
+    API_ROUTE_EVENTS,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };
@@ -197,6 +198,10 @@ struct api {
     unsigned max_ranges;
     unsigned threads;
     unsigned max_connections;
+    unsigned max_wait_s; /* the cap of Prefer: wait; 0: never wait */
+    /* The server's watch callback (watch.c), set before serving. */
+    api_watch_fn *watch_fn;
+    void *watch_cls;
     char version[64];
     uint32_t boot_nonce; /* makes ETags of a restarted server differ */
     struct api_metrics metrics;
@@ -283,6 +288,14 @@ struct api_exchange {
     /* Bit i set: resp.headers[i] survives api__fail (api__header_keep). */
     uint32_t keep;
     char content_type[MC_CONTENT_TYPE_MAX + 1]; /* resp.content_type */
+    /* Watch (watch.c): the seconds this exchange would wait for ex->map
+     * to leave generation wait_gen (0: it answers now); and, for a request
+     * asked again after a wait, the seconds it waited. */
+    unsigned wait_s;
+    uint64_t wait_gen;
+    bool waited;
+    unsigned waited_s;
+    bool watching;
     /* The handler's private state, op->handler->state_size bytes. */
     _Alignas(max_align_t) unsigned char state[];
 };
@@ -512,6 +525,16 @@ bool api__lease_admit(struct api_exchange *ex);
 /* {"state", "expires_at", "epoch"} of m's lease now. New reference, or
  * NULL when out of memory. */
 struct json_t *api__lease_json(struct mc_mapping *m);
+
+/* watch.c: the 304 of a GET or HEAD whose If-None-Match matched
+ * generation gen of ex->map is ready; when the request prefers to wait
+ * (Prefer: wait=N, README "Watch") and may, record the wait, which the
+ * server then carries out instead of sending the 304. */
+void api__watch_offer(struct api_exchange *ex, const struct api_request *req,
+                      uint64_t gen);
+/* Add Preference-Applied to the answer of a request asked again after its
+ * wait (exchange.c, once per answer). */
+void api__watch_applied(struct api_exchange *ex);
 
 /* maps.c: RFC 3339 UTC with milliseconds, as every time in a body. New
  * reference. */

@@ -193,8 +193,8 @@ static void map_get(struct api_exchange *ex, const struct api_request *req)
     struct mc_mapping *m;
     char etag[API_ETAG_MAX];
     int64_t modified;
+    uint64_t gen;
 
-    (void)req;
     if (!api__need_map(ex))
         return;
     m = ex->map;
@@ -203,10 +203,13 @@ static void map_get(struct api_exchange *ex, const struct api_request *req)
      * live figures in the body (bytes read, views) change without them: a
      * 304 means "nothing about the mapping itself changed". */
     modified = mc_mapping_modified_ms(m);
-    api__etag(ex->api, mc_mapping_id(m), mc_mapping_generation(m), etag);
-    if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m),
-                         mc_mapping_generation(m)) ||
-        api__not_modified_since(ex, modified)) {
+    gen = mc_mapping_generation(m);
+    api__etag(ex->api, mc_mapping_id(m), gen, etag);
+    if (api__etags_match(&ex->cond.if_none_match, mc_mapping_id(m), gen)) {
+        api__respond(ex, API_S_NOT_MODIFIED);
+        api__validators(ex, etag, modified);
+        api__watch_offer(ex, req, gen);
+    } else if (api__not_modified_since(ex, modified)) {
         api__respond(ex, API_S_NOT_MODIFIED);
         api__validators(ex, etag, modified);
     } else {

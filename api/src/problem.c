@@ -74,6 +74,11 @@ static void fail_v(struct api_exchange *ex, enum api_err err, json_t *extra,
      * retrying soon (api/openapi.yaml, out_of_descriptors). */
     if (err == API_ERR_MC(MC_ENOFD))
         api__header(ex, "Retry-After", "1");
+    /* Waiters leave as their mappings change or their waits end; a client
+     * that retries after shutdown reaches the next server (README
+     * "Watch"). */
+    if (err == API_ETOOMANYWAITERS || err == API_ESHUTTINGDOWN)
+        api__header(ex, "Retry-After", "1");
     /* The standard members come first and win over extra's. */
     if (obj != NULL && extra != NULL)
         json_object_update_missing(obj, extra);

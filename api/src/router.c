@@ -59,6 +59,8 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                            PATTERN("v1", "maps", "{name}", "extents")},
     [API_ROUTE_ZERO] = {"zero", false,
                         PATTERN("v1", "maps", "{name}", "zero")},
+    [API_ROUTE_EVENTS] = {"events", false,
+                          PATTERN("v1", "maps", "{name}", "events")},
 };
 
 const char *api__route_label(enum api_route r)

@@ -72,6 +72,7 @@ int api_create(const struct api_config *cfg, struct api **out)
     api->max_ranges = cfg->max_ranges;
     api->threads = cfg->threads;
     api->max_connections = cfg->max_connections;
+    api->max_wait_s = cfg->max_wait_s;
     snprintf(api->version, sizeof(api->version), "%s",
              cfg->version != NULL ? cfg->version : "unknown");
     api__random(&api->boot_nonce, sizeof(api->boot_nonce));

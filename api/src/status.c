@@ -72,6 +72,8 @@ static const struct api_status_entry table[] = {
     {API_EDIGEST, 400, "digest_mismatch", "Body differs from its Content-Digest"},
     {API_EDIGESTALG, 400, "digest_unsupported", "Digest algorithm not supported"},
     {API_EDIGESTBAD, 400, "digest_invalid", "Malformed Content-Digest"},
+    {API_ETOOMANYWAITERS, 503, "too_many_waiters", "Too many waiting requests"},
+    {API_ESHUTTINGDOWN, 503, "shutting_down", "Server shutting down"},
 };
 /* clang-format on */
 

@@ -16,6 +16,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "mapcore/mc_watch.h"
+
 #include "internal.h"
 
 struct mc_catalog {
@@ -40,6 +42,9 @@ struct mc_catalog {
     atomic_bool walk_stop;       /* close asks the walk to end early */
     bool walker;                 /* the walk thread runs (join it) */
     pthread_t walk_thread;
+    /* The watch callback (mc_watch.h): set before serving, then only read. */
+    mc_watch_fn *watch_fn;
+    void *watch_cls;
 };
 
 static size_t first_after(const struct mc_catalog *cat, const char *after);
@@ -933,8 +938,28 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
     }
 cleanup:
     pthread_mutex_unlock(&cat->create_lock);
+    if (rc == MC_OK && m != NULL) {
+        /* Set before the watchers are counted (mc_watch.h): a watch that
+         * misses the callback sees the flag. */
+        atomic_store(&m->removed, true);
+        mc__watch_changed(m, MC_CHANGE_DELETE, 0, 0,
+                          mc_mapping_generation(m));
+    }
     mc_mapping_unref(m);
     return rc;
+}
+
+void mc_catalog_set_watch(struct mc_catalog *cat, mc_watch_fn *fn, void *cls)
+{
+    cat->watch_fn = fn;
+    cat->watch_cls = cls;
+}
+
+void mc__catalog_notify(struct mc_catalog *cat, struct mc_mapping *m,
+                        const struct mc_change *c)
+{
+    if (cat->watch_fn != NULL)
+        cat->watch_fn(cat->watch_cls, m, c);
 }
 
 /* ---- listing and figures ------------------------------------------------ */

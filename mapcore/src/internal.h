@@ -325,6 +325,8 @@ void mc__slab_free_all(struct mc__slab *s);
 
 /* ---- mapping.c ---------------------------------------------------------- */
 
+struct mc__events;
+
 struct mc_mapping {
     atomic_uint_fast64_t refs;
     uint64_t id;
@@ -392,6 +394,12 @@ struct mc_mapping {
     struct mc__lease lease;
 
     atomic_uint_fast64_t generation;
+    /* Watchers counted by mc_mapping_watch, and whether the mapping has
+     * left its catalog (watch.c). */
+    atomic_uint watchers;
+    atomic_bool removed;
+    /* The history of changes, NULL until the first subscriber (events.c). */
+    _Atomic(struct mc__events *) events;
     /* Odd while a resize runs: bumped when it starts (before any byte
      * changes) and when it ends, as a seqlock's sequence. */
     atomic_uint_fast64_t resize_seq;
@@ -457,6 +465,28 @@ enum mc_err mc__mapping_pin(struct mc_mapping *m, uint64_t off,
  * MC_ENOSPC for a write (a sparse hole on a full disk), MC_EIO for a read. */
 enum mc_err mc__mapping_fault_cause(struct mc_mapping *m, uint64_t at,
                                     bool write);
+
+/* ---- watch.c ------------------------------------------------------------ */
+
+/* A change of m is visible and mapcore's locks are released: call the
+ * catalog's watch callback when m has watchers (mc_watch.h). One atomic
+ * load when it has none. */
+enum mc_change_kind;
+struct mc_change;
+void mc__watch_changed(struct mc_mapping *m, enum mc_change_kind kind,
+                       uint64_t offset, uint64_t length, uint64_t gen);
+/* mc__watch_changed for a write of the ranges r[0..n): one change from
+ * the first byte written to the last. */
+void mc__watch_ranges(struct mc_mapping *m, const struct mc_range *r,
+                      size_t n, uint64_t gen);
+/* events.c: append a change to m's history, if it keeps one; free it
+ * with m. */
+void mc__events_append(struct mc_mapping *m, const struct mc_change *c);
+void mc__events_free(struct mc_mapping *m);
+/* catalog.c: call cat's watch callback, if one is installed. */
+struct mc_change;
+void mc__catalog_notify(struct mc_catalog *cat, struct mc_mapping *m,
+                        const struct mc_change *c);
 
 /* ---- resize.c ----------------------------------------------------------- */
 

@@ -97,6 +97,9 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                  ? meta->content_type
                  : MC_CONTENT_TYPE_DEFAULT);
     atomic_init(&m->generation, 1);
+    atomic_init(&m->watchers, 0);
+    atomic_init(&m->removed, false);
+    atomic_init(&m->events, NULL);
     atomic_init(&m->resize_seq, 0);
     atomic_init(&m->modified_at_ms, meta->modified_at_ms);
     atomic_init(&m->saved_modified_ms, meta->modified_at_ms);
@@ -133,6 +136,7 @@ void mc_mapping_unref(struct mc_mapping *m)
     pthread_mutex_destroy(&m->lease_lock);
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
+    mc__events_free(m);
     if (!m->in_slab)
         free(m);
 }
@@ -558,11 +562,12 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
             return rc;
     }
     rc = copy_locked(m, r, n, buf, write, &done);
+    uint64_t gen = 0;
+
     if (write && done > 0) {
         /* Bumped before the ranges unlock, so whoever reads the new bytes
          * afterwards also sees the new generation. */
-        uint64_t gen = atomic_fetch_add(&m->generation, 1) + 1;
-
+        gen = atomic_fetch_add(&m->generation, 1) + 1;
         if (gen_out != NULL)
             *gen_out = gen;
         mc__mapping_touch(m);
@@ -572,6 +577,8 @@ static enum mc_err copy_ranges(struct mc_mapping *m, const struct mc_range *r,
     mc__rangelock_unlock(&m->ranges, ticket);
     atomic_fetch_add_explicit(write ? &m->bytes_written : &m->bytes_read, done,
                               memory_order_relaxed);
+    if (gen != 0)
+        mc__watch_ranges(m, r, n, gen);
     return rc;
 }
 

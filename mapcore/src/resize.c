@@ -47,6 +47,8 @@
  * shrinking works on a full disk; the reserve is refilled once the file
  * has been cut.
  */
+#include "mapcore/mc_watch.h"
+
 #include "internal.h"
 
 /* Cut the file to m->size, or to the largest size another user of the file
@@ -338,12 +340,14 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     }
     /* Bumped before the range lock goes, as writes do: whoever sees the
      * new size also sees the new generation. */
-    atomic_fetch_add(&m->generation, 1);
+    uint64_t gen = atomic_fetch_add(&m->generation, 1) + 1;
+
     atomic_fetch_add(&m->resize_seq, 1); /* even again: the resize is over */
     mc__mapping_touch(m);
     mc__rangelock_unlock(&m->ranges, ticket);
     /* Views wholly past the new end only hold address space now. */
     if (new_size < old)
         mc__viewcache_drop(m->vc, m, (new_size + vs - 1) / vs);
+    mc__watch_changed(m, MC_CHANGE_RESIZE, 0, new_size, gen);
     return MC_OK;
 }

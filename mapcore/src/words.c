@@ -345,5 +345,7 @@ enum mc_err mc_mapping_words(struct mc_mapping *m, struct mc_word *w, size_t n,
     }
 unlock:
     mc__rangelock_unlock(&m->ranges, ticket);
+    if (res->stored)
+        mc__watch_ranges(m, r, n, res->generation);
     return rc;
 }

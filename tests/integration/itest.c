@@ -506,6 +506,35 @@ int itest_connect(uint16_t port, int rcvbuf)
     return fd;
 }
 
+const struct itest_write itest_writes[] = {
+    {"data PUT", "PUT", "/v1/maps/m/data?offset=0", NULL, "abcd", 204, true},
+    {"data PATCH", "PATCH", "/v1/maps/m/data",
+     "Content-Type: message/byterange", "Content-Range: bytes 4-5/*\r\n\r\nef",
+     204, true},
+    {"object PUT", "PUT", "/v1/maps/m/objects/64", NULL, "{\"a\": 1}", 201,
+     true},
+    {"atomic add", "POST", "/v1/maps/m/atomic", NULL,
+     "{\"op\": \"add\", \"offset\": 512, \"width\": 8, \"value\": 1}", 200,
+     true},
+    {"flush", "POST", "/v1/maps/m/flush", NULL, "", 200, false},
+    {"resize", "PATCH", "/v1/maps/m", NULL, "{\"size\": 8192}", 200, true},
+};
+const size_t itest_nwrites = sizeof(itest_writes) / sizeof(itest_writes[0]);
+
+void itest_expect_status(const struct itest_server *s, const char *method,
+                         const char *path, const char *const headers[],
+                         const char *body, long status)
+{
+    struct itest_resp r;
+
+    itest_request(s, method, path, headers, body, body ? strlen(body) : 0,
+                  &r);
+    if (r.status != status)
+        TEST_FAIL("%s %s: %ld, want %ld: %s", method, path, r.status, status,
+                  r.body);
+    itest_resp_free(&r);
+}
+
 char *itest_etag(const struct itest_server *s, const char *name, char *buf,
                  size_t len)
 {

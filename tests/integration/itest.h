@@ -89,6 +89,28 @@ void itest_expect_problem_at(const char *file, int line,
 #define itest_expect_problem(r, status, code)                                \
     itest_expect_problem_at(__FILE__, __LINE__, (r), (status), (code))
 
+/* Shorthand: send a request (body a C string, or NULL) and require its
+ * status; fails the test with the body otherwise. */
+void itest_expect_status(const struct itest_server *s, const char *method,
+                         const char *path, const char *const headers[],
+                         const char *body, long status);
+
+/* A write of every kind on mapping "m" (of 4 KiB or more: every offset is
+ * below 4096): data PUT and PATCH, object PUT, atomic
+ * add, flush and resize. `changes` tells whether it moves the ETag (a
+ * flush does not). */
+struct itest_write {
+    const char *what;
+    const char *method;
+    const char *path;
+    const char *type; /* a Content-Type header line, or NULL */
+    const char *body;
+    long ok; /* its status when allowed */
+    bool changes;
+};
+extern const struct itest_write itest_writes[];
+extern const size_t itest_nwrites;
+
 /* Shorthand: request, expect `status` and problem `code`, free. */
 #define ITEST_PROBLEM(s, method, path, hdrs, body, len, status, code)        \
     do {                                                                     \

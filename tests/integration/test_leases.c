@@ -59,31 +59,8 @@ static void lease_problem(const struct itest_server *s, const char *name,
     itest_resp_free(&r);
 }
 
-/* A write of every kind, each with the header line hdr (NULL: none). */
-struct write_kind {
-    const char *what;
-    const char *method;
-    const char *path;
-    const char *type; /* Content-Type, or NULL */
-    const char *body;
-    long ok; /* its status when allowed */
-};
-
-static const struct write_kind writes[] = {
-    {"data PUT", "PUT", "/v1/maps/m/data?offset=0", NULL, "abcd", 204},
-    {"data PATCH", "PATCH", "/v1/maps/m/data",
-     "Content-Type: message/byterange", "Content-Range: bytes 4-5/*\r\n\r\nef",
-     204},
-    {"object PUT", "PUT", "/v1/maps/m/objects/64", NULL, "{\"a\": 1}", 201},
-    {"atomic add", "POST", "/v1/maps/m/atomic", NULL,
-     "{\"op\": \"add\", \"offset\": 512, \"width\": 8, \"value\": 1}", 200},
-    {"flush", "POST", "/v1/maps/m/flush", NULL, "", 200},
-    {"resize", "PATCH", "/v1/maps/m", NULL, "{\"size\": 8192}", 200},
-};
-#define NWRITES (sizeof(writes) / sizeof(writes[0]))
-
 /* Send write k with hdr (NULL: no Lease-Id); returns the response. */
-static void write_with(const struct itest_server *s, const struct write_kind *w,
+static void write_with(const struct itest_server *s, const struct itest_write *w,
                        const char *hdr, struct itest_resp *r)
 {
     const char *headers[3] = {NULL, NULL, NULL};
@@ -99,17 +76,17 @@ static void write_with(const struct itest_server *s, const struct write_kind *w,
 static void every_write(const struct itest_server *s, const char *hdr,
                         long status, const char *code)
 {
-    for (size_t k = 0; k < NWRITES; k++) {
+    for (size_t k = 0; k < itest_nwrites; k++) {
         struct itest_resp r;
 
-        write_with(s, &writes[k], hdr, &r);
+        write_with(s, &itest_writes[k], hdr, &r);
         if (code != NULL) {
             if (r.status != status)
-                TEST_FAIL("%s with %s: %ld %s", writes[k].what,
+                TEST_FAIL("%s with %s: %ld %s", itest_writes[k].what,
                           hdr ? hdr : "no Lease-Id", r.status, r.body);
             itest_expect_problem(&r, status, code);
-        } else if (r.status != writes[k].ok) {
-            TEST_FAIL("%s with %s: %ld %s", writes[k].what,
+        } else if (r.status != itest_writes[k].ok) {
+            TEST_FAIL("%s with %s: %ld %s", itest_writes[k].what,
                       hdr ? hdr : "no Lease-Id", r.status, r.body);
         }
         itest_resp_free(&r);

@@ -376,29 +376,16 @@ static void scrape(const struct itest_server *s, struct exposition *e)
     itest_resp_free(&r);
 }
 
-static void expect_status(const struct itest_server *s, const char *method,
-                          const char *path, const char *const hdrs[],
-                          const char *body, long status)
-{
-    struct itest_resp r;
-
-    itest_request(s, method, path, hdrs, body, body ? strlen(body) : 0, &r);
-    if (r.status != status)
-        TEST_FAIL("%s %s: %ld, want %ld: %s", method, path, r.status, status,
-                  r.body);
-    itest_resp_free(&r);
-}
-
 static void traffic(const struct itest_server *s)
 {
     static const char *const wr[] = {"Content-Range: bytes 0-4/*", NULL};
     static const char *const rd[] = {"Range: bytes=0-4", NULL};
     static const char *const js[] = {"Content-Type: application/json", NULL};
 
-    expect_status(s, "PUT", "/v1/maps/obs", js, "{\"size\": 65536}", 201);
-    expect_status(s, "PUT", "/v1/maps/obs/data", wr, "hello", 204);
-    expect_status(s, "GET", "/v1/maps/obs/data", rd, NULL, 206);
-    expect_status(s, "GET", "/nope", NULL, NULL, 404);
+    itest_expect_status(s, "PUT", "/v1/maps/obs", js, "{\"size\": 65536}", 201);
+    itest_expect_status(s, "PUT", "/v1/maps/obs/data", wr, "hello", 204);
+    itest_expect_status(s, "GET", "/v1/maps/obs/data", rd, NULL, 206);
+    itest_expect_status(s, "GET", "/nope", NULL, NULL, 404);
 }
 
 TEST(metrics_exposition_strict)

@@ -338,7 +338,8 @@ TEST(bad_numbers)
 {
     static const char *const flags[] = {"--threads", "--max-connections",
                                         "--max-ranges", "--timeout",
-                                        "--max-connections-per-client"};
+                                        "--max-connections-per-client",
+                                        "--max-wait", "--max-waiters"};
     static const char *const bad[] = {
         "-1", "+3", "", "x", "3x", " 3", "1e3", "18446744073709551616",
         "4294967297", /* would wrap to 1 as an unsigned */
@@ -534,6 +535,30 @@ TEST(cors_origins)
                 SRV_CONFIG_EVALUE, "--token-file");
     expect_ok(ARGS("--cors-origin", "http://a", "--token-file", "t.json"), NULL,
               &cfg);
+}
+
+/* Watch: the cap of Prefer: wait (0 turns waiting off) and the bound on
+ * held requests (at least one), by flag and by variable. */
+TEST(watch_limits)
+{
+    struct srv_config cfg;
+
+    expect_ok(NOARGS, NULL, &cfg);
+    CHECK_EQ_U64(cfg.max_wait_s, 60);
+    CHECK_EQ_U64(cfg.max_waiters, 512);
+    expect_ok(ARGS("--max-wait", "5", "--max-waiters=2000"), NULL, &cfg);
+    CHECK_EQ_U64(cfg.max_wait_s, 5);
+    CHECK_EQ_U64(cfg.max_waiters, 2000);
+    expect_ok(NOARGS, ENV("MMAPD_MAX_WAIT", "0", "MMAPD_MAX_WAITERS", "7"),
+              &cfg);
+    CHECK_EQ_U64(cfg.max_wait_s, 0);
+    CHECK_EQ_U64(cfg.max_waiters, 7);
+    expect_fail(ARGS("--max-wait=3601"), NULL, SRV_CONFIG_EVALUE,
+                "--max-wait");
+    expect_fail(ARGS("--max-waiters=0"), NULL, SRV_CONFIG_EVALUE,
+                "--max-waiters");
+    expect_fail(ARGS("--max-waiters=1000001"), NULL, SRV_CONFIG_EVALUE,
+                "--max-waiters");
 }
 
 TEST_MAIN()

@@ -694,4 +694,58 @@ TEST(media_type_rejects)
     CHECK(!api_media_type_valid(lng, API_MEDIA_TYPE_MAX + 1));
 }
 
+/* Prefer: wait (RFC 7240): the first wait that reads as delta-seconds,
+ * among other preferences and parameters, tokens or quoted values. */
+TEST(prefer_wait_found)
+{
+    static const struct {
+        const char *h;
+        uint32_t want;
+    } good[] = {
+        {"wait=30", 30},
+        {"WAIT=5", 5},
+        {"wait = 7", 7},
+        {"wait=\"12\"", 12},
+        {"respond-async, wait=100", 100},
+        {"return=minimal; foo=\"a,b\", wait=9", 9},
+        {"wait=3; x=y", 3},
+        {"  , ,wait=4", 4},
+        {"wait=0", 0},
+        {"wait=99999999999999999999", UINT32_MAX},
+        {"wait=x, wait=6", 6}, /* a broken one is skipped */
+        {"wait=1, wait=2", 1}, /* the first wins */
+        {"handling=lenient,wait=8", 8},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        uint32_t n = 12345;
+
+        if (!api_prefer_wait(good[i].h, strlen(good[i].h), &n) ||
+            n != good[i].want)
+            TEST_FAIL("\"%s\": got %u, want %u", good[i].h, n, good[i].want);
+    }
+}
+
+TEST(prefer_wait_absent_or_broken)
+{
+    static const char *const bad[] = {
+        "", "wait", "wait=", "wait=-1", "wait=+3", "wait=1.5", "wait=3x",
+        "wait=\"3", "wait=\"3\\\"\"", "waiting=3", "await=3", "\"wait\"=3",
+        "respond-async", "wait 3", "wait=3 4", "x=\"wait=3\"", "=3",
+        "x; wait=3", /* a parameter, not a preference */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint32_t n = 0;
+
+        if (api_prefer_wait(bad[i], strlen(bad[i]), &n))
+            TEST_FAIL("\"%s\" read as wait=%u", bad[i], n);
+    }
+    /* The length bounds the read: "wait=3" cut to "wait=". */
+    {
+        uint32_t n = 0;
+
+        CHECK(!api_prefer_wait("wait=3", 5, &n));
+        CHECK(api_prefer_wait("wait=31", 6, &n) && n == 3);
+    }
+}
+
 TEST_MAIN()

@@ -67,6 +67,11 @@ struct api_request {
      * NULL when absent. */
     const char *(*query)(void *conn, const char *key);
     void *conn; /* passed back to the callbacks */
+    /* The request is asked again after it waited waited_s seconds for a
+     * change (README "Watch"): it does not wait again, and its answer
+     * carries Preference-Applied: wait=<waited_s>. */
+    bool waited;
+    unsigned waited_s;
 };
 
 struct api_iov {
@@ -78,7 +83,17 @@ enum api_body_kind {
     API_BODY_NONE,
     API_BODY_IOV,    /* iov[0..iovcnt) valid until release(release_cls) */
     API_BODY_READER, /* read(cls, pos, buf, max) until length bytes given */
+    /* An endless stream (text/event-stream), length unknown: read returns
+     * bytes (> 0), 0 when it has nothing now, -1 when the stream ends.
+     * After a 0 the server waits, holding no thread, until key changes
+     * (the watch callback names it), ready(cls) turns true, or
+     * API_STREAM_IDLE_MS pass, then reads again. */
+    API_BODY_STREAM,
 };
+
+/* The longest a stream stays silent: it then sends a comment line, which
+ * keeps proxies from closing it (README "Events"). */
+#define API_STREAM_IDLE_MS 15000u
 
 /* Where a reader copying an iovec out in order stands. Zero it to start. */
 struct api_iov_cursor {
@@ -106,7 +121,11 @@ struct api_body {
     /* API_BODY_READER: returns bytes written to buf (> 0), or -1 on error
      * (the server then aborts the connection: the length was promised). */
     ssize_t (*read)(void *cls, uint64_t pos, char *buf, size_t max);
-    /* Both kinds: called exactly once when the body is no longer needed. */
+    /* API_BODY_STREAM: true when a read now would give bytes or end the
+     * stream; the key it waits on. */
+    bool (*ready)(void *cls);
+    const void *key;
+    /* Every kind: called exactly once when the body is no longer needed. */
     void (*release)(void *cls);
     void *cls;
 };
@@ -151,6 +170,9 @@ struct api_config {
      * CORS is off. Borrowed; the api keeps its own copy. */
     const char *const *cors_origins;
     size_t cors_count;
+    /* The cap of Prefer: wait in seconds (README "Watch"); 0: requests
+     * never wait. */
+    unsigned max_wait_s;
 };
 
 struct api; /* opaque, shared by all threads */
@@ -207,6 +229,33 @@ long api_exchange_token(const struct api_exchange *ex);
  * the response was sent; a write that was not acknowledged is then reported
  * as such in the metrics. ex may be NULL. */
 void api_exchange_free(struct api_exchange *ex, bool completed);
+
+/* Watch (README "Watch"). A GET or HEAD of a mapping's data or metadata
+ * whose If-None-Match still matches, sent with Prefer: wait=N, is answered
+ * 304 but may wait instead, for the mapping's ETag to change:
+ *   api_exchange_wait(ex, &s)   after _end: true when it wants to wait s
+ *                               seconds (N after the cap) rather than
+ *                               answer now;
+ *   api_exchange_wait_key(ex)   what it waits on (the mapping, held by the
+ *                               exchange until it is freed): the key that
+ *                               the watch callback names on a change;
+ *   api_exchange_watch(ex, on)  count (and uncount) it as a watcher: only
+ *                               watched mappings reach the callback;
+ *   api_exchange_changed(ex)    the ETag moved, or the mapping was deleted,
+ *                               since the answer was made.
+ * When the wait ends the server frees the exchange and starts a new one
+ * with req.waited set, which answers as if asked afresh (no second wait). */
+bool api_exchange_wait(const struct api_exchange *ex, unsigned *seconds);
+const void *api_exchange_wait_key(const struct api_exchange *ex);
+void api_exchange_watch(struct api_exchange *ex, bool on);
+bool api_exchange_changed(const struct api_exchange *ex);
+
+/* Called, on the writer's thread, after every change of a watched mapping
+ * (a write, an atomic store, a resize, a delete), with the key
+ * api_exchange_wait_key gives. It must be quick (mapcore/mc_watch.h).
+ * Install it before serving. */
+typedef void api_watch_fn(void *cls, const void *key);
+void api_set_watch(struct api *api, api_watch_fn *fn, void *cls);
 
 /* Record a finished request in the metrics (called by the server). */
 void api_metrics_record(struct api *api, const char *route, unsigned status,

@@ -258,5 +258,10 @@ bool api_want_digest_parse(const char *hdr, enum api_digest_alg *out);
  * 4 * ceil(len / 3) + 1 bytes). */
 size_t api_base64_encode(const uint8_t *in, size_t len, char *out,
                          size_t out_size);
+/* The wait preference of a Prefer header value header[0..len) (RFC 7240
+ * section 4.3: "wait=N", delta-seconds): true with N in *seconds (values
+ * past UINT32_MAX saturate). False when there is none, or it is not a
+ * number (preferences are hints: a broken one is ignored, not refused). */
+bool api_prefer_wait(const char *header, size_t len, uint32_t *seconds);
 
 #endif

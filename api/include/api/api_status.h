@@ -46,6 +46,8 @@ enum api_err {
     API_EDIGEST,              /* body differs from its Content-Digest */
     API_EDIGESTALG,           /* Content-Digest of unknown algorithms only */
     API_EDIGESTBAD,           /* Content-Digest malformed */
+    API_ETOOMANYWAITERS,      /* --max-waiters requests already wait */
+    API_ESHUTTINGDOWN,        /* a waiting request ended by shutdown */
     API_ERR_END
 };
 
