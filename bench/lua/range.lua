@@ -11,6 +11,7 @@
 --   BENCH_LEN      bytes per request                   (default 4096)
 --   BENCH_ALIGN    offsets are multiples of this       (default BENCH_LEN)
 --   BENCH_BODY     1: send a BENCH_LEN-byte body        (default 1 for PUT/PATCH/POST, else 0)
+--   BENCH_BODY_TEXT  the body to send instead, as is (a JSON operation, W9)
 --   BENCH_NREQ     distinct pre-built requests per thread (default: up to 65536, capped at ~32 MiB)
 --   BENCH_SEED     random seed                         (default 1)
 --   BENCH_NAMES    N > 0: each request also picks a random name index in [0, N) for the
@@ -45,6 +46,7 @@ local body_on = env("BENCH_BODY", default_body) == "1"
 local seed    = tonumber(env("BENCH_SEED", "1"))
 local names   = tonumber(env("BENCH_NAMES", "0"))
 local name_fmt = env("BENCH_NAME_FMT", "w6-%05d")
+local body_text = env("BENCH_BODY_TEXT", nil)
 
 local function fill(s, off, name)
   return (s:gsub("{(%w+)}", function(k)
@@ -95,6 +97,7 @@ function init(args)
     end
     local body = nil
     if body_on then body = bodies[(i + t) % 26] end
+    if body_text then body = body_text end
     reqs[i] = wrk.format(method, fill(path_t, off, name), headers, body)
   end
 end
