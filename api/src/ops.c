@@ -40,8 +40,9 @@
     X(object_put, OBJECTS, API_M_PUT, WRITE, "write", true, true)              \
     X(atomic, ATOMIC, API_M_POST, READ_OR_WRITE, "read or write", true, false) \
     X(lease, LEASE, API_M_POST, WRITE, "write", true, false)                   \
-    X(extents, EXTENTS, API_M_GET, READ, "read", true, false)                 \
+    X(extents, EXTENTS, API_M_GET, READ, "read", true, false)                  \
     X(zero, ZERO, API_M_POST, WRITE, "write", true, true)                      \
+    X(snapshot, SNAPSHOT, API_M_POST, READ, "read", true, false)               \
     X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false, false)                  \
     /* new rows above this line */
 

@@ -34,6 +34,11 @@ struct mc_catalog {
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
 };
 
+int mc__catalog_datafd(const struct mc_catalog *cat)
+{
+    return cat->datafd;
+}
+
 /* ---- the table (callers hold table_lock) -------------------------------- */
 
 /* Index of name, or of where it would go; *found tells which. */
