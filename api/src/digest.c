@@ -159,8 +159,7 @@ void api__digest_header(struct api_exchange *ex, enum api_digest_alg alg,
     char b64[API_DIGEST_MAX * 2];
 
     api_base64_encode(digest, api_digest_alg_len(alg), b64, sizeof(b64));
-    api__header(ex, "Content-Digest", "%s=:%s:", api_digest_alg_name(alg),
-                b64);
+    api__header(ex, "Content-Digest", "%s=:%s:", api_digest_alg_name(alg), b64);
 }
 
 /* A reader body whose bytes were hashed once before its headers went out:
@@ -219,8 +218,8 @@ static bool hash_reader(const struct api_body *b, struct api_hash *h)
         return false;
     while (pos < b->length) {
         uint64_t left = b->length - pos;
-        ssize_t n = b->read(b->cls, pos, buf,
-                            left < BLOCK ? (size_t)left : BLOCK);
+        ssize_t n =
+            b->read(b->cls, pos, buf, left < BLOCK ? (size_t)left : BLOCK);
 
         if (n <= 0) {
             free(buf);

@@ -55,7 +55,8 @@ static bool is_digit(char c)
 /* RFC 9110 tchar. */
 static bool is_tchar(char c)
 {
-    return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return is_alpha(c) || is_digit(c) ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static void skip_sp(struct sf *s)
@@ -268,7 +269,8 @@ static bool parse_bare_item(struct sf *s, struct item *it)
     }
     if (is_alpha(c) || c == '*') {
         s->p++;
-        while (s->p < s->end && (is_tchar(*s->p) || *s->p == ':' || *s->p == '/'))
+        while (s->p < s->end &&
+               (is_tchar(*s->p) || *s->p == ':' || *s->p == '/'))
             s->p++;
         return true;
     }
@@ -377,7 +379,8 @@ static bool parse_dict(const char *hdr, member_fn visit, void *cls)
 static int alg_of(const char *key, size_t klen)
 {
     for (int a = 0; a < API_DIGEST_ALGS; a++) {
-        if (strlen(alg_names[a]) == klen && memcmp(key, alg_names[a], klen) == 0)
+        if (strlen(alg_names[a]) == klen &&
+            memcmp(key, alg_names[a], klen) == 0)
             return a;
     }
     return -1;

@@ -95,12 +95,12 @@ static void extents_get(struct api_exchange *ex, const struct api_request *req)
     }
     free(ext);
     api__respond_json(ex, API_S_OK,
-                      list == NULL ? NULL
-                                   : json_pack("{s:o, s:o}", "extents", list,
-                                               "next",
-                                               next == UINT64_MAX
-                                                   ? json_null()
-                                                   : json_integer((json_int_t)next)));
+                      list == NULL
+                          ? NULL
+                          : json_pack("{s:o, s:o}", "extents", list, "next",
+                                      next == UINT64_MAX
+                                          ? json_null()
+                                          : json_integer((json_int_t)next)));
 }
 
 const struct api_handler api__op_extents = {0, extents_get, NULL, NULL, NULL};

@@ -80,6 +80,7 @@ enum api_route {
     API_ROUTE_EXTENTS,
     API_ROUTE_ZERO,
     API_ROUTE_EVENTS,
+    API_ROUTE_SNAPSHOT,
     API_ROUTE_COUNT,
     API_ROUTE_ANY = API_ROUTE_COUNT /* an operation row valid on every route */
 };

@@ -44,6 +44,7 @@
     X(extents, EXTENTS, API_M_GET, READ, "read", true, false)                  \
     X(zero, ZERO, API_M_POST, WRITE, "write", true, true)                      \
     X(events, EVENTS, API_M_GET, READ, "read", true, false)                    \
+    X(snapshot, SNAPSHOT, API_M_POST, READ, "read", true, false)               \
     X(options, ANY, API_M_OPTIONS, TOKEN, NULL, false, false)                  \
     /* new rows above this line */
 

@@ -61,6 +61,8 @@ static const struct route_def routes[API_ROUTE_COUNT] = {
                         PATTERN("v1", "maps", "{name}", "zero")},
     [API_ROUTE_EVENTS] = {"events", false,
                           PATTERN("v1", "maps", "{name}", "events")},
+    [API_ROUTE_SNAPSHOT] = {"snapshot", false,
+                            PATTERN("v1", "maps", "{name}", "snapshot")},
 };
 
 const char *api__route_label(enum api_route r)

@@ -49,6 +49,10 @@ struct mc_catalog {
 
 static size_t first_after(const struct mc_catalog *cat, const char *after);
 static void wait_walk(struct mc_catalog *cat);
+int mc__catalog_datafd(const struct mc_catalog *cat)
+{
+    return cat->datafd;
+}
 
 /* ---- the table (callers hold table_lock) -------------------------------- */
 

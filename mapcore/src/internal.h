@@ -134,6 +134,16 @@ enum mc_err mc__sys_zero_keep(int fd, uint64_t off, uint64_t len);
  * (SEEK_HOLE): *found false when there is none before the end of file. */
 enum mc_err mc__sys_next_data(int fd, uint64_t off, bool *found,
                               uint64_t *data, uint64_t *hole);
+/* Make dst share src's blocks (ioctl FICLONE, a reflink): MC_EUNSUPPORTED
+ * where the file systems cannot (nothing changed then). */
+enum mc_err mc__sys_clone(int dst, int src);
+/* Copy [off, off+len) of src to the same offsets of dst in the kernel
+ * (copy_file_range, which may share blocks itself): MC_EUNSUPPORTED when
+ * it cannot between these files (another file system, a memfd) before any
+ * byte moved; the caller copies through memory then. */
+enum mc_err mc__sys_copy_range(int src, int dst, uint64_t off, uint64_t len);
+/* Write exactly len bytes at off. */
+enum mc_err mc__sys_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 /* fdatasync / fsync. */
 /* Read exactly len bytes at off: MC_ETRUNCATED when the file ends first. */
 enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off);
@@ -447,6 +457,11 @@ enum mc_err mc__mapping_write_locked(struct mc_mapping *m, uint64_t off,
                                      const void *buf, size_t len,
                                      size_t *done);
 
+/* Copy [off, off+len) of m into buf; the caller holds the range (shared
+ * or exclusive) in m->ranges and checked the bounds. */
+enum mc_err mc__mapping_read_locked(struct mc_mapping *m, uint64_t off,
+                                    void *buf, size_t len);
+
 /* Record a change of m's bytes or size now: stamp a shared file backing's
  * mtime (so the time survives kill -9: the catalog loads the later of its
  * record and the file's mtime), then raise modified_at_ms to now, never
@@ -603,6 +618,8 @@ void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
 /* Keep the walk of catalogs opened from now on from starting until called
  * with false (tests: what a first use checks alone). */
 void mc__catalog_hold_walk(bool on);
+/* The data directory's descriptor (constant while the catalog is open). */
+int mc__catalog_datafd(const struct mc_catalog *cat);
 
 /* ---- store.c: the durable catalog (SQLite) ------------------------------ */
 

@@ -508,6 +508,16 @@ enum mc_err mc__mapping_write_locked(struct mc_mapping *m, uint64_t off,
     return copy_locked(m, &r, 1, &src, true, done);
 }
 
+enum mc_err mc__mapping_read_locked(struct mc_mapping *m, uint64_t off,
+                                    void *buf, size_t len)
+{
+    struct mc_range r = {off, len};
+    uint8_t *dst = buf;
+    size_t done = 0;
+
+    return copy_locked(m, &r, 1, &dst, false, &done);
+}
+
 /* The one copy path of reads and writes: check the bounds, lock the ranges
  * (shared to read, exclusive to write), copy, unlock. A conditional write
  * (test != NULL) locks the whole mapping exclusively instead, so no

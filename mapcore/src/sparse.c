@@ -38,8 +38,7 @@ static uint64_t round_up(uint64_t v, uint64_t page)
 
 /* The end of [off, off+len) against size (len 0: to the end); false when
  * it lies outside. */
-static bool range_end(uint64_t off, uint64_t len, uint64_t size,
-                      uint64_t *end)
+static bool range_end(uint64_t off, uint64_t len, uint64_t size, uint64_t *end)
 {
     if (off > size)
         return false;
@@ -50,9 +49,9 @@ static bool range_end(uint64_t off, uint64_t len, uint64_t size,
     return !__builtin_add_overflow(off, len, end) && *end <= size;
 }
 
-enum mc_err mc_mapping_extents(struct mc_mapping *m, uint64_t off,
-                               uint64_t len, struct mc_range *out,
-                               size_t max, size_t *n, uint64_t *next)
+enum mc_err mc_mapping_extents(struct mc_mapping *m, uint64_t off, uint64_t len,
+                               struct mc_range *out, size_t max, size_t *n,
+                               uint64_t *next)
 {
     uint64_t page = mc__page_size();
     uint64_t end;

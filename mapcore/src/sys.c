@@ -18,6 +18,8 @@
 #include <stdio.h> /* renameat */
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h> /* FICLONE */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -441,6 +443,64 @@ enum mc_err mc__sys_next_data(int fd, uint64_t off, bool *found,
     *found = true;
     *data = (uint64_t)d;
     *hole = (uint64_t)h;
+    return MC_OK;
+}
+
+enum mc_err mc__sys_clone(int dst, int src)
+{
+    if (ioctl(dst, FICLONE, src) == 0)
+        return MC_OK;
+    /* EXDEV: two file systems; EOPNOTSUPP/EINVAL/ENOTTY: one that shares
+     * no blocks (ext4, tmpfs). */
+    if (errno == EXDEV || errno == EOPNOTSUPP || errno == EINVAL ||
+        errno == ENOTTY || errno == EPERM)
+        return MC_EUNSUPPORTED;
+    return mc__sys_err(errno);
+}
+
+enum mc_err mc__sys_copy_range(int src, int dst, uint64_t off, uint64_t len)
+{
+    loff_t in = (loff_t)off;
+    loff_t out = (loff_t)off;
+    uint64_t done = 0;
+
+    while (done < len) {
+        uint64_t left = len - done;
+        ssize_t n = copy_file_range(src, &in, dst, &out,
+                                    left < (1u << 30) ? (size_t)left
+                                                      : (size_t)1 << 30,
+                                    0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && done == 0 &&
+            (errno == EXDEV || errno == EOPNOTSUPP || errno == EINVAL ||
+             errno == ENOSYS))
+            return MC_EUNSUPPORTED;
+        if (n < 0)
+            return mc__sys_err(errno);
+        if (n == 0)
+            return MC_ETRUNCATED; /* the source ended first */
+        done += (uint64_t)n;
+    }
+    return MC_OK;
+}
+
+enum mc_err mc__sys_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return mc__sys_err(w < 0 ? errno : EIO);
+        p += w;
+        off += (uint64_t)w;
+        len -= (size_t)w;
+    }
     return MC_OK;
 }
 

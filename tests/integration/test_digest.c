@@ -57,8 +57,8 @@ static void tool_digest(const char *tool, const void *data, size_t len,
 }
 
 /* "Content-Digest: sha-256=:...:" for data, into hdr. */
-static const char *digest_header(const char *alg, const void *data,
-                                 size_t len, char *hdr, size_t hdrlen)
+static const char *digest_header(const char *alg, const void *data, size_t len,
+                                 char *hdr, size_t hdrlen)
 {
     char b64[128];
 
@@ -98,8 +98,7 @@ static void send_write(const struct itest_server *s,
 /* A refused write: status and code, then the bytes and ETag as before. */
 static void expect_refused(const struct itest_server *s,
                            const struct write_path *wp, const char *dig,
-                           const char *code, const char *pat,
-                           const char *etag)
+                           const char *code, const char *pat, const char *etag)
 {
     struct itest_resp r;
     char buf[128];
@@ -160,10 +159,11 @@ TEST(every_write_path_checks_its_digest)
         expect_refused(&s, wp, wrong, "digest_mismatch", pat, etag);
         expect_refused(&s, wp, "Content-Digest: md5=:HUXZLQLMuI/KZ5KDcJPcOA==:",
                        "digest_unsupported", pat, etag);
-        expect_refused(&s, wp, "Content-Digest: sha-256=:AAAA:",
-                       "digest_invalid", pat, etag);
-        expect_refused(&s, wp, "Content-Digest: sha-256", "digest_invalid",
-                       pat, etag);
+        expect_refused(&s, wp,
+                       "Content-Digest: sha-256=:AAAA:", "digest_invalid", pat,
+                       etag);
+        expect_refused(&s, wp, "Content-Digest: sha-256", "digest_invalid", pat,
+                       etag);
         /* Two digests: both are checked, so one wrong one refuses. */
         {
             char both[400];

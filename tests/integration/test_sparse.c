@@ -53,8 +53,8 @@ static void expect_extents(json_t *j, const uint64_t *want, size_t n)
     }
 }
 
-static void put_at(const struct itest_server *s, const char *name,
-                   uint64_t off, const void *data, size_t len)
+static void put_at(const struct itest_server *s, const char *name, uint64_t off,
+                   const void *data, size_t len)
 {
     char path[128];
     struct itest_resp r;
@@ -71,9 +71,8 @@ TEST(extents_of_a_64gib_sparse_mapping_are_the_written_pages)
     struct itest_server s = {0};
     /* Three far offsets; the middle write straddles a page boundary, so
      * it covers two pages. */
-    const uint64_t at[3] = {5 * GIB + 100, 32 * GIB + PAGE - 3,
-                            64 * GIB - 10};
-    const uint64_t want[6] = {5 * GIB, PAGE, 32 * GIB, 2 * PAGE,
+    const uint64_t at[3] = {5 * GIB + 100, 32 * GIB + PAGE - 3, 64 * GIB - 10};
+    const uint64_t want[6] = {5 * GIB,         PAGE, 32 * GIB, 2 * PAGE,
                               64 * GIB - PAGE, PAGE};
     char path[160];
     json_t *j;
@@ -127,17 +126,16 @@ TEST(extents_of_a_64gib_sparse_mapping_are_the_written_pages)
     }
     json_decref(j);
 
-    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?limit=0", NULL, NULL, 0,
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?limit=0", NULL, NULL, 0, 400,
+                  "invalid_query");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?limit=10001", NULL, NULL, 0,
                   400, "invalid_query");
-    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?limit=10001", NULL, NULL,
-                  0, 400, "invalid_query");
-    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?offset=x", NULL, NULL, 0,
-                  400, "invalid_query");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?offset=x", NULL, NULL, 0, 400,
+                  "invalid_query");
     ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?offset=10&after=5", NULL,
                   NULL, 0, 400, "invalid_query");
-    ITEST_PROBLEM(&s, "GET",
-                  "/v1/maps/sp/extents?offset=68719476736&length=1", NULL,
-                  NULL, 0, 416, "range_not_satisfiable");
+    ITEST_PROBLEM(&s, "GET", "/v1/maps/sp/extents?offset=68719476736&length=1",
+                  NULL, NULL, 0, 416, "range_not_satisfiable");
     ITEST_PROBLEM(&s, "GET", "/v1/maps/nope/extents", NULL, NULL, 0, 404,
                   "not_found");
 
@@ -306,8 +304,8 @@ TEST(zero_is_held_to_the_rules_of_a_write)
     /* Leased: only the holder zeroes. */
     {
         struct itest_resp r;
-        static const char acq[] =
-            "{\"action\": \"acquire\", \"duration\": 60, \"proposed_id\": \"w1\"}";
+        static const char acq[] = "{\"action\": \"acquire\", \"duration\": 60, "
+                                  "\"proposed_id\": \"w1\"}";
 
         itest_request(&s, "POST", "/v1/maps/d/lease", NULL, acq,
                       sizeof(acq) - 1, &r);

@@ -12,7 +12,9 @@
 
 /* sha-256 of "hello" and the sha-512 of the empty string, in base64. */
 #define H256 "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
-#define E512 "z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
+#define E512                                                                   \
+    "z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/"                                       \
+    "SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
 
 TEST(content_digest_good)
 {
@@ -47,8 +49,8 @@ TEST(content_digest_good)
     /* One bad member refuses the field whole, good ones beside it too. */
     CHECK(api_content_digest_parse("sha-256=:AAAA:, sha-256=:" H256 ":", &d) ==
           API_DIGEST_MALFORMED);
-    CHECK(api_content_digest_parse(
-              "sha-256=:" E512 ":", &d) == API_DIGEST_MALFORMED);
+    CHECK(api_content_digest_parse("sha-256=:" E512 ":", &d) ==
+          API_DIGEST_MALFORMED);
 }
 
 TEST(content_digest_unsupported)
@@ -70,38 +72,39 @@ TEST(content_digest_rejects)
     static const char *const bad[] = {
         "",
         "   ",
-        "sha-256",                       /* boolean, not bytes */
+        "sha-256", /* boolean, not bytes */
         "sha-256=?1",
-        "sha-256=\"" H256 "\"",          /* a string */
-        "sha-256=" H256,                 /* a token-ish thing, no colons */
-        "sha-256=:" H256,                /* unterminated */
-        "sha-256=:AAAA:",                /* too short */
-        "sha-256=:" H256 "AAAA:",        /* too long */
-        "sha-256=:" H256 ":x",           /* garbage after the item */
-        "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=A:", /* after pad */
-        "sha-256=:LPJN$l+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:",  /* bad char */
-        "sha-256=:L:",                   /* a lone 6-bit group */
-        "sha-256=:AAA===:",              /* too much padding */
-        "sha-256=:" H256 ":,",           /* trailing comma */
+        "sha-256=\"" H256 "\"",   /* a string */
+        "sha-256=" H256,          /* a token-ish thing, no colons */
+        "sha-256=:" H256,         /* unterminated */
+        "sha-256=:AAAA:",         /* too short */
+        "sha-256=:" H256 "AAAA:", /* too long */
+        "sha-256=:" H256 ":x",    /* garbage after the item */
+        "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=A:", /* after pad
+                                                                    */
+        "sha-256=:LPJN$l+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:", /* bad char */
+        "sha-256=:L:",         /* a lone 6-bit group */
+        "sha-256=:AAA===:",    /* too much padding */
+        "sha-256=:" H256 ":,", /* trailing comma */
         "sha-256=:" H256 ":,,md5=1",
         ", sha-256=:" H256 ":",
-        "sha-256=:" H256 ": ; a",        /* params must follow directly */
+        "sha-256=:" H256 ": ; a", /* params must follow directly */
         "sha-256 =:" H256 ":",
-        "sha-256=:" H256 ":;",           /* a ';' without a key */
+        "sha-256=:" H256 ":;", /* a ';' without a key */
         "md5=\"unterminated",
         "md5=\"bad\\escape\"",
-        "md5=(1 2",                      /* inner list unclosed */
+        "md5=(1 2", /* inner list unclosed */
         "md5=(1  2)x",
         "md5=(12)(3)",
-        "md5=1234567890123456",          /* integer of 16 digits */
-        "md5=1.",                        /* decimal without fraction */
+        "md5=1234567890123456", /* integer of 16 digits */
+        "md5=1.",               /* decimal without fraction */
         "md5=1.2345",
         "md5=?2",
         "md5=-",
         "md5=@",
-        "1md5=1",                        /* key starts with a digit */
+        "1md5=1", /* key starts with a digit */
         "Md5=1",
-        "md5=1\tx=2",                    /* no comma */
+        "md5=1\tx=2", /* no comma */
         "md5=\"a\x01\"",
     };
 
@@ -147,10 +150,10 @@ TEST(want_digest)
 TEST(base64_vectors)
 {
     /* RFC 4648 section 10. */
-    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba",
-                                     "foobar"};
-    static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==",
-                                      "Zm9vYmE=", "Zm9vYmFy"};
+    static const char *const in[] = {"",     "f",     "fo",    "foo",
+                                     "foob", "fooba", "foobar"};
+    static const char *const out[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     char buf[16];
 
     for (size_t i = 0; i < 7; i++) {

@@ -31,9 +31,9 @@
  * off, with the same end) when more may follow, else UINT64_MAX. len 0
  * means "to the end". MC_ERANGE when off is past the size; MC_EDAMAGED,
  * MC_EIO as for reads. */
-enum mc_err mc_mapping_extents(struct mc_mapping *m, uint64_t off,
-                               uint64_t len, struct mc_range *out,
-                               size_t max, size_t *n, uint64_t *next);
+enum mc_err mc_mapping_extents(struct mc_mapping *m, uint64_t off, uint64_t len,
+                               struct mc_range *out, size_t max, size_t *n,
+                               uint64_t *next);
 
 /* Make [off, off+len) read as zeros, atomically with every read and write
  * (the range is held exclusively in the range lock meanwhile), and bump the
