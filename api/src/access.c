@@ -3,7 +3,8 @@
  * The policy itself (token table, constant-time lookup, prefix scopes) is
  * in auth.c; the scope each operation needs is a column of the operation
  * table (ops.c); this file checks it and answers 401 or 403. The rules come from shared API.md, "Security":
- *  - /healthz and /readyz are open; every other path, unknown ones
+ *  - /healthz, /readyz and the inspector's files (/ui/, code only, see
+ *    ui.c) are open; every other path, unknown ones
  *    included, needs a valid token when a table is set, so a caller
  *    without one learns nothing about what exists.
  *  - /metrics, /v1/info and GET /v1/maps need any valid token; the listing

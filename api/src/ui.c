@@ -11,9 +11,9 @@
  * Every answer of the route carries a strict Content-Security-Policy
  * (scripts, styles and connections from this origin only, no inline
  * script or style, no framing), so that even an injected tag in a name the
- * page shows cannot run. Assets carry an ETag made from their bytes, with
- * no-cache: a browser revalidates each load and gets 304 while the binary
- * is the same.
+ * page shows cannot run. Assets carry an ETag made from their bytes (and,
+ * as every tag of ours, the boot nonce), with no-cache: a browser
+ * revalidates each load and gets 304 while the same server runs.
  *
  * /ui (no slash) answers 308 to "ui/": relative, so it holds behind a proxy
  * that mounts the server under a prefix, and the page's relative links

@@ -261,6 +261,7 @@
             frag.appendChild(document.createTextNode(state.size === 0 ? '(empty mapping)' : '(past the end)'));
         pre.textContent = '';
         pre.appendChild(frag);
+        pre.dataset.name = state.name;
         pre.dataset.offset = String(state.offset);
         pre.dataset.etag = state.etag || '';
         pre.dataset.changed = String(state.changed ? state.changed.size : 0);
@@ -366,6 +367,11 @@
         state.etag = null;
         $('viewer').hidden = false;
         $('v-name').textContent = name;
+        /* Nothing of the previous mapping stays on screen (nor in the
+         * data-* attributes that say what the view shows). */
+        $('hex').textContent = '';
+        delete $('hex').dataset.name;
+        delete $('hex').dataset.etag;
         $('v-offset').value = '0';
         $('o-json').textContent = '';
         for (const tr of $('maps').tBodies[0].rows)

@@ -106,4 +106,4 @@ async function main() {
     }
 }
 
-L.run(main, 25000);
+L.run(main, 45000);

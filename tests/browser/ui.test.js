@@ -31,8 +31,7 @@ async function statusText(page) {
 async function openMapping(page, name) {
     await page.click('#maps tr[data-name="' + name + '"] a');
     await L.until('the hex view of ' + name, async () =>
-        page.$eval('#hex', (e, n) => document.getElementById('v-name').textContent === n &&
-            e.dataset.etag !== '', name));
+        page.$eval('#hex', (e, n) => e.dataset.name === n && !!e.dataset.etag, name));
 }
 
 async function setField(page, sel, value) {
@@ -65,17 +64,19 @@ async function setup(browser, label) {
     return { s, page, pat, w: page.watch };
 }
 
-/* The listing pages; the hex view shows the pattern, jumps, and highlights
- * what another client wrote. */
-async function browse(browser) {
-    const { s, page, pat, w } = await setup(browser, 'ui-browse');
+/* The listing pages with `limit` and `next`, and shows lease states. */
+async function list(browser) {
+    const { s, page, w } = await setup(browser, 'ui-list');
 
-    /* The listing, two at a time: alpha beta | objs pattern | zeta. */
+    /* The listing, two at a time: alpha beta | objs pattern | zeta; beta
+     * under a lease. */
+    L.check(L.curlStatus('-X', 'POST', s.base + '/v1/maps/beta/lease', '-d',
+        '{"action": "acquire", "duration": -1}') === 201, 'lease beta');
     await page.goto(s.base + '/ui/?limit=2', { waitUntil: 'load' });
     const names = async () => page.$$eval('#maps tbody tr', (rs) => rs.map((r) => r.dataset.name).join(' '));
     await L.until('page 1', async () => (await names()) === 'alpha beta');
     await L.until('lease states', async () =>
-        (await page.$$eval('#maps td.lease', (t) => t.map((x) => x.textContent).join(' '))) === 'available available');
+        (await page.$$eval('#maps td.lease', (t) => t.map((x) => x.textContent).join(' '))) === 'available leased');
     await page.click('#maps-next');
     await L.until('page 2', async () => (await names()) === 'objs pattern');
     await page.click('#maps-next');
@@ -88,6 +89,14 @@ async function browse(browser) {
     const row = await page.$eval('#maps tr[data-name="pattern"]', (r) =>
         Array.from(r.cells).map((c) => c.textContent));
     L.check(row[1] === '4.00 KiB' && row[2] === 'file' && row[3] === 'readwrite', 'row ' + row.join('|'));
+    await L.screenshot(page, 'list');
+    w.check();
+}
+
+/* The hex view shows the pattern, jumps, and highlights what another
+ * client wrote. */
+async function browse(browser) {
+    const { s, page, pat, w } = await setup(browser, 'ui-browse');
 
     /* The pattern through the hex view: the first page, then offset 1000
      * (shown from 992, the start of its row). */
@@ -187,23 +196,24 @@ async function service(browser) {
     const { s, page, w } = await setup(browser, 'ui-service');
     await page.click('#tab-service');
     await L.until('service figures', async () => /hits \d+/.test(await page.$eval('#svc-summary', (e) => e.textContent)));
-    /* Traffic while the charts sample (once a second): cache hits,
-     * requests and bytes all rise above zero. */
-    for (let round = 0; round < 4; round++) {
+    /* Traffic while the charts sample (once a second), until each chart
+     * has drawn a line above its baseline: cache hits, requests and bytes
+     * all rise above zero. */
+    const inked = async (id) => page.$eval('#' + id, (c) => {
+        const d = c.getContext('2d').getImageData(0, 20, c.width, c.height - 24).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4)
+            n += d[i] > 0 ? 1 : 0;
+        return n;
+    });
+    const ids = ['c-cache', 'c-req', 'c-bytes'];
+    await L.until('three charts with lines', async () => {
         await Promise.all(Array.from({ length: 10 }, () =>
             fetch(s.base + '/v1/maps/pattern/data', { headers: { Range: 'bytes=0-4095' } }).then((r) => r.arrayBuffer())));
-        await new Promise((r) => setTimeout(r, 800));
-    }
-    for (const id of ['c-cache', 'c-req', 'c-bytes']) {
-        const inked = await page.$eval('#' + id, (c) => {
-            const d = c.getContext('2d').getImageData(0, 20, c.width, c.height - 24).data;
-            let n = 0;
-            for (let i = 3; i < d.length; i += 4)
-                n += d[i] > 0 ? 1 : 0;
-            return n;
-        });
-        L.check(inked > 50, id + ' drew a line (' + inked + ' pixels)');
-    }
+        await new Promise((r) => setTimeout(r, 400));
+        const n = await Promise.all(ids.map(inked));
+        return n.every((x) => x > 50);
+    }, 20000);
     await L.screenshot(page, 'service');
     w.check();
     await page.close();
@@ -267,7 +277,7 @@ async function withToken(browser) {
 }
 
 /* One case per run (ctest runs each as its own test). */
-const cases = { browse, edit, objects, service, csp, token: withToken };
+const cases = { list, browse, edit, objects, service, csp, token: withToken };
 const which = process.argv[2];
 if (!cases[which]) {
     console.error('usage: ui.test.js ' + Object.keys(cases).join('|'));
@@ -281,4 +291,4 @@ L.run(async () => {
         await browser.close();
         fs.rmSync(browser.profile, { recursive: true, force: true });
     }
-}, 25000);
+}, 45000);
