@@ -16,6 +16,7 @@
 #include "api/api_auth.h"
 #include "config.h"
 #include "daemon.h"
+#include "holder.h"
 #include "log.h"
 #include "mapcore/mc_catalog.h"
 #include "signals.h"
@@ -77,7 +78,17 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
                 "raise the open-file limit (ulimit -n, LimitNOFILE=) or "
                 "lower --max-open-files",
                 cfg->data_dir);
-    else if (rc != MC_OK)
+    else if (rc == MC_EINUSE) {
+        pid_t pid = srv_dir_holder(cfg->data_dir);
+        char who[48] = "";
+
+        if (pid > 0)
+            snprintf(who, sizeof who, " (pid %ld)", (long)pid);
+        srv_log(SRV_LOG_ERROR,
+                "the data directory %s is in use by another mmapd%s; stop it "
+                "first or choose another --data-dir",
+                cfg->data_dir, who);
+    } else if (rc != MC_OK)
         srv_log(SRV_LOG_ERROR, "cannot open the data directory %s: %s (%s)",
                 cfg->data_dir, mc_strerror(rc), mc_errname(rc));
     return rc;

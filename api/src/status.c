@@ -47,6 +47,8 @@ static const struct api_status_entry table[] = {
     {API_ERR_MC(MC_ELEASEMISSING), 412, "lease_id_missing", "Lease-Id missing"},
     {API_ERR_MC(MC_ELEASEMISMATCH), 412, "lease_mismatch", "Lease-Id mismatch"},
     {API_ERR_MC(MC_ELEASENONE), 412, "lease_not_present", "No lease present"},
+    /* Only mc_catalog_open returns it, before anything is served. */
+    {API_ERR_MC(MC_EINUSE), 500, "internal_error", "Internal error"},
     /* The API's own. */
     {API_EJSON, 400, "invalid_json", "Invalid JSON body"},
     {API_EFIELD, 400, "invalid_field", "Invalid field"},

@@ -49,6 +49,8 @@ struct mc_catalog {
 
 static size_t first_after(const struct mc_catalog *cat, const char *after);
 static void wait_walk(struct mc_catalog *cat);
+static void know_users(struct mc_catalog *cat, struct mc_mapping *m);
+
 int mc__catalog_datafd(const struct mc_catalog *cat)
 {
     return cat->datafd;
@@ -181,13 +183,14 @@ enum mc_err mc__catalog_persist(struct mc_catalog *cat, struct mc_mapping *m,
     return cat ? save(cat, m, false, frees_space) : MC_OK;
 }
 
-void mc__catalog_files_lock(struct mc_catalog *cat, bool lock)
+void mc__catalog_files_lock(struct mc_catalog *cat, struct mc_mapping *m,
+                            bool lock)
 {
     if (!cat)
         return;
     if (lock) {
         pthread_mutex_lock(&cat->create_lock);
-        wait_walk(cat); /* every user of the file known */
+        know_users(cat, m);
     } else
         pthread_mutex_unlock(&cat->create_lock);
 }
@@ -387,6 +390,80 @@ static void wait_walk(struct mc_catalog *cat)
     pthread_mutex_unlock(&cat->check_lock);
 }
 
+static bool walk_finished(struct mc_catalog *cat)
+{
+    pthread_mutex_lock(&cat->check_lock);
+    bool done = cat->walk_done;
+    pthread_mutex_unlock(&cat->check_lock);
+    return done;
+}
+
+/* True when m's file has more than one name (hard links). */
+static bool hard_linked(struct mc_mapping *m)
+{
+    struct stat st;
+    int fd;
+    bool linked = true; /* when unsure, say so: the caller then waits */
+
+    if (mc__fd_get(m, &fd) == MC_OK) {
+        if (mc__sys_identify(fd, &st) == MC_OK)
+            linked = st.st_nlink > 1;
+        mc__fd_put(m);
+    }
+    return linked;
+}
+
+/* Make every other user of m's file known to the registry (sharing.c)
+ * before a resize or an unlinking remove of m decides on it (create_lock
+ * held). After the walk they all are. Before, waiting for the walk (a
+ * minute at a million mappings) would stall every resize and delete after
+ * a start, so the users are found by recorded path instead: the unchecked
+ * mappings naming m's path are checked now. That is exact for a file with
+ * one name; a file with hard links waits for the walk. (A user reaching
+ * the file through a symlink inside the data directory, under another
+ * recorded path, is seen once the walk reaches it.) */
+static void know_users(struct mc_catalog *cat, struct mc_mapping *m)
+{
+    struct mc_mapping **same = NULL;
+    size_t n = 0, cap = 0;
+    bool complete = true;
+
+    if (walk_finished(cat))
+        return;
+    if (settle(cat, m) != MC_OK || m->damaged || hard_linked(m)) {
+        wait_walk(cat);
+        return;
+    }
+    pthread_rwlock_rdlock(&cat->table_lock);
+    for (size_t i = 0; i < cat->count; i++) {
+        struct mc_mapping *o = cat->items[i];
+
+        if (atomic_load(&o->checked) || strcmp(o->file, m->file) != 0)
+            continue;
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 8;
+            struct mc_mapping **g = realloc(same, c * sizeof *g);
+            if (!g) {
+                complete = false;
+                break;
+            }
+            same = g;
+            cap = c;
+        }
+        mc_mapping_ref(o);
+        same[n++] = o;
+    }
+    pthread_rwlock_unlock(&cat->table_lock);
+    for (size_t i = 0; i < n; i++) {
+        if (settle(cat, same[i]) != MC_OK)
+            complete = false;
+        mc_mapping_unref(same[i]);
+    }
+    free(same);
+    if (!complete)
+        wait_walk(cat);
+}
+
 void mc_catalog_wait_checked(struct mc_catalog *cat)
 {
     if (cat)
@@ -437,6 +514,8 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
      * be in place before the first one is mapped. */
     mc__guard_install();
     rc = mc__sys_open_datadir(opt->data_dir, &cat->datafd);
+    if (rc == MC_OK)
+        rc = mc__sys_lock_dir(cat->datafd);
     if (rc != MC_OK)
         goto cleanup;
     rc = mc__viewcache_create(cat->opt.view_size, cat->opt.cache_bytes,
@@ -901,8 +980,20 @@ enum mc_err mc_catalog_remove(struct mc_catalog *cat, const char *name,
     if (!cat || !name)
         return MC_EINVAL;
     pthread_mutex_lock(&cat->create_lock);
-    if (unlink_file)
-        wait_walk(cat); /* every user of the file known */
+    if (unlink_file) {
+        /* create_lock: nobody else removes it meanwhile. */
+        pthread_rwlock_rdlock(&cat->table_lock);
+        size_t at = find(cat, name, &found);
+        if (found) {
+            m = cat->items[at];
+            mc_mapping_ref(m);
+        }
+        pthread_rwlock_unlock(&cat->table_lock);
+        if (m)
+            know_users(cat, m);
+        mc_mapping_unref(m);
+        m = NULL;
+    }
     pthread_rwlock_wrlock(&cat->table_lock);
     size_t pos = find(cat, name, &found);
     /* Unlinking a file other mappings use would leave them damaged at the

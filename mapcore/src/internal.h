@@ -79,6 +79,12 @@ enum mc_err mc__sys_err(int err);
 /* Open (creating one level, 0750, if missing) the data directory. */
 enum mc_err mc__sys_open_datadir(const char *path, int *dirfd);
 
+/* Take the data directory dirfd for this process (flock, exclusive, not
+ * waiting): MC_EINUSE while another process (another mmapd) has it. Held
+ * until dirfd is closed; two users of one data directory would each
+ * believe their own catalog. */
+enum mc_err mc__sys_lock_dir(int dirfd);
+
 /* Open the directory `name` (one component) under dirfd, creating it 0750
  * when create is set. *created tells whether this call made it. */
 enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
@@ -149,6 +155,9 @@ enum mc_err mc__sys_pwrite(int fd, const void *buf, size_t len, uint64_t off);
 enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off);
 enum mc_err mc__sys_datasync(int fd);
 enum mc_err mc__sys_fsync(int fd);
+/* fdatasync, fsync and msync calls made by this process so far (tests
+ * count what a shutdown flushes). */
+uint64_t mc__sys_sync_count(void);
 /* close(fd) when fd >= 0; errors are ignored (nothing useful to do). */
 void mc__sys_close(int fd);
 
@@ -611,10 +620,12 @@ enum mc_err mc__catalog_persist(struct mc_catalog *cat, struct mc_mapping *m,
                                 bool frees_space);
 /* Take the reserve back after a change freed space (best effort). */
 void mc__catalog_refill_reserve(struct mc_catalog *cat);
-/* Take (lock) or drop the catalog's create_lock around the resize of a file
- * mapping, so no create, remove or other resize changes the users of its
- * file or the file's size meanwhile (resize.c, sharing.c). */
-void mc__catalog_files_lock(struct mc_catalog *cat, bool lock);
+/* Take (lock) or drop the catalog's create_lock around the resize of the
+ * file mapping m, so no create, remove or other resize changes the users of
+ * its file or the file's size meanwhile (resize.c, sharing.c). Taking it
+ * also makes every other user of m's file known (catalog.c, know_users). */
+void mc__catalog_files_lock(struct mc_catalog *cat, struct mc_mapping *m,
+                            bool lock);
 /* Keep the walk of catalogs opened from now on from starting until called
  * with false (tests: what a first use checks alone). */
 void mc__catalog_hold_walk(bool on);

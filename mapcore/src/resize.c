@@ -290,7 +290,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
         return rc;
     pthread_mutex_lock(&m->resize_lock);
     if (file)
-        mc__catalog_files_lock(m->cat, true);
+        mc__catalog_files_lock(m->cat, m, true);
     pthread_mutex_lock(&m->lock);
     old = m->size;
     if (new_size == old ||
@@ -298,7 +298,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
         rc = new_size == old ? MC_OK : MC_ESHARED;
         pthread_mutex_unlock(&m->lock);
         if (file)
-            mc__catalog_files_lock(m->cat, false);
+            mc__catalog_files_lock(m->cat, m, false);
         pthread_mutex_unlock(&m->resize_lock);
         mc__rangelock_unlock(&m->ranges, ticket);
         return rc;
@@ -329,7 +329,7 @@ enum mc_err mc_mapping_resize(struct mc_mapping *m, uint64_t new_size)
     if (rc == MC_OK && file)
         rc = persist_file_resize(m, old, new_size, old_pending);
     if (file)
-        mc__catalog_files_lock(m->cat, false);
+        mc__catalog_files_lock(m->cat, m, false);
     pthread_mutex_unlock(&m->resize_lock);
     if (rc != MC_OK) {
         /* Undone, but bytes may have been zeroed and restored meanwhile:

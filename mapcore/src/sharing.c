@@ -140,6 +140,8 @@ enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m)
     mc__fd_put(m);
     if (rc != MC_OK)
         return rc;
+    /* Read before the files lock, a leaf: the mapping lock comes first. */
+    uint64_t need = mc_mapping_size(m);
     pthread_mutex_lock(&f->lock);
     r = lookup(f, st.st_dev, st.st_ino);
     if (!r) {
@@ -169,7 +171,7 @@ enum mc_err mc__files_join(struct mc__files *f, struct mc_mapping *m)
     }
     m->file_slot = r->n;
     r->users[r->n++] = m;
-    m->file_need = mc_mapping_size(m);
+    m->file_need = need;
     m->files = f;
     m->file_rec = r;
     pthread_mutex_unlock(&f->lock);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <linux/fs.h> /* FICLONE */
 #include <sys/ioctl.h>
+#include <sys/file.h> /* flock */
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -295,6 +296,13 @@ enum mc_err mc__sys_open_datadir(const char *path, int *dirfd)
     return MC_OK;
 }
 
+enum mc_err mc__sys_lock_dir(int dirfd)
+{
+    if (flock(dirfd, LOCK_EX | LOCK_NB) == 0)
+        return MC_OK;
+    return errno == EWOULDBLOCK ? MC_EINUSE : mc__sys_err(errno);
+}
+
 enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
                                 int *out, bool *created)
 {
@@ -526,8 +534,17 @@ enum mc_err mc__sys_pread(int fd, void *buf, size_t len, uint64_t off)
     return MC_OK;
 }
 
+/* fdatasync, fsync and msync calls made (tests: mc__sys_sync_count). */
+static atomic_uint_fast64_t syncs;
+
+uint64_t mc__sys_sync_count(void)
+{
+    return atomic_load(&syncs);
+}
+
 enum mc_err mc__sys_datasync(int fd)
 {
+    atomic_fetch_add(&syncs, 1);
     if (fdatasync(fd) < 0)
         return mc__sys_err(errno);
     return MC_OK;
@@ -535,6 +552,7 @@ enum mc_err mc__sys_datasync(int fd)
 
 enum mc_err mc__sys_fsync(int fd)
 {
+    atomic_fetch_add(&syncs, 1);
     if (fsync(fd) < 0)
         return mc__sys_err(errno);
     return MC_OK;
@@ -619,6 +637,7 @@ enum mc_err mc__sys_msync(void *addr, size_t len)
 {
     if (len == 0)
         return MC_OK;
+    atomic_fetch_add(&syncs, 1);
     if (msync(addr, len, MS_SYNC) < 0)
         return mc__sys_err(errno);
     return MC_OK;

@@ -3,7 +3,8 @@
  * /metrics as valid Prometheus text whose counters grow, problem+json 404
  * and 405 answers, the flush endpoint with and without a body, and how the
  * server frames odd requests (Expect: 100-continue answered early, a chunked
- * body refused half-way, HTTP/1.0).
+ * body refused half-way, HTTP/1.0); and that a second mmapd on a data
+ * directory in use is refused, saying so and naming the first one's PID.
  */
 #include <ctype.h>
 #include <math.h>
@@ -499,6 +500,39 @@ TEST(trailing_slash_names_the_same_resource)
     ITEST_PROBLEM(&s, "GET", "/v1/maps/t/data//", NULL, NULL, 0, 404,
                   "not_found");
     ITEST_PROBLEM(&s, "GET", "/nope/", NULL, NULL, 0, 404, "not_found");
+    itest_cleanup(&s);
+}
+
+/* Two servers on one data directory would each believe their own
+ * catalog: the second is refused before it listens, whether the first has
+ * written anything yet or not, with a message that says why (not "I/O
+ * error") and names the first one's PID; the first goes on serving. */
+TEST(second_mmapd_on_one_data_dir_is_refused)
+{
+    struct itest_server s = {0};
+    char out[2048], want[64];
+
+    itest_start(&s, NULL);
+    const char *const args[] = {"--listen", "127.0.0.1:0", "--data-dir",
+                                s.dir, NULL};
+    snprintf(want, sizeof(want), "(pid %d)", (int)s.pid);
+    for (int round = 0; round < 2; round++) {
+        /* Round 0: nothing on disk yet; round 1: a store exists. */
+        if (round == 1)
+            itest_create(&s, "a", "{\"size\": 4096}");
+        CHECK(itest_run(args, 20, out, sizeof(out)) != 0);
+        if (!strstr(out, "is in use by another mmapd") || !strstr(out, want))
+            TEST_FAIL("round %d: %s", round, out);
+        CHECK(strstr(out, "I/O error") == NULL);
+        CHECK(strstr(out, "listening") == NULL);
+    }
+    {
+        size_t len = 0;
+        char *data = itest_get_data(&s, "a", &len);
+
+        CHECK_EQ_U64(len, 4096);
+        free(data);
+    }
     itest_cleanup(&s);
 }
 

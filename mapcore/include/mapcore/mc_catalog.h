@@ -92,7 +92,9 @@ struct mc_spec {
  * whichever comes first. Mappings whose backing file is missing, shorter
  * than recorded or not a regular file become damaged then (reported in
  * mc_info) rather than dropped: a listing reports `damaged` once the check
- * has been made (mc_catalog_wait_checked). MC_ECORRUPT when the store or a
+ * has been made (mc_catalog_wait_checked). MC_EINUSE while another process
+ * has the data directory open as a catalog (it is locked, flock, for as long
+ * as the catalog is open). MC_ECORRUPT when the store or a
  * catalog.json to import exists but cannot be read: the file is left
  * untouched. On success *out is a new catalog. */
 enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,

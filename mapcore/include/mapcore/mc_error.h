@@ -44,7 +44,8 @@
     X(MC_ELEASEBREAKING,"the lease is breaking: it can be released, not renewed or changed") \
     X(MC_ELEASEMISSING, "the mapping is leased: a write must name the lease")  \
     X(MC_ELEASEMISMATCH,"the lease named is not the mapping's lease")          \
-    X(MC_ELEASENONE,    "the mapping has no lease")
+    X(MC_ELEASENONE,    "the mapping has no lease")                          \
+    X(MC_EINUSE,        "the data directory is in use by another mmapd")
 
 enum mc_err {
 #define MC_ERR_ENUM(name, text) name,
