@@ -235,6 +235,14 @@ TEST(access_log_lines_survive_a_crash)
     int status = 0;
     char *text;
 
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer takes over signal delivery (it defers a signal sent
+     * with kill() to a point of its own choosing, and its runtime decides
+     * how the process ends), so under the tsan preset this case would test
+     * TSan, not mmapd. It runs in the dev and asan presets. */
+    fprintf(stderr, "skipped under ThreadSanitizer\n");
+    return;
+#endif
     /* No core file from the abort below (the child inherits the limit). */
     CHECK(setrlimit(RLIMIT_CORE, &no_core) == 0);
     itest_start_logged(&s, NULL, path);
