@@ -33,7 +33,12 @@
 #   QUICK [0]        1: REPEATS=1 DURATION=3 WARMUP=1 QUIET_WAIT=3 unless set explicitly
 #   REPEATS [3]  DURATION [10] s  WARMUP [2] s (unrecorded, round 1 only)  THREADS [2] (wrk)
 #   QUIET_WAIT [15] s max wait for an idle machine before each run; QUIET_BUSY [15] %
-#   PEERS ["mmapd nginx apache redis"]   WORKLOADS ["W1 W2 W3 W4 W5 W6 W7"]
+#   PEERS ["mmapd nginx apache redis"]   WORKLOADS ["W1 W1L W2 W3 W4 W5 W6 W7 W8 W9 W10 digest extents"]
+#     W1L = W1 with both servers' access logs on (a third mmapd, --access-log on, and a second
+#     nginx logging to a file, on MMAPD_LOG_PORT [18092] and NGINX_LOG_PORT [18082])
+#     W8 W9 W10 digest extents: each is its own script (EXTRA_SCRIPTS below), run after the
+#     rounds with the other servers stopped; a missing script is reported "not run"
+#   W8_COUNTS ["1000 100000"; QUICK: 1000]  passed to w8.sh
 #   W1_CONNS [64] W2_CONNS [16] W3_CONNS [64] W4_CONNS [8] W5_CONNS [64] W6_CONNS [64]
 #   W2_LEN [1048576]  W5_SIZE [64GiB = 68719476736]  W6_MAPS [10000]  W6_SIZE [65536]
 #   MMAPD_CACHE [4GiB] main instance --cache-bytes;  MMAPD_SMALL_CACHE [256MiB] W5/W6/W7 budget
@@ -55,7 +60,13 @@ REPEATS="${REPEATS:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-2}"
 export QUIET_WAIT="${QUIET_WAIT:-15}"
 THREADS="${THREADS:-2}"
 PEERS="${PEERS:-mmapd nginx apache redis}"
-WORKLOADS="${WORKLOADS:-W1 W2 W3 W4 W5 W6 W7}"
+WORKLOADS="${WORKLOADS:-W1 W1L W2 W3 W4 W5 W6 W7 W8 W9 W10 digest extents}"
+# The workloads measured by a script of their own (it writes OUT/targets.jsonl rows, see
+# tools/report.py; w8.sh writes OUT/w8.jsonl), in the order they run.
+EXTRA_SCRIPTS="W8:w8.sh W9:w9.sh W10:w10.sh digest:digest.sh extents:extents.sh"
+if [[ "${QUICK:-0}" == 1 ]]; then : "${W8_COUNTS:=1000}"; fi
+export W8_COUNTS="${W8_COUNTS:-1000 100000}"
+export MMAPD_LOG_PORT="${MMAPD_LOG_PORT:-18092}" NGINX_LOG_PORT="${NGINX_LOG_PORT:-18082}"
 SPAN=1073741824
 W2_LEN="${W2_LEN:-1048576}"
 W5_SIZE="${W5_SIZE:-68719476736}"
@@ -113,11 +124,16 @@ log "run dirs $BENCH_TMP, data $BENCH_DATA, results $OUT"
 
 PIN_PID=""
 ALL_PEERS="redis apache nginx"
-cleanup() {
+stop_servers() {
   local p
   for p in $ALL_PEERS; do "$BENCH_DIR/peers/$p.sh" stop 2>/dev/null || true; done
   "$BENCH_DIR/peers/mmapd.sh" stop main 2>/dev/null || true
   "$BENCH_DIR/peers/mmapd.sh" stop small 2>/dev/null || true
+  "$BENCH_DIR/peers/mmapd.sh" stop log 2>/dev/null || true
+  NGINX_INSTANCE=nginx-log "$BENCH_DIR/peers/nginx.sh" stop 2>/dev/null || true
+}
+cleanup() {
+  stop_servers
   stop_pid "$PIN_PID"
   if [[ "$created_tmp" == 1 && "${KEEP_TMP:-0}" != 1 ]]; then rm -rf "$BENCH_TMP"; fi
 }
@@ -164,7 +180,7 @@ fi
 declare -A SPID
 mm_args=(--access-log "$MMAPD_ACCESS_LOG")
 [[ -n "${MMAPD_THREADS:-}" ]] && mm_args+=(--threads "$MMAPD_THREADS")
-MM="http://127.0.0.1:$MMAPD_PORT"; MS="http://127.0.0.1:$MMAPD_SMALL_PORT"
+MM="http://127.0.0.1:$MMAPD_PORT"; MS="http://127.0.0.1:$MMAPD_SMALL_PORT"; ML="http://127.0.0.1:$MMAPD_LOG_PORT"
 
 # mk_map BASE NAME JSON: create or open a mapping; 200/201 are fine, anything else is fatal.
 mk_map() {
@@ -180,6 +196,17 @@ if has "$PEERS" mmapd; then
   mk_map "$MM" bench '{"file":"data.bin","protection":"readonly"}'
   mk_map "$MM" benchput '{"file":"put.bin"}'
   echo "mmapd pid: ${SPID[mmapd]}" >> "$OUT/meta.txt"
+  if has "$WORKLOADS" W1L; then
+    # W1L: the same file through a third instance with its access log on (to its stderr file,
+    # as a service manager would keep it); its own data dir, as two instances never share one
+    mkdir -p "$BENCH_DATA/logdata"
+    ln -f "$D/data.bin" "$BENCH_DATA/logdata/data.bin"
+    SPID[mmapd-log]="$("$BENCH_DIR/peers/mmapd.sh" start log "$MMAPD_LOG_PORT" "$BENCH_DATA/logdata" \
+                        --cache-bytes "$MMAPD_CACHE" --access-log on ${MMAPD_THREADS:+--threads "$MMAPD_THREADS"})"
+    mk_map "$ML" bench '{"file":"data.bin","protection":"readonly"}'
+    log "mmapd-log started, pid ${SPID[mmapd-log]} (access log on)"
+    echo "mmapd-log pid: ${SPID[mmapd-log]}" >> "$OUT/meta.txt"
+  fi
 fi
 if has "$WORKLOADS" W5 || has "$WORKLOADS" W6 || has "$WORKLOADS" W7; then
   SPID[small]="$("$BENCH_DIR/peers/mmapd.sh" start small "$MMAPD_SMALL_PORT" "$S" --cache-bytes "$MMAPD_SMALL_CACHE" "${mm_args[@]}")"
@@ -216,6 +243,12 @@ for p in nginx apache redis; do
   fi
   echo "$p pid: ${SPID[$p]}" >> "$OUT/meta.txt"
 done
+if has "$PEERS" nginx && has "$WORKLOADS" W1L; then
+  SPID[nginx-log]="$(DOCROOT="$D" NGINX_INSTANCE=nginx-log NGINX_PORT="$NGINX_LOG_PORT" NGINX_ACCESS_LOG=on \
+                     "$BENCH_DIR/peers/nginx.sh" start)"
+  log "nginx-log started, pid ${SPID[nginx-log]} (access_log to a file, default format)"
+  echo "nginx-log pid: ${SPID[nginx-log]}" >> "$OUT/meta.txt"
+fi
 if [[ "${VERIFY_PEERS:-0}" == 1 ]] && has "$PEERS" nginx && has "$PEERS" apache && has "$PEERS" redis; then
   DOCROOT="$D" "$BENCH_DIR/peers/verify.sh" | tee "$OUT/verify.txt" >&2 || log "WARNING: peers/verify.sh reported failures"
 fi
@@ -226,7 +259,7 @@ spec() {
   local p="$1" wl="$2"
   METHOD=GET; LEN=4096; WSPAN=$SPAN; NAMES=0; CHECK=pattern; HDRS='Range: bytes={off}-{last}'
   case "$wl" in
-    W1) CONNS="${W1_CONNS:-64}" ;;
+    W1|W1L) CONNS="${W1_CONNS:-64}" ;;
     W2) CONNS="${W2_CONNS:-16}"; LEN="$W2_LEN" ;;
     W3) CONNS="${W3_CONNS:-64}"; METHOD=PUT; HDRS='Content-Range: bytes {off}-{last}/*'; CHECK=put ;;
     W4) CONNS="${W4_CONNS:-8}" ;;
@@ -234,6 +267,14 @@ spec() {
     W6) CONNS="${W6_CONNS:-64}"; WSPAN="$W6_SIZE"; NAMES="$W6_MAPS" ;;
     *) return 1 ;;
   esac
+  if [[ "$wl" == W1L ]]; then   # both access logs on: the logging instances only
+    case "$p" in
+      mmapd) BASE="$ML"; SRVPID="${SPID[mmapd-log]}"; PATH_T=/v1/maps/bench/data ;;
+      nginx) BASE="http://127.0.0.1:$NGINX_LOG_PORT"; SRVPID="${SPID[nginx-log]}"; PATH_T=/data.bin ;;
+      *) return 1 ;;
+    esac
+    return 0
+  fi
   case "$p" in
     mmapd)
       case "$wl" in W5|W6) return 1 ;; esac
@@ -354,7 +395,7 @@ np=${#peer_list[@]}
 verified=" "
 for ((r = 1; r <= REPEATS; r++)); do
   log "=== round $r of $REPEATS ==="
-  for wl in W1 W2 W3 W4; do
+  for wl in W1 W1L W2 W3 W4; do
     has "$WORKLOADS" "$wl" || continue
     for ((i = 0; i < np; i++)); do
       p="${peer_list[$(( (i + r - 1) % np ))]}"
@@ -379,6 +420,22 @@ for ((r = 1; r <= REPEATS; r++)); do
   if has "$WORKLOADS" W7 && has "$PEERS" mmapd; then rss_sample "mmapd main after W1-W4" "${SPID[mmapd]}" "$r" "$MMAPD_CACHE" "$MM"; fi
 done
 for p in "${!SPID[@]}"; do kill -0 "${SPID[$p]}" 2>/dev/null || die "$p (pid ${SPID[$p]}) died during the run"; done
+
+# ---- 5b. workloads with their own script ---------------------------------------------------
+# Run with every server above stopped (they start their own, on their own ports), after the
+# rounds so they cannot disturb W1-W7. Each gets OUT, the binary and the round settings.
+extra_todo=""
+for e in $EXTRA_SCRIPTS; do has "$WORKLOADS" "${e%%:*}" && [[ -x "$BENCH_DIR/${e#*:}" ]] && extra_todo+=" $e"; done
+if [[ -n "$extra_todo" ]]; then
+  stop_servers
+  for e in $extra_todo; do
+    log "${e%%:*}: bench/${e#*:} (log: $OUT/extra_${e%%:*}.log)"
+    echo "${e%%:*}" >> "$OUT/extra_ran.txt"
+    OUT="$OUT" MMAPD_BIN="$MMAPD_BIN" BUILD=0 BENCH_DATA="$BENCH_DATA" QUICK="${QUICK:-0}" REPEATS="$REPEATS" \
+      DURATION="$DURATION" "$BENCH_DIR/${e#*:}" > "$OUT/extra_${e%%:*}.log" 2>&1 \
+      || log "WARNING: bench/${e#*:} failed (see $OUT/extra_${e%%:*}.log)"
+  done
+fi
 
 # ---- 6. report ---------------------------------------------------------------------------
 python3 "$BENCH_DIR/tools/report.py" "$OUT" > "$OUT/summary.md"

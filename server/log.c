@@ -1,11 +1,15 @@
 /* log.c - leveled log lines and JSON access lines on stderr.
  *
- * Each line is built in a local buffer and written with one fwrite under
- * flockfile, so that lines from the worker threads never interleave. Lines
- * longer than the buffer are cut rather than allocated: logging must not
- * fail or block on memory.
+ * Each line is built in a local buffer. A leveled line is written at once
+ * with one fwrite under flockfile; an access line goes through the calling
+ * thread's buffer (logbuf.c), which writes whole lines under the same lock,
+ * so lines from the worker threads never interleave. Lines longer than the
+ * buffer are cut rather than allocated: logging must not fail or block on
+ * memory.
  */
 #include "log.h"
+
+#include "logbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -42,17 +46,41 @@ static void write_line(const char *buf, size_t len)
     funlockfile(stderr);
 }
 
-/* UTC time with milliseconds, RFC 3339: "2024-05-01T12:00:00.123Z". */
+/* UTC time with milliseconds, RFC 3339: "2024-05-01T12:00:00.123Z" (24
+ * bytes and a NUL; len must be at least 25). gmtime_r and snprintf run once
+ * a second per thread: gmtime_r takes glibc's time-zone lock, and every
+ * access line needs a timestamp. */
 static void timestamp(char *buf, size_t len)
 {
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[64]; /* "2024-05-01T12:00:00." */
+    static _Thread_local size_t cached_len;
     struct timespec ts;
-    struct tm tm;
+    unsigned ms;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d.",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
+        cached_sec = ts.tv_sec;
+        cached_len = strlen(cached);
+    }
+    if (len < cached_len + 5) {
+        buf[0] = '\0';
+        return;
+    }
+    ms = (unsigned)(ts.tv_nsec / 1000000);
+    memcpy(buf, cached, cached_len);
+    buf += cached_len;
+    *buf++ = (char)('0' + ms / 100);
+    *buf++ = (char)('0' + ms / 10 % 10);
+    *buf++ = (char)('0' + ms % 10);
+    *buf++ = 'Z';
+    *buf = '\0';
 }
 
 void srv_log(enum srv_log_level level, const char *fmt, ...)
@@ -108,21 +136,30 @@ static void json_string(char *buf, size_t size, size_t *pos, const char *s)
     *pos = p;
 }
 
-static void append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Append the literal s (its length known at compile time) at *pos. */
+#define PUT_LIT(buf, size, pos, s) put_bytes(buf, size, pos, s, sizeof(s) - 1)
 
-static void append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
+static void put_bytes(char *buf, size_t size, size_t *pos, const char *s,
+                      size_t n)
 {
-    va_list ap;
-    int n;
-
-    if (*pos >= size)
+    if (*pos + n >= size)
         return;
-    va_start(ap, fmt);
-    n = vsnprintf(buf + *pos, size - *pos, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *pos += (size_t)n < size - *pos ? (size_t)n : size - *pos - 1;
+    memcpy(buf + *pos, s, n);
+    *pos += n;
+}
+
+/* Decimal digits of v at *pos: the access line's numbers, without the
+ * cost of vsnprintf's format parsing on every request. */
+static void put_u64(char *buf, size_t size, size_t *pos, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put_bytes(buf, size, pos, tmp + sizeof(tmp) - n, n);
 }
 
 void srv_log_access(const struct srv_access *a)
@@ -136,17 +173,26 @@ void srv_log_access(const struct srv_access *a)
     if (!log_access)
         return;
     timestamp(ts, sizeof(ts));
-    append(buf, sizeof(buf), &p, "{\"ts\":\"%s\",\"method\":", ts);
+    PUT_LIT(buf, sizeof(buf), &p, "{\"ts\":\"");
+    put_bytes(buf, sizeof(buf), &p, ts, strlen(ts));
+    PUT_LIT(buf, sizeof(buf), &p, "\",\"method\":");
     json_string(buf, sizeof(buf), &p, a->method);
-    append(buf, sizeof(buf), &p, ",\"path\":");
+    PUT_LIT(buf, sizeof(buf), &p, ",\"path\":");
     json_string(buf, path_room, &p, a->path);
-    append(buf, sizeof(buf), &p,
-           ",\"status\":%u,\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-           ",\"duration_us\":%" PRIu64 ",\"client\":",
-           a->status, a->bytes_in, a->bytes_out, a->duration_us);
+    PUT_LIT(buf, sizeof(buf), &p, ",\"status\":");
+    put_u64(buf, sizeof(buf), &p, a->status);
+    PUT_LIT(buf, sizeof(buf), &p, ",\"bytes_in\":");
+    put_u64(buf, sizeof(buf), &p, a->bytes_in);
+    PUT_LIT(buf, sizeof(buf), &p, ",\"bytes_out\":");
+    put_u64(buf, sizeof(buf), &p, a->bytes_out);
+    PUT_LIT(buf, sizeof(buf), &p, ",\"duration_us\":");
+    put_u64(buf, sizeof(buf), &p, a->duration_us);
+    PUT_LIT(buf, sizeof(buf), &p, ",\"client\":");
     json_string(buf, sizeof(buf) - 32, &p, a->client);
-    if (a->token >= 0)
-        append(buf, sizeof(buf), &p, ",\"token\":%ld", a->token);
-    append(buf, sizeof(buf), &p, "}\n");
-    write_line(buf, p);
+    if (a->token >= 0) {
+        PUT_LIT(buf, sizeof(buf), &p, ",\"token\":");
+        put_u64(buf, sizeof(buf), &p, (uint64_t)a->token);
+    }
+    PUT_LIT(buf, sizeof(buf), &p, "}\n");
+    srv_logbuf_append(buf, p);
 }

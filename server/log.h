@@ -1,8 +1,11 @@
 /* log.h - leveled logging and the JSON access log, both on stderr.
  *
- * One line per call, written with a single fwrite under the stdio lock so
- * lines of concurrent threads never interleave. Safe from any thread once
- * srv_log_init() has run (before any thread starts).
+ * One line per call; lines of concurrent threads never interleave. A
+ * leveled line is written at once. An access line is buffered per thread
+ * (logbuf.h) and reaches stderr within SRV_LOGBUF_FLUSH_MS while the
+ * server runs, at the latest when srv_logbuf_flush() runs (main.c: before
+ * it acts on SIGHUP, SIGTERM or SIGINT, and at exit). Safe from any thread
+ * once srv_log_init() has run (before any thread starts).
  */
 #ifndef SERVER_LOG_H
 #define SERVER_LOG_H

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "holder.h"
 #include "log.h"
+#include "logbuf.h"
 #include "mapcore/mc_catalog.h"
 #include "signals.h"
 #include "tokens.h"
@@ -124,6 +125,9 @@ int main(int argc, char **argv)
         return 2;
     }
     srv_log_init(cfg.log_level, cfg.access_log);
+    /* Access lines are buffered per thread: a crash or an exit() from
+     * anywhere still writes them. */
+    srv_logbuf_install_crash_flush();
 
     /* Before any thread exists: libmicrohttpd's threads inherit the mask. */
     if (srv_signals_block() != 0) {
@@ -171,9 +175,16 @@ int main(int argc, char **argv)
            where);
     fflush(stdout);
 
-    /* SIGHUP reloads the token file; connections stay open throughout. */
+    /* SIGHUP reloads the token file; connections stay open throughout.
+     * Between signals this thread writes out the access lines the workers
+     * buffered (logbuf.h), and it does so before acting on any signal: a
+     * line logged before a SIGHUP is on stderr before what the SIGHUP
+     * logs, which tests/clients/lib.sh relies on. */
     for (;;) {
-        sig = srv_signals_wait();
+        sig = srv_signals_wait(SRV_LOGBUF_FLUSH_MS);
+        srv_logbuf_flush();
+        if (sig == 0)
+            continue;
         if (sig != SIGHUP)
             break;
         if (cfg.token_file)
@@ -183,12 +194,22 @@ int main(int argc, char **argv)
     }
     srv_log(SRV_LOG_INFO, "signal %d received: shutting down", sig);
     srv_daemon_quiesce(daemon);
-    if (!srv_daemon_drain(daemon, DRAIN_TIMEOUT_MS))
-        srv_log(SRV_LOG_WARN,
-                "requests still in flight after %u ms; closing them",
-                DRAIN_TIMEOUT_MS);
+    /* In slices, so the lines of requests that end meanwhile still reach
+     * stderr within SRV_LOGBUF_FLUSH_MS. */
+    for (unsigned waited = 0;
+         !srv_daemon_drain(daemon, SRV_LOGBUF_FLUSH_MS);
+         waited += SRV_LOGBUF_FLUSH_MS) {
+        srv_logbuf_flush();
+        if (waited + SRV_LOGBUF_FLUSH_MS >= DRAIN_TIMEOUT_MS) {
+            srv_log(SRV_LOG_WARN,
+                    "requests still in flight after %u ms; closing them",
+                    DRAIN_TIMEOUT_MS);
+            break;
+        }
+    }
     srv_daemon_stop(daemon);
     daemon = NULL;
+    srv_logbuf_flush(); /* the lines of the drained requests */
     status = 0;
 
 out:

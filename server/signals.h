@@ -16,8 +16,10 @@
 int srv_signals_block(void);
 
 /* Wait until SIGTERM, SIGINT or SIGHUP arrives and return it: the first
- * two mean shut down, SIGHUP means reload the token file. SIGPIPE never
- * arrives here, it stays blocked and pending signals of it are harmless. */
-int srv_signals_wait(void);
+ * two mean shut down, SIGHUP means reload the token file. Returns 0 when
+ * none came within timeout_ms (main.c flushes the access log then). SIGPIPE
+ * never arrives here, it stays blocked and pending signals of it are
+ * harmless. */
+int srv_signals_wait(unsigned timeout_ms);
 
 #endif

@@ -6,6 +6,15 @@
 2. The detail table: median [min–max] per (workload, peer) of req/s, MB/s, p50/p99,
    server CPU µs/req (the figure least disturbed by other tenants), errors.
 3. W7: RSS samples of the mmapd instances against their --cache-bytes budget.
+
+Workloads measured by their own scripts (EXTRA below: W8, W9, W10, digest, extents) get
+a row each in the ratio table too: the rows their script wrote to OUT/targets.jsonl, or
+"not run" (with the reason) when there are none. A script that run.sh runs writes one
+JSON object per target to $OUT/targets.jsonl:
+  {"workload": "W9", "target": "...", "mmapd": "text", "reference": "text",
+   "ratio": 0.93 or null, "rounds": "0.9-1.0" or "-", "goal": "≥ 0.8×", "pass": true/false/null,
+   "cpu": "text" or "-"}
+W8 needs none: its row is made from OUT/w8.jsonl (w8.sh).
 """
 import json
 import statistics
@@ -16,12 +25,23 @@ from pathlib import Path
 MiB = 1 << 20
 WL_DESC = {
     "W1": "GET 4 KiB random, 1 GiB hot, 64 conns",
+    "W1L": "W1 with both servers' access logs on (to files)",
     "W2": "GET 1 MiB random, 16 conns",
     "W3": "PUT 4 KiB random (ranged), 64 conns",
     "W4": "GET 4 KiB random, 8 conns (latency)",
     "W5": "GET 4 KiB random, 64 GiB sparse, cache 256 MiB, 64 conns",
     "W6": "GET 4 KiB random, random one of 10,000 mappings, 64 conns",
 }
+
+
+# Workloads with their own script, in table order: (id, target, goal, script).
+EXTRA = [
+    ("W8", "W8 catalog at scale: last 10 % of creates vs first 10 %", "≤ 1.5×", "w8.sh"),
+    ("W9", "W9 atomic add req/s vs Redis INCRBY", "≥ 0.8×", "w9.sh"),
+    ("W10", "W10 watch wake-up after a write, p99", "≤ 5 ms; W1 with 1,000 waiters ≥ 0.9× W1", "w10.sh"),
+    ("digest", "W3 with Content-Digest: sha-256 vs W3 without", "cost recorded (ratio)", "digest.sh"),
+    ("extents", "extents of a 1 TiB sparse mapping (10,000 extents), one page of 1,000", "time per page recorded", "extents.sh"),
+]
 
 
 def load(p):
@@ -66,6 +86,36 @@ def errors(r):
     return r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
 
 
+def extra_rows(d, row):
+    """The rows of the workloads measured by their own scripts (EXTRA), or "not run"."""
+    targets = load(d / "targets.jsonl")
+    w8 = load(d / "w8.jsonl")
+    ran = set((d / "extra_ran.txt").read_text().split()) if (d / "extra_ran.txt").exists() else set()
+    bench = Path(__file__).resolve().parent.parent
+    for wid, target, goal, script in EXTRA:
+        rows = [t for t in targets if t.get("workload") == wid]
+        if wid == "W8" and w8:
+            for x in w8:
+                row(f"W8 at {x['n']:,} mappings: last 10 % vs first 10 % of creates",
+                    f"{x['last10_ms']} ms/create", f"first 10 %: {x['first10_ms']} ms", f"{x['ratio']:.2f}×",
+                    "–", goal, x["ratio"] <= 1.5, "–")
+            continue
+        if rows:
+            for t in rows:
+                ratio = t.get("ratio")
+                row(t.get("target", target), t.get("mmapd", "–"), t.get("reference", "–"),
+                    "–" if ratio is None else f"{ratio:.2f}×", t.get("rounds", "–"), t.get("goal", goal),
+                    t.get("pass"), t.get("cpu", "–"))
+            continue
+        if not (bench / script).exists():
+            why = f"not run: no bench/{script} yet"
+        elif wid in ran:
+            why = f"not run: bench/{script} ran but wrote no row (see its log)"
+        else:
+            why = f"not run (add {wid} to WORKLOADS)"
+        row(target, why, "–", "–", "–", goal, None, "–")
+
+
 def main():
     d = Path(sys.argv[1] if len(sys.argv) > 1 else "results/latest")
     runs = load(d / "runs.jsonl")
@@ -102,7 +152,8 @@ def main():
         ref_wl = ref_wl or wl
         a, b = m(wl, mm_peer, key), m(ref_wl, ref_peer, key)
         if a is None or b is None:
-            row(name, fmt(a), f"{ref_label} {fmt(b)}", "–", "–", f"≥ {goal_val}", None, "–")
+            row(name, "not run" if a is None else fmt(a), f"{ref_label} {'not run' if b is None else fmt(b)}",
+                "–", "–", f"≥ {goal_val}×", None, "–")
             return
         ratio = a / b
         ca, cb = m(wl, mm_peer, "us"), m(ref_wl, ref_peer, "us")
@@ -110,6 +161,9 @@ def main():
             f"≥ {goal_val}×", ratio >= goal_val, f"{f1(ca)} vs {f1(cb)}")
 
     ratio_row("W1 req/s vs nginx", "W1", "nginx", "nginx", 1.2)
+    ratio_row("W1L req/s vs nginx, both access logs on", "W1L", "nginx", "nginx", 1.2)
+    ratio_row("access log cost: mmapd W1L vs W1 req/s", "W1L", "mmapd", "mmapd W1", 0.9, ref_wl="W1")
+    ratio_row("W1 req/s vs Redis GETRANGE", "W1", "redis", "Redis", 0.9)
     # W2: against the better of nginx and Apache (MB/s)
     b2 = {p: m("W2", p, "mbps_payload") for p in ("nginx", "apache")}
     b2 = {p: v for p, v in b2.items() if v is not None}
@@ -124,6 +178,11 @@ def main():
             f"nginx p99 {ms(b)} ms, p50 {ms(m('W4', 'nginx', 'lat_p50_us'))} ms", f"{a / b:.2f}×",
             per_round("W4", "mmapd", "W4", "nginx", "lat_p99_us"), "≤ 1.0×", a <= b,
             f"{f1(m('W4', 'mmapd', 'us'))} vs {f1(m('W4', 'nginx', 'us'))}")
+    a, b = m("W4", "mmapd", "lat_p99_us"), m("W4", "redis", "lat_p99_us")
+    if a is not None and b is not None:
+        row("W4 p99 latency vs Redis (8 conns)", f"p99 {ms(a)} ms", f"Redis p99 {ms(b)} ms", f"{a / b:.2f}×",
+            per_round("W4", "mmapd", "W4", "redis", "lat_p99_us"), "≤ 3.0×", a <= 3 * b,
+            f"{f1(m('W4', 'mmapd', 'us'))} vs {f1(m('W4', 'redis', 'us'))}")
     ratio_row("W5 req/s vs mmapd W1", "W5", "mmapd", "mmapd W1", 0.5, ref_wl="W1", mm_peer="mmapd-small")
     ratio_row("W6 req/s vs mmapd W1", "W6", "mmapd", "mmapd W1", 0.5, ref_wl="W1", mm_peer="mmapd-small")
     small = [x for x in rss if x["label"].startswith("mmapd-small")]
@@ -135,6 +194,7 @@ def main():
         row("W7 RSS of mmapd-small after W5/W6 vs budget", f"VmRSS {rss_b / MiB:.0f} MiB (anon {worst.get('RssAnon_kB', 0) / 1024:.0f}, file {worst.get('RssFile_kB', 0) / 1024:.0f}) max, {worst['label']}",
             f"budget {budget / MiB:.0f} MiB + 64 MiB", f"{rss_b / lim:.2f}× of limit", "–", "≤ 1.0× of limit",
             rss_b <= lim, "–")
+    extra_rows(d, row)
     out.append("")
     out.append("Ratios > 1 are better for req/s and MB/s; for W4 the ratio is mmapd p99 / nginx p99 (lower is better). "
                "\"per-round ratios\" pair the runs of the same round (same machine state).")

@@ -15,6 +15,7 @@
 #   expect_same WHAT GOT WANT RULE  GOT and WANT (files) must have the same sha256
 #   check COND... -- MESSAGE  record a failure unless the command COND succeeds
 #   log_mark / log_since M   access-log line count now / the lines logged after M
+#                            (both first make the server write its buffered lines)
 #   next_second              sleep until the wall clock is in a later second
 #   http_date                the current time as an HTTP-date (RFC 9110 5.6.7)
 #   finish NAME              stop mmapd (it must exit 0), print the verdict;
@@ -165,20 +166,44 @@ check() {
     if "${cmd[@]}"; then echo "ok: $*"; else fail "$*"; fi
 }
 
+# The server buffers access lines per thread for up to 100 ms (README,
+# "Logging"). SIGHUP makes it write them all before it logs the SIGHUP
+# (without --token-file: "SIGHUP: no --token-file to reload"), so once that
+# line is in the log, so is the line of every request answered before.
+log_sync() {
+    local before
+    before=$(grep -c 'mmapd info: SIGHUP' "$tmp/mmapd.err" || true)
+    kill -HUP "$pid"
+    for _ in $(seq 200); do
+        (($(grep -c 'mmapd info: SIGHUP' "$tmp/mmapd.err" || true) > before)) && return
+        sleep 0.05
+    done
+    die "mmapd did not log the SIGHUP within 10 s"
+}
+
 log_mark() {
+    log_sync
     wc -l <"$tmp/mmapd.err"
 }
 
 log_since() {
+    log_sync
     tail -n +"$(($1 + 1))" "$tmp/mmapd.err" | grep '^{"ts"' || true
 }
 
 # The access-log lines after MARK for METHOD on PATH, as "STATUS BYTES_OUT".
+# A request's line is logged when the server has sent the whole answer,
+# which can be a moment after the client has read it: poll (at most 5 s)
+# until at least one line is there.
 requests_since() {
-    local mark=$1 method=$2 path=$3
+    local mark=$1 method=$2 path=$3 lines=
+    for _ in $(seq 50); do
+        lines=$(log_since "$mark" | { grep -F "\"method\":\"$method\",\"path\":\"$path\"," || true; })
+        [[ -n $lines ]] && break
+        sleep 0.1
+    done
     # No such request is an answer too (empty), not an error.
-    log_since "$mark" | { grep -F "\"method\":\"$method\",\"path\":\"$path\"," || true; } \
-        | sed -E 's/.*"status":([0-9]+).*"bytes_out":([0-9]+).*/\1 \2/'
+    [[ -z $lines ]] || sed -E 's/.*"status":([0-9]+).*"bytes_out":([0-9]+).*/\1 \2/' <<<"$lines"
 }
 
 # HTTP-dates have one-second resolution, so a tool that compares times sees

@@ -720,3 +720,63 @@ void itest_unmount_tmpfs(const char *dir)
     mounted[0] = '\0';
     rmdir(dir);
 }
+
+/* ---- the server's stderr ------------------------------------------------ */
+
+/* Point fd 2 at a fresh file; returns the saved fd 2. The child forked by
+ * itest_start inherits it. */
+static int stderr_to(const char *path)
+{
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    CHECK(saved >= 0 && fd >= 0);
+    fflush(stderr);
+    CHECK(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+    close(fd);
+    return saved;
+}
+
+static void stderr_restore(int saved)
+{
+    fflush(stderr);
+    CHECK(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+}
+
+void itest_start_logged(struct itest_server *s, const char *const extra[],
+                        char *path)
+{
+    int fd = mkstemp(path);
+    int saved;
+
+    CHECK(fd >= 0);
+    close(fd);
+    saved = stderr_to(path);
+    itest_start(s, extra);
+    stderr_restore(saved);
+}
+
+char *itest_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    long len;
+
+    CHECK(f != NULL);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)len + 1);
+    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    return text;
+}
+
+char *itest_take_file(const char *path)
+{
+    char *text = itest_read_file(path);
+
+    unlink(path);
+    return text;
+}

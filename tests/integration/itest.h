@@ -44,6 +44,16 @@ struct itest_server {
  * it. */
 void itest_start(struct itest_server *s, const char *const extra[]);
 
+/* itest_start with the server's stderr (its log) going to a new file, whose
+ * name goes into path (a "/tmp/mmapd-it-log-XXXXXX" template). */
+void itest_start_logged(struct itest_server *s, const char *const extra[],
+                        char *path);
+
+/* The contents of the file at path (malloc'ed, NUL-terminated): now, for
+ * itest_read_file; itest_take_file removes the file after reading it. */
+char *itest_read_file(const char *path);
+char *itest_take_file(const char *path);
+
 /* SIGTERM, wait at most 15 s, and require exit status 0. */
 void itest_stop(struct itest_server *s);
 

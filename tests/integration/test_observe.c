@@ -474,60 +474,6 @@ TEST(metrics_parser_rejects)
 
 /* ---- access log -------------------------------------------------------- */
 
-/* Point fd 2 at a fresh file; returns the saved fd 2. */
-static int stderr_to(const char *path)
-{
-    int saved = dup(STDERR_FILENO);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    CHECK(saved >= 0 && fd >= 0);
-    fflush(stderr);
-    CHECK(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
-    close(fd);
-    return saved;
-}
-
-static void stderr_restore(int saved)
-{
-    fflush(stderr);
-    CHECK(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
-    close(saved);
-}
-
-/* The contents of the file at path (malloc'ed, NUL-terminated); the file
- * is removed. */
-static char *take_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text;
-    long len;
-
-    CHECK(f != NULL);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    text = calloc(1, (size_t)len + 1);
-    CHECK(text != NULL && fread(text, 1, (size_t)len, f) == (size_t)len);
-    fclose(f);
-    unlink(path);
-    return text;
-}
-
-/* Start s with extra and its stderr going to a new file, whose name goes
- * into path (a "/tmp/mmapd-it-log-XXXXXX" template). */
-static void start_logged(struct itest_server *s, const char *const extra[],
-                         char *path)
-{
-    int fd = mkstemp(path);
-    int saved;
-
-    CHECK(fd >= 0);
-    close(fd);
-    saved = stderr_to(path);
-    itest_start(s, extra);
-    stderr_restore(saved);
-}
-
 /* Run the traffic against a server started with extra, and return what it
  * wrote to stderr (malloc'ed) after it stopped. */
 static char *server_stderr(const char *const extra[], bool with_traffic)
@@ -535,12 +481,12 @@ static char *server_stderr(const char *const extra[], bool with_traffic)
     struct itest_server s = {0};
     char path[] = "/tmp/mmapd-it-log-XXXXXX";
 
-    start_logged(&s, extra, path);
+    itest_start_logged(&s, extra, path);
     if (with_traffic)
         traffic(&s);
     itest_stop(&s); /* every line is written once it has exited */
     itest_cleanup(&s);
-    return take_file(path);
+    return itest_take_file(path);
 }
 
 static json_int_t int_field(json_t *o, const char *key, const char *line)
@@ -642,7 +588,7 @@ TEST(access_log_counts_bytes_of_a_broken_off_response)
     bool seen = false;
     int fd;
 
-    start_logged(&s, NULL, path);
+    itest_start_logged(&s, NULL, path);
     itest_create(&s, "big", "{\"size\": 16777216}");
     fd = itest_connect(s.port, 4096);
     CHECK(fd >= 0);
@@ -657,7 +603,7 @@ TEST(access_log_counts_bytes_of_a_broken_off_response)
     usleep(300 * 1000);
     itest_stop(&s);
     itest_cleanup(&s);
-    text = take_file(path);
+    text = itest_take_file(path);
     for (char *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         json_error_t err;
@@ -688,7 +634,6 @@ TEST(access_log_names_the_token_by_position)
     char file[64], path[] = "/tmp/mmapd-it-log-XXXXXX";
     struct itest_server s = {0};
     struct itest_resp r;
-    int fd, saved;
     size_t lines = 0;
     char *text, *save = NULL;
     FILE *f;
@@ -698,12 +643,8 @@ TEST(access_log_names_the_token_by_position)
     f = fopen(file, "w");
     CHECK(f != NULL && fputs(tokens, f) >= 0 && fclose(f) == 0);
     CHECK(chmod(file, 0600) == 0);
-    fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    saved = stderr_to(path);
-    itest_start(&s, (const char *const[]){"--token-file", file, NULL});
-    stderr_restore(saved);
+    itest_start_logged(&s, (const char *const[]){"--token-file", file, NULL},
+                       path);
     itest_request(&s, "GET", "/v1/info",
                   (const char *const[]){"Authorization: Bearer second-secret",
                                         NULL},
@@ -717,7 +658,7 @@ TEST(access_log_names_the_token_by_position)
     unlink(file);
     rmdir(dir);
 
-    text = take_file(path);
+    text = itest_take_file(path);
     if (strstr(text, "secret"))
         TEST_FAIL("a token reached the log: %s", text);
     for (char *line = strtok_r(text, "\n", &save); line;
