@@ -1142,6 +1142,40 @@ TEST(close_flushes_only_written_mappings)
     teardown(&f);
 }
 
+/* Right after a start, before the walk has checked anyone, a resize and
+ * an unlinking remove still see the other users of the file (found by
+ * recorded path, checked on the spot) and do not wait for the walk. */
+TEST(sharing_rules_hold_before_the_walk)
+{
+    struct fixture f;
+    struct mc_spec spec = sized(4 * VS);
+    struct mc_mapping *b = NULL;
+
+    setup(&f);
+    CHECK_RC(create(&f, "a", spec, NULL), MC_OK);
+    spec.given |= MC_SPEC_FILE;
+    spec.file = "a";
+    spec.size = 2 * VS;
+    CHECK_RC(create(&f, "b", spec, NULL), MC_OK);
+    mc_catalog_close(f.cat);
+
+    mc__catalog_hold_walk(true); /* released only at the end */
+    open_cat(&f);
+    CHECK_RC(mc_catalog_get(f.cat, "b", &b), MC_OK);
+    /* a (not checked yet) needs 4 VS: b may not cut below that. */
+    CHECK_RC(mc_mapping_resize(b, VS), MC_ESHARED);
+    CHECK_EQ_U64(mc_mapping_size(b), 2 * VS);
+    CHECK_EQ_U64(stat_of(&f, "a").st_size, 4 * VS);
+    CHECK_RC(mc_catalog_remove(f.cat, "b", true), MC_ESHARED);
+    CHECK(exists(&f, "a"));
+    mc_mapping_unref(b);
+    CHECK_RC(mc_catalog_remove(f.cat, "b", false), MC_OK);
+    CHECK_RC(mc_catalog_remove(f.cat, "a", true), MC_OK); /* alone now */
+    CHECK(!exists(&f, "a"));
+    mc__catalog_hold_walk(false);
+    teardown(&f);
+}
+
 TEST(small_mappings_get_small_views)
 {
     struct fixture f;
