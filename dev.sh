@@ -21,12 +21,14 @@ PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
           libsqlite3-dev nettle-dev
           libcurl4-openssl-dev curl ca-certificates openssl
           nginx-light yamllint python3-yaml
-          wget aria2 lftp rclone qemu-utils qemu-block-extra)
+          wget aria2 lftp rclone qemu-utils qemu-block-extra xfsprogs)
 # nettle-dev: SHA-2 for the Content-Digest of api/src/digest.c.
 # nginx-light: the proxy of the scale-out test (tests/integration/test_scaleout.sh);
 # yamllint, python3-yaml: deploy/check.sh. Without them those tests skip.
 # wget ... qemu-block-extra: the real clients of tests/clients (ctest -L
 # clients); qemu-block-extra holds qemu-img's http:// (curl) block driver.
+# xfsprogs: mkfs.xfs for the reflink case of tests/integration/test_snapshot.c
+# (an XFS image on a loop device; it skips without root or mkfs.xfs).
 # systemd-analyze (package systemd, heavy) is not installed: its check skips.
 # chromium, nodejs, npm: the browser tests (tests/browser, ctest -L browser;
 # puppeteer-core from tests/browser/package-lock.json drives Debian's

@@ -17,6 +17,10 @@
 --   BENCH_NAMES    N > 0: each request also picks a random name index in [0, N) for the
 --                  {name} token (many-mappings workload W6)   (default 0: {name} unused)
 --   BENCH_NAME_FMT string.format pattern for {name}     (default "w6-%05d")
+--   BENCH_DIGESTS  26 base64 SHA-256 digests, comma-separated, of the 26 bodies
+--                  ('A' x len .. 'Z' x len): each request with a body then carries
+--                  "Content-Digest: sha-256=:<its digest>:" (bench/digest.sh makes
+--                  them with openssl)                  (default: no digest)
 --
 -- Template tokens: {off} first byte, {last} last byte (inclusive, as in
 -- Range/Content-Range), {end} one past the last byte, {len} length, {span},
@@ -84,6 +88,11 @@ function init(args)
   if body_on then
     for c = 0, 25 do bodies[c] = string.rep(string.char(65 + c), len) end
   end
+  local digests, ndig = {}, 0
+  for d in string.gmatch(env("BENCH_DIGESTS", ""), "[^,]+") do
+    digests[ndig] = d
+    ndig = ndig + 1
+  end
   for i = 1, nreq do
     local off = (math.random(nblk) - 1) * align
     local name = nil
@@ -96,7 +105,11 @@ function init(args)
       end
     end
     local body = nil
-    if body_on then body = bodies[(i + t) % 26] end
+    if body_on then
+      local c = (i + t) % 26
+      body = bodies[c]
+      if ndig == 26 then headers["Content-Digest"] = "sha-256=:" .. digests[c] .. ":" end
+    end
     if body_text then body = body_text end
     reqs[i] = wrk.format(method, fill(path_t, off, name), headers, body)
   end
