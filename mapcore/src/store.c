@@ -222,12 +222,16 @@ static bool fast_int(const char **p, const char *end, json_int_t *v)
 
     if (neg)
         q++;
-    while (q < end && *q >= '0' && *q <= '9' && digits < 19) {
+    /* 18 digits never overflow a json_int_t; a 19th is refused before it
+     * is multiplied in (the fast reader then declines to jansson). */
+    while (q < end && *q >= '0' && *q <= '9' && digits < 18) {
         x = x * 10 + (*q - '0');
         q++;
         digits++;
     }
-    if (digits == 0 || digits > 18 || (digits > 1 && (*p)[neg] == '0'))
+    if (q < end && *q >= '0' && *q <= '9')
+        return false;
+    if (digits == 0 || (digits > 1 && (*p)[neg] == '0'))
         return false;
     *v = neg ? -x : x;
     *p = q;
