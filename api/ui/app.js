@@ -15,9 +15,11 @@
  *  - Mappings: one page of GET /v1/maps at a time (`limit`, then `after` =
  *    the previous page's `next`); the lease state comes from each
  *    mapping's own metadata, as the listing leaves it out.
- *  - Bytes: a page of PAGE bytes read with a Range request; "live" polls
- *    it every second with If-None-Match (a 304 costs no bytes), and the
- *    bytes that differ from the previous read are highlighted.
+ *  - Bytes: a page of PAGE bytes read with a Range request; "live"
+ *    re-reads it on each event of GET .../events, or (with a token, or when
+ *    the stream fails) polls it every second with If-None-Match (a 304
+ *    costs no bytes); the bytes that differ from the previous read are
+ *    highlighted.
  *  - Write: PATCH /data (message/byterange) with If-Match set to the ETag
  *    of the bytes on screen, so a write never lands on bytes the user has
  *    not seen; a 412 is shown and the view re-read.
@@ -50,6 +52,7 @@
         changed: null,        /* Set of page indexes that changed */
         polling: false,       /* a poll is in flight */
         pollTimer: null,
+        events: null,         /* EventSource of the live view */
         svcTimer: null,
         samples: [],          /* service samples, oldest first */
     };
@@ -337,26 +340,79 @@
         renderHex();
     }
 
+    /* Live view. Without a token the page follows GET .../events (README
+     * "Inspector", api/openapi.yaml): a write, resize or reset re-reads the
+     * page at once, and readPage highlights what differs. EventSource
+     * cannot send an Authorization header, so with a token in use (or on a
+     * stream error) the page polls every POLL_MS with If-None-Match
+     * instead. body[data-live] says which: "events", "poll" or "off". */
     function startPoll() {
         stopPoll();
-        if (!$('v-live').checked || !state.name)
+        if (!$('v-live').checked || !state.name) {
+            document.body.dataset.live = 'off';
             return;
-        state.pollTimer = setInterval(async () => {
-            if (state.polling)
+        }
+        if (!state.token && window.EventSource)
+            startEvents(state.name);
+        else
+            startInterval();
+    }
+
+    function startInterval() {
+        document.body.dataset.live = 'poll';
+        state.pollTimer = setInterval(refreshLive, POLL_MS);
+    }
+
+    async function refreshLive() {
+        if (state.polling)
+            return;
+        state.polling = true;
+        try {
+            await readPage(true);
+        } finally {
+            state.polling = false;
+        }
+    }
+
+    function startEvents(name) {
+        const es = new EventSource('../' + mapPath(name, '/events'));
+        state.events = es;
+        es.addEventListener('open', () => {
+            if (state.events === es)
+                document.body.dataset.live = 'events';
+        });
+        for (const kind of ['write', 'resize', 'reset']) {
+            es.addEventListener(kind, async () => {
+                if (state.events !== es)
+                    return;
+                if (kind !== 'write')
+                    await loadMeta();
+                await refreshLive();
+            });
+        }
+        es.addEventListener('delete', () => {
+            if (state.events !== es)
                 return;
-            state.polling = true;
-            try {
-                await readPage(true);
-            } finally {
-                state.polling = false;
-            }
-        }, POLL_MS);
+            stopPoll();
+            document.body.dataset.live = 'off';
+            say(name + ' was deleted', true);
+        });
+        es.addEventListener('error', () => {
+            /* Closed by the server or never opened: poll instead. */
+            if (state.events !== es)
+                return;
+            stopPoll();
+            startInterval();
+        });
     }
 
     function stopPoll() {
         if (state.pollTimer !== null)
             clearInterval(state.pollTimer);
         state.pollTimer = null;
+        if (state.events)
+            state.events.close();
+        state.events = null;
     }
 
     async function openMap(name) {
@@ -615,12 +671,16 @@
         $('token').value = '';
         tokenState();
         loadMaps(null);
+        if (state.name)
+            startPoll(); /* events need no token; polling sends it */
     });
     $('token-clear').addEventListener('click', () => {
         state.token = '';
         sessionStorage.removeItem(TOKEN_KEY);
         tokenState();
         loadMaps(null);
+        if (state.name)
+            startPoll(); /* events need no token; polling sends it */
     });
     $('tab-maps').addEventListener('click', () => showTab('maps'));
     $('tab-service').addEventListener('click', () => showTab('service'));
