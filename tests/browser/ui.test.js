@@ -11,7 +11,8 @@
  * shows and answers by re-reading, writing nothing; an object decodes to its
  * JSON; the service charts draw; an inline script is refused by the CSP;
  * and against a server with --token-file the page asks for a token, then
- * works with it (live by polling). Screenshots go to $MMAPD_BROWSER_OUT/screenshots.
+ * works with it (live by polling); the extents strip of a sparse mapping
+ * lists exactly its two written pages. Screenshots go to $MMAPD_BROWSER_OUT/screenshots.
  */
 'use strict';
 
@@ -283,8 +284,35 @@ async function withToken(browser) {
     await page.close();
 }
 
+/* The extents strip of a sparse mapping lists exactly the two pages
+ * written, far apart, paged one extent an answer (?limit=1: after/next). */
+async function extents(browser) {
+    const s = await L.startMmapd('ui-extents', []);
+    const size = 16 << 20;
+    const far = 8 << 20;
+    L.check(L.curlStatus('-X', 'PUT', s.base + '/v1/maps/sparse', '-d',
+        '{"size": ' + size + ', "allocation": "sparse"}') === 201, 'create sparse');
+    for (const at of [100, far + 5])
+        L.check(L.curlStatus('-X', 'PUT', s.base + '/v1/maps/sparse/data', '-H',
+            'Content-Range: bytes ' + at + '-' + (at + 3) + '/*', '--data-binary', 'data') === 204, 'write at ' + at);
+    const page = await L.watchedPage(browser);
+    const w = page.watch;
+    await page.goto(s.base + '/ui/?limit=1', { waitUntil: 'load' });
+    await page.waitForSelector('body[data-ready="1"]');
+    await L.until('the listing', async () => (await page.$$('#maps tbody tr')).length === 1);
+    await openMapping(page, 'sparse');
+    await L.until('the extents strip', async () =>
+        page.$eval('#extents', (e) => e.dataset.name === 'sparse'));
+    const got = await page.$eval('#extents', (e) => [e.dataset.extents, e.dataset.complete]);
+    L.check(got[0] === '0+4096 ' + far + '+4096', 'the extents ' + got[0]);
+    L.check(got[1] === '1', 'listed through');
+    await L.screenshot(page, 'extents');
+    w.check();
+    await page.close();
+}
+
 /* One case per run (ctest runs each as its own test). */
-const cases = { list, browse, edit, objects, service, csp, token: withToken };
+const cases = { list, browse, edit, objects, service, csp, token: withToken, extents };
 const which = process.argv[2];
 if (!cases[which]) {
     console.error('usage: ui.test.js ' + Object.keys(cases).join('|'));
