@@ -15,12 +15,15 @@
  *  - Mappings: one page of GET /v1/maps at a time (`limit`, then `after` =
  *    the previous page's `next`); the lease state comes from each
  *    mapping's own metadata, as the listing leaves it out.
- *  - Bytes: a page of PAGE bytes read with a Range request; "live" polls
- *    it every second with If-None-Match (a 304 costs no bytes), and the
- *    bytes that differ from the previous read are highlighted.
+ *  - Bytes: a page of PAGE bytes read with a Range request; "live"
+ *    re-reads it on each event of GET .../events, or (with a token, or when
+ *    the stream fails) polls it every second with If-None-Match (a 304
+ *    costs no bytes); the bytes that differ from the previous read are
+ *    highlighted.
  *  - Write: PATCH /data (message/byterange) with If-Match set to the ETag
  *    of the bytes on screen, so a write never lands on bytes the user has
  *    not seen; a 412 is shown and the view re-read.
+ *  - Extents: a strip of where the mapping holds data (GET .../extents).
  *  - Objects: GET /objects/{offset}, shown as indented JSON.
  *  - Service: /v1/info and /metrics every second, as rates on small
  *    canvas charts (the last CHART_POINTS seconds).
@@ -32,6 +35,7 @@
     const ROW = 16;
     const POLL_MS = 1000;
     const CHART_POINTS = 60;
+    const EXTENT_PAGES = 10;   /* answers of /extents drawn at most */
     const TOKEN_KEY = 'mmapd.token';
     const params = new URLSearchParams(location.search);
     /* ?limit=N: the mappings per page (tests use a small one). */
@@ -50,6 +54,7 @@
         changed: null,        /* Set of page indexes that changed */
         polling: false,       /* a poll is in flight */
         pollTimer: null,
+        events: null,         /* EventSource of the live view */
         svcTimer: null,
         samples: [],          /* service samples, oldest first */
     };
@@ -337,26 +342,79 @@
         renderHex();
     }
 
+    /* Live view. Without a token the page follows GET .../events (README
+     * "Inspector", api/openapi.yaml): a write, resize or reset re-reads the
+     * page at once, and readPage highlights what differs. EventSource
+     * cannot send an Authorization header, so with a token in use (or on a
+     * stream error) the page polls every POLL_MS with If-None-Match
+     * instead. body[data-live] says which: "events", "poll" or "off". */
     function startPoll() {
         stopPoll();
-        if (!$('v-live').checked || !state.name)
+        if (!$('v-live').checked || !state.name) {
+            document.body.dataset.live = 'off';
             return;
-        state.pollTimer = setInterval(async () => {
-            if (state.polling)
+        }
+        if (!state.token && window.EventSource)
+            startEvents(state.name);
+        else
+            startInterval();
+    }
+
+    function startInterval() {
+        document.body.dataset.live = 'poll';
+        state.pollTimer = setInterval(refreshLive, POLL_MS);
+    }
+
+    async function refreshLive() {
+        if (state.polling)
+            return;
+        state.polling = true;
+        try {
+            await readPage(true);
+        } finally {
+            state.polling = false;
+        }
+    }
+
+    function startEvents(name) {
+        const es = new EventSource('../' + mapPath(name, '/events'));
+        state.events = es;
+        es.addEventListener('open', () => {
+            if (state.events === es)
+                document.body.dataset.live = 'events';
+        });
+        for (const kind of ['write', 'resize', 'reset']) {
+            es.addEventListener(kind, async () => {
+                if (state.events !== es)
+                    return;
+                if (kind !== 'write')
+                    await loadMeta();
+                await refreshLive();
+            });
+        }
+        es.addEventListener('delete', () => {
+            if (state.events !== es)
                 return;
-            state.polling = true;
-            try {
-                await readPage(true);
-            } finally {
-                state.polling = false;
-            }
-        }, POLL_MS);
+            stopPoll();
+            document.body.dataset.live = 'off';
+            say(name + ' was deleted', true);
+        });
+        es.addEventListener('error', () => {
+            /* Closed by the server or never opened: poll instead. */
+            if (state.events !== es)
+                return;
+            stopPoll();
+            startInterval();
+        });
     }
 
     function stopPoll() {
         if (state.pollTimer !== null)
             clearInterval(state.pollTimer);
         state.pollTimer = null;
+        if (state.events)
+            state.events.close();
+        state.events = null;
     }
 
     async function openMap(name) {
@@ -372,6 +430,7 @@
         $('hex').textContent = '';
         delete $('hex').dataset.name;
         delete $('hex').dataset.etag;
+        delete $('extents').dataset.name;
         $('v-offset').value = '0';
         $('o-json').textContent = '';
         for (const tr of $('maps').tBodies[0].rows)
@@ -381,6 +440,7 @@
         say('', false);
         await readPage(false);
         startPoll();
+        await loadExtents();
     }
 
     async function goTo(off) {
@@ -396,6 +456,62 @@
         state.changed = null;
         $('v-offset').value = String(state.offset);
         await readPage(false);
+    }
+
+    /* ---- the extents strip ---------------------------------------------- */
+
+    /* Where the open mapping holds data: GET .../extents, paged with
+     * `after` = `next` (LIMIT extents an answer), at most EXTENT_PAGES
+     * answers, drawn on #extents across the whole size. An extent split
+     * where one answer ends is joined again (api/openapi.yaml). The list
+     * goes to data-extents ("offset+length ..."), and data-complete says
+     * whether the pages ran out before the mapping did. */
+    async function loadExtents() {
+        const name = state.name;
+        const list = [];
+        let after = null;
+        let pages = 0;
+        do {
+            const q = '?limit=' + LIMIT + (after === null ? '' : '&after=' + after);
+            let r;
+            try {
+                r = await api(mapPath(name, '/extents' + q));
+            } catch (e) {
+                return netError('extents', e);
+            }
+            if (name !== state.name)
+                return;
+            if (!r.ok)
+                return fail(r, 'extents');
+            const j = await r.json();
+            for (const x of j.extents) {
+                const last = list[list.length - 1];
+                if (last && last.offset + last.length === x.offset)
+                    last.length += x.length;
+                else
+                    list.push({ offset: x.offset, length: x.length });
+            }
+            after = j.next;
+        } while (after !== null && ++pages < EXTENT_PAGES);
+        drawExtents(list, after === null);
+    }
+
+    function drawExtents(list, complete) {
+        const c = $('extents');
+        const g = c.getContext('2d');
+        g.fillStyle = cssColor('--line');
+        g.fillRect(0, 0, c.width, c.height);
+        g.fillStyle = cssColor('--accent');
+        const scale = state.size > 0 ? c.width / state.size : 0;
+        for (const x of list)
+            g.fillRect(Math.floor(x.offset * scale), 0, Math.max(1, Math.ceil(x.length * scale)), c.height);
+        c.dataset.name = state.name;
+        c.dataset.extents = list.map((x) => x.offset + '+' + x.length).join(' ');
+        c.dataset.complete = complete ? '1' : '0';
+        let bytes = 0;
+        for (const x of list)
+            bytes += x.length;
+        $('x-meta').textContent = list.length + ' extent(s), ' + human(bytes) + (complete ? '' : ' (first ' + EXTENT_PAGES + ' pages only)');
     }
 
     /* ---- writing ------------------------------------------------------ */
@@ -615,12 +731,16 @@
         $('token').value = '';
         tokenState();
         loadMaps(null);
+        if (state.name)
+            startPoll(); /* events need no token; polling sends it */
     });
     $('token-clear').addEventListener('click', () => {
         state.token = '';
         sessionStorage.removeItem(TOKEN_KEY);
         tokenState();
         loadMaps(null);
+        if (state.name)
+            startPoll(); /* events need no token; polling sends it */
     });
     $('tab-maps').addEventListener('click', () => showTab('maps'));
     $('tab-service').addEventListener('click', () => showTab('service'));
@@ -633,7 +753,10 @@
     submit('v-jump', () => goTo(parseOffset($('v-offset').value)));
     $('v-prev').addEventListener('click', () => goTo(Math.max(0, state.offset - PAGE)));
     $('v-next').addEventListener('click', () => goTo(state.offset + PAGE));
-    $('v-refresh').addEventListener('click', () => readPage(false));
+    $('v-refresh').addEventListener('click', () => {
+        readPage(false);
+        loadExtents();
+    });
     $('v-live').addEventListener('change', startPoll);
     $('hex').addEventListener('click', (ev) => {
         const t = ev.target;

@@ -5,12 +5,14 @@
  * the page loads under its CSP with no console error; the mapping list
  * pages with `limit`/`next` and shows the lease state; the hex view shows a
  * known pattern, jumps to an offset, and highlights bytes another client
- * changed (polled); an edit through the page lands (checked with curl); a
+ * changed (through GET .../events: body[data-live="events"]); an edit
+ * through the page lands (checked with curl); a
  * concurrent write makes the page's next edit fail with 412, which the page
  * shows and answers by re-reading, writing nothing; an object decodes to its
  * JSON; the service charts draw; an inline script is refused by the CSP;
  * and against a server with --token-file the page asks for a token, then
- * works with it. Screenshots go to $MMAPD_BROWSER_OUT/screenshots.
+ * works with it (live by polling); the extents strip of a sparse mapping
+ * lists exactly its two written pages. Screenshots go to $MMAPD_BROWSER_OUT/screenshots.
  */
 'use strict';
 
@@ -114,11 +116,15 @@ async function browse(browser) {
     L.check(got.length === 512 && got.every((b, i) => b === pat[992 + i]), 'the page at 992 holds the pattern');
     await L.screenshot(page, 'inspector');
 
-    /* Another client writes: the polled view highlights exactly those. */
+    /* Another client writes: the view, following GET .../events (no
+     * polling runs then), highlights exactly those. */
+    await L.until('the live view on the event stream', async () =>
+        page.$eval('body', (b) => b.dataset.live === 'events'));
     L.check(L.curlStatus('-X', 'PUT', s.base + '/v1/maps/pattern/data', '-H', 'Content-Range: bytes 997-998/*',
         '--data-binary', 'ZZ') === 204, 'curl write');
     await L.until('the changed bytes highlighted', async () =>
         (await page.$$eval('#hex .b.changed', (e) => e.map((x) => x.dataset.i + '=' + x.textContent).join(' '))) === '5=5a 6=5a');
+    L.check(await page.$eval('body', (b) => b.dataset.live === 'events'), 'still on the event stream');
     await L.screenshot(page, 'changed');
     w.check();
 }
@@ -267,6 +273,8 @@ async function withToken(browser) {
     await openMapping(page, 'secret');
     const b = await hexBytes(page);
     L.check(Buffer.from(b.slice(0, 11)).toString() === 'token works', 'bytes read with the token');
+    /* EventSource cannot send the token: with one, live polls. */
+    L.check(await page.$eval('body', (e) => e.dataset.live === 'poll'), 'live polls with a token');
     /* A reload keeps the token (same tab), and the page works at once. */
     await page.reload({ waitUntil: 'load' });
     await L.until('the listing after a reload', async () =>
@@ -276,8 +284,35 @@ async function withToken(browser) {
     await page.close();
 }
 
+/* The extents strip of a sparse mapping lists exactly the two pages
+ * written, far apart, paged one extent an answer (?limit=1: after/next). */
+async function extents(browser) {
+    const s = await L.startMmapd('ui-extents', []);
+    const size = 16 << 20;
+    const far = 8 << 20;
+    L.check(L.curlStatus('-X', 'PUT', s.base + '/v1/maps/sparse', '-d',
+        '{"size": ' + size + ', "allocation": "sparse"}') === 201, 'create sparse');
+    for (const at of [100, far + 5])
+        L.check(L.curlStatus('-X', 'PUT', s.base + '/v1/maps/sparse/data', '-H',
+            'Content-Range: bytes ' + at + '-' + (at + 3) + '/*', '--data-binary', 'data') === 204, 'write at ' + at);
+    const page = await L.watchedPage(browser);
+    const w = page.watch;
+    await page.goto(s.base + '/ui/?limit=1', { waitUntil: 'load' });
+    await page.waitForSelector('body[data-ready="1"]');
+    await L.until('the listing', async () => (await page.$$('#maps tbody tr')).length === 1);
+    await openMapping(page, 'sparse');
+    await L.until('the extents strip', async () =>
+        page.$eval('#extents', (e) => e.dataset.name === 'sparse'));
+    const got = await page.$eval('#extents', (e) => [e.dataset.extents, e.dataset.complete]);
+    L.check(got[0] === '0+4096 ' + far + '+4096', 'the extents ' + got[0]);
+    L.check(got[1] === '1', 'listed through');
+    await L.screenshot(page, 'extents');
+    w.check();
+    await page.close();
+}
+
 /* One case per run (ctest runs each as its own test). */
-const cases = { list, browse, edit, objects, service, csp, token: withToken };
+const cases = { list, browse, edit, objects, service, csp, token: withToken, extents };
 const which = process.argv[2];
 if (!cases[which]) {
     console.error('usage: ui.test.js ' + Object.keys(cases).join('|'));
