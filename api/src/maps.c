@@ -46,9 +46,10 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
                           uint64_t mapping_id)
 {
     char etag[API_ETAG_MAX];
+    json_t *out;
 
     api__etag(api, mapping_id, info->generation, etag);
-    return json_pack(
+    out = json_pack(
         "{s:s, s:s, s:o?, s:o, s:s, s:s, s:b, s:s, s:o?, s:o?, s:o, s:o, s:o,"
         " s:b, s:s}",
         "name", info->name, "backing", mc_backing_name(info->backing), "file",
@@ -63,6 +64,17 @@ json_t *api__mapping_json(const struct api *api, const struct mc_info *info,
         u64_json(info->views_cached), "bytes_read", u64_json(info->bytes_read),
         "bytes_written", u64_json(info->bytes_written), "damaged",
         (int)info->damaged, "content_type", info->content_type);
+    /* Only a snapshot has these (README "Snapshots"): the name may no longer
+     * exist, and the ETag is the one its 201 gave, whatever restarts since
+     * changed in the source's. */
+    if (out != NULL && info->source[0] != '\0' &&
+        (json_object_set_new(out, "source", json_string(info->source)) != 0 ||
+         json_object_set_new(out, "source_etag",
+                             json_string(info->source_etag)) != 0)) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
 }
 
 /* GET /v1/maps?prefix=P&limit=N&after=NAME: one page of the listing (API.md

@@ -4,8 +4,9 @@
  * The body is {"as": "NEW", "file": "optional/path"} (the file defaults to
  * the name, as for a create, and must not exist). Needs read on {name}, and
  * admin with write on NEW: it creates a mapping. Answers 201 with NEW's
- * metadata plus "source" and "source_etag" (the ETag of the source's bytes
- * the snapshot holds), "copy" (reflink, copy_file_range or copy) and
+ * metadata, which names "source" and "source_etag" (the ETag of the
+ * source's bytes the snapshot holds; kept in the catalog record, so every
+ * later GET gives the same), plus "copy" (reflink, copy_file_range or copy) and
  * "writers_held_us", how long writes to the source waited for it (in
  * microseconds); Location names NEW.
  */
@@ -19,6 +20,16 @@ static const struct api_field snapshot_fields[] = {
     {"file", API_FIELD_STRING, true},
 };
 
+/* The source's ETag at the generation copied, as every answer gives it. */
+static void source_etag(void *cls, struct mc_mapping *src, uint64_t generation,
+                        char out[MC_ETAG_MAX + 1])
+{
+    char etag[API_ETAG_MAX];
+
+    api__etag(cls, mc_mapping_id(src), generation, etag);
+    snprintf(out, MC_ETAG_MAX + 1, "%s", etag);
+}
+
 static void snapshot_end(struct api_exchange *ex)
 {
     json_t *obj = NULL;
@@ -31,7 +42,6 @@ static void snapshot_end(struct api_exchange *ex)
     struct mc_mapping *snap = NULL;
     struct mc_info info;
     char etag[API_ETAG_MAX];
-    char source_etag[API_ETAG_MAX];
     enum mc_err rc;
 
     if (!api__json_parse(ex, snapshot_fields, 2, &obj))
@@ -67,23 +77,21 @@ static void snapshot_end(struct api_exchange *ex)
     if (!api__need_map(ex))
         return;
     rc = mc_catalog_snapshot(ex->api->cat, ex->map, as, has_file ? file : NULL,
-                             &rep, &snap);
+                             source_etag, (void *)ex->api, &rep, &snap);
     if (rc != MC_OK) {
         api__fail_mc(ex, rc);
         return;
     }
     mc_mapping_info(snap, &info);
     api__etag(ex->api, mc_mapping_id(snap), info.generation, etag);
-    api__etag(ex->api, mc_mapping_id(ex->map), rep.source_generation,
-              source_etag);
+    /* The metadata names source and source_etag (from the record). */
     out = api__mapping_json(ex->api, &info, mc_mapping_id(snap));
     if (out != NULL &&
         json_object_update_new(
-            out,
-            json_pack("{s:s, s:s, s:s, s:I}", "source", ex->name, "source_etag",
-                      source_etag, "copy", mc_snapshot_method_name(rep.method),
-                      "writers_held_us", (json_int_t)rep.writers_held_us)) !=
-            0) {
+            out, json_pack("{s:s, s:I}", "copy",
+                           mc_snapshot_method_name(rep.method),
+                           "writers_held_us",
+                           (json_int_t)rep.writers_held_us)) != 0) {
         json_decref(out);
         out = NULL;
     }

@@ -224,7 +224,7 @@ uint64_t mc_catalog_default_open_files(void)
 }
 
 /* Records read from the store at a time while loading (a page of struct
- * mc_info is 1.3 KiB a record: small pages reuse the same heap memory). */
+ * mc_info is 1.5 KiB a record: small pages reuse the same heap memory). */
 #define LOAD_PAGE 512
 
 static bool power_of_two(uint64_t x)
@@ -886,6 +886,11 @@ enum mc_err mc_catalog_create(struct mc_catalog *cat, const char *name,
     snprintf(meta.content_type, sizeof meta.content_type, "%s",
              (spec->given & MC_SPEC_CONTENT_TYPE) ? spec->content_type
                                                   : MC_CONTENT_TYPE_DEFAULT);
+    if (spec->source != NULL && spec->source_etag != NULL) {
+        snprintf(meta.source, sizeof meta.source, "%s", spec->source);
+        snprintf(meta.source_etag, sizeof meta.source_etag, "%s",
+                 spec->source_etag);
+    }
     meta.size = size;
     meta.created_at_ms = meta.modified_at_ms = mc__now_ms();
     rc = mc__mapping_new(cat, cat->vc, cat->opt.max_map_size, &meta, fd, false,

@@ -447,7 +447,12 @@ struct mc_mapping {
     uint64_t file_need; /* bytes of the file this mapping needs kept */
     size_t file_slot;
 
-    char strs[]; /* name and file, each NUL-terminated */
+    /* A snapshot's source then its source_etag (mc_info), each
+     * NUL-terminated, after file in strs; NULL for every other mapping, so
+     * they cost the others one pointer. */
+    const char *source;
+
+    char strs[]; /* name, file (and source, source_etag), NUL-terminated */
 };
 
 /* Build a mapping from meta (name, file, backing, protection, allocation,

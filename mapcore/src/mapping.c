@@ -59,7 +59,10 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
 {
     size_t nlen = strnlen(meta->name, MC_NAME_MAX);
     size_t flen = strnlen(meta->file, MC_PATH_MAX);
-    size_t bytes = sizeof(struct mc_mapping) + nlen + 1 + flen + 1;
+    size_t slen = strnlen(meta->source, MC_NAME_MAX);
+    size_t elen = slen ? strnlen(meta->source_etag, MC_ETAG_MAX) : 0;
+    size_t bytes = sizeof(struct mc_mapping) + nlen + 1 + flen + 1 +
+                   (slen ? slen + 1 + elen + 1 : 0);
     struct mc_mapping *m = slab ? mc__slab_alloc(slab, bytes)
                                 : calloc(1, bytes);
 
@@ -80,6 +83,13 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     memcpy(m->strs + nlen + 1, meta->file, flen);
     m->name = m->strs;
     m->file = m->strs + nlen + 1;
+    if (slen) {
+        char *src = m->strs + nlen + 1 + flen + 1;
+
+        memcpy(src, meta->source, slen);
+        memcpy(src + slen + 1, meta->source_etag, elen);
+        m->source = src;
+    }
     m->backing = meta->backing;
     m->protection = meta->protection;
     m->allocation = meta->allocation;
@@ -161,6 +171,13 @@ void mc_mapping_info(struct mc_mapping *m, struct mc_info *out)
     out->bytes_read = atomic_load(&m->bytes_read);
     out->bytes_written = atomic_load(&m->bytes_written);
     mc_mapping_content_type(m, out->content_type);
+    if (m->source) {
+        size_t slen = strlen(m->source);
+
+        memcpy(out->source, m->source, slen);
+        memcpy(out->source_etag, m->source + slen + 1,
+               strlen(m->source + slen + 1));
+    }
 }
 
 /* Wait for the resize in flight to end: it holds the whole mapping's range

@@ -13,7 +13,10 @@
  *    "created_at_ms", "modified_at_ms", "content_type", ...}
  *
  * ("content_type" is optional: a record without it, from a catalog.json of
- * an older release among them, loads with application/octet-stream)
+ * an older release among them, loads with application/octet-stream; a
+ * snapshot's record adds "source" and "source_etag", both or neither, and
+ * a record without them, as every record of older releases, is a mapping
+ * that is not a snapshot)
  *
  * so a field can be added without a schema change; members this code does
  * not know are carried through unchanged when a record is updated.
@@ -123,8 +126,8 @@ static bool parse_allocation(const char *s, enum mc_allocation *out)
 
 /* The members of one record, as read by either reader below. */
 struct fields {
-    const char *file, *prot, *alloc, *ctype;
-    size_t file_len, prot_len, alloc_len, ctype_len;
+    const char *file, *prot, *alloc, *ctype, *src, *etag; /* src, etag: NULL */
+    size_t file_len, prot_len, alloc_len, ctype_len, src_len, etag_len;
     json_int_t size, created, modified;
     int writethrough;
 };
@@ -139,6 +142,18 @@ static bool set_fields(const struct fields *f, struct mc_info *out)
         f->ctype_len > MC_CONTENT_TYPE_MAX || f->prot_len >= sizeof prot ||
         f->alloc_len >= sizeof alloc)
         return false;
+    /* A snapshot names both its source and its ETag, or it is no
+     * snapshot. */
+    if ((f->src == NULL) != (f->etag == NULL) ||
+        (f->src != NULL && (!mc_name_valid(f->src, f->src_len) ||
+                            !mc_etag_valid(f->etag, f->etag_len))))
+        return false;
+    if (f->src != NULL) {
+        memcpy(out->source, f->src, f->src_len);
+        out->source[f->src_len] = '\0';
+        memcpy(out->source_etag, f->etag, f->etag_len);
+        out->source_etag[f->etag_len] = '\0';
+    }
     memcpy(out->content_type, f->ctype, f->ctype_len);
     out->content_type[f->ctype_len] = '\0';
     memcpy(prot, f->prot, f->prot_len);
@@ -165,18 +180,22 @@ bool mc__store_parse_fields(json_t *e, bool strict, struct mc_info *out)
     json_error_t err;
 
     if (json_unpack_ex(e, &err, strict ? JSON_STRICT : 0,
-                       "{s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s}", "file",
-                       &f.file, &f.file_len, "size", &f.size, "protection",
-                       &f.prot, "allocation", &f.alloc, "writethrough",
-                       &f.writethrough, "created_at_ms", &f.created,
-                       "modified_at_ms", &f.modified, "content_type",
-                       &f.ctype) != 0)
+                       "{s:s%, s:I, s:s, s:s, s:b, s:I, s:I, s?:s, s?:s%, "
+                       "s?:s%}",
+                       "file", &f.file, &f.file_len, "size", &f.size,
+                       "protection", &f.prot, "allocation", &f.alloc,
+                       "writethrough", &f.writethrough, "created_at_ms",
+                       &f.created, "modified_at_ms", &f.modified,
+                       "content_type", &f.ctype, "source", &f.src, &f.src_len,
+                       "source_etag", &f.etag, &f.etag_len) != 0)
         return false;
     f.prot_len = strlen(f.prot);
     f.alloc_len = strlen(f.alloc);
     f.ctype_len = strlen(f.ctype);
     /* A NUL inside (\u0000) would end the copies early: refuse it. */
-    if (strlen(f.file) != f.file_len)
+    if (strlen(f.file) != f.file_len ||
+        (f.src != NULL && strlen(f.src) != f.src_len) ||
+        (f.etag != NULL && strlen(f.etag) != f.etag_len))
         return false;
     return set_fields(&f, out);
 }
@@ -189,7 +208,9 @@ bool mc__store_parse_fields(json_t *e, bool strict, struct mc_info *out)
  * known members once each, plain ASCII strings without escapes, integers
  * without fraction or exponent) are read directly here; anything else (an
  * unknown member, an escape, white space, a duplicate) makes fast_row say
- * "not mine", and jansson reads it as before, with every rule it applies. */
+ * "not mine", and jansson reads it as before, with every rule it applies.
+ * A snapshot's record goes to jansson too: its source_etag's quotes are
+ * escapes (snapshots are few; the fast reader is for the million others). */
 
 /* A string at *p (after its opening quote): ASCII, no escape, no control
  * character. */
@@ -253,7 +274,9 @@ int mc__store_fast_record(const char *t, size_t len, struct mc_info *out,
 {
     static const char *const keys[] = {
         "file",          "size",           "protection",  "allocation",
-        "writethrough",  "created_at_ms",  "modified_at_ms", "content_type"};
+        "writethrough",  "created_at_ms",  "modified_at_ms", "content_type",
+        "source",        "source_etag"};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
     struct fields f = {.ctype = MC_CONTENT_TYPE_DEFAULT};
     const char *p = t, *end = t + len;
     unsigned seen = 0;
@@ -269,10 +292,10 @@ int mc__store_fast_record(const char *t, size_t len, struct mc_info *out,
         if (p >= end || *p++ != '"' || !fast_string(&p, end, &k, &klen) ||
             p >= end || *p++ != ':')
             return 0;
-        for (i = 0; i < 8; i++)
+        for (i = 0; i < NKEYS; i++)
             if (strlen(keys[i]) == klen && memcmp(keys[i], k, klen) == 0)
                 break;
-        if (i == 8 || (seen & (1u << i)))
+        if (i == NKEYS || (seen & (1u << i)))
             return 0; /* unknown or repeated: jansson's call */
         seen |= 1u << i;
         bool good;
@@ -284,9 +307,11 @@ int mc__store_fast_record(const char *t, size_t len, struct mc_info *out,
                                               : fast_word(&p, end, "false");
         } else {
             const char **s = i == 0 ? &f.file : i == 2 ? &f.prot
-                           : i == 3 ? &f.alloc : &f.ctype;
+                           : i == 3 ? &f.alloc : i == 7 ? &f.ctype
+                           : i == 8 ? &f.src : &f.etag;
             size_t *l = i == 0 ? &f.file_len : i == 2 ? &f.prot_len
-                      : i == 3 ? &f.alloc_len : &f.ctype_len;
+                      : i == 3 ? &f.alloc_len : i == 7 ? &f.ctype_len
+                      : i == 8 ? &f.src_len : &f.etag_len;
             good = p < end && *p++ == '"' && fast_string(&p, end, s, l);
         }
         if (!good)
@@ -343,6 +368,13 @@ static bool fill_record(json_t *rec, const struct mc_info *in)
     bool ok = known && json_object_update(rec, known) == 0;
 
     json_decref(known);
+    /* Only a snapshot's record has these: the others stay as small as
+     * they were. */
+    if (ok && in->source[0] != '\0')
+        ok = json_object_set_new(rec, "source", json_string(in->source)) ==
+                 0 &&
+             json_object_set_new(rec, "source_etag",
+                                 json_string(in->source_etag)) == 0;
     return ok;
 }
 

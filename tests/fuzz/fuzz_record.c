@@ -3,7 +3,8 @@
  *
  * Invariant: whenever the fast reader takes a text (returns 1), jansson's
  * reader gives the same verdict and, when valid, the same fields; a valid
- * record's file is a valid path and its size is positive. Text the fast
+ * record's file is a valid path and its size is positive, and a
+ * snapshot's record names a valid source name and a quoted ETag. Text the fast
  * reader declines is read by jansson alone, which must not crash.
  */
 #include "fuzz.h"
@@ -29,6 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (slow_ok) {
         FUZZ_ASSERT(mc_path_valid(slow.file, strlen(slow.file)));
         FUZZ_ASSERT(slow.size > 0);
+        /* A snapshot names a valid source and a quoted ETag, or neither. */
+        FUZZ_ASSERT((slow.source[0] == '\0') == (slow.source_etag[0] == '\0'));
+        FUZZ_ASSERT(slow.source[0] == '\0' ||
+                    (mc_name_valid(slow.source, strlen(slow.source)) &&
+                     mc_etag_valid(slow.source_etag,
+                                   strlen(slow.source_etag))));
     }
     return 0;
 }

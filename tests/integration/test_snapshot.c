@@ -6,7 +6,11 @@
  * all four regions carry the same (writer, sequence) words. Snapshots of a
  * file, a memory and a writecopy mapping hold the source's bytes as they
  * were, are read-only, keep a sparse source sparse, and name their source
- * and its ETag; later writes to the source do not reach them. Refusals: an
+ * and its ETag; later writes to the source do not reach them. A snapshot's
+ * metadata (GET and its listing entry) names its source and the ETag its
+ * 201 gave, after a restart, after kill -9 right after the 201, and after
+ * the source is rewritten or deleted; other mappings have neither field.
+ * Refusals: an
  * existing name (412), an existing file (409, never overwritten), a bad
  * name (400), no "as" (400), a missing source (404).
  *
@@ -17,6 +21,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -277,6 +282,100 @@ TEST(snapshots_of_every_backing_hold_the_bytes_as_they_were)
     snapshot(&s, "f", "{\"as\": \"x\", \"extra\": 1}", 400, "invalid_field");
     snapshot(&s, "nope", "{\"as\": \"x\"}", 404, "not_found");
     ITEST_PROBLEM(&s, "GET", "/v1/maps/other", NULL, NULL, 0, 404, "not_found");
+    itest_cleanup(&s);
+}
+
+/* GET /v1/maps/{name} and name's entry in GET /v1/maps name source and
+ * source_etag (both NULL: neither field is there). */
+static void expect_source(const struct itest_server *s, const char *name,
+                          const char *source, const char *source_etag)
+{
+    char path[128];
+    struct itest_resp r;
+    json_t *j, *maps, *e, *entry = NULL;
+    size_t i;
+
+    snprintf(path, sizeof(path), "/v1/maps/%s", name);
+    itest_request(s, "GET", path, NULL, NULL, 0, &r);
+    CHECK_EQ_U64(r.status, 200);
+    j = itest_json(&r);
+    itest_resp_free(&r);
+    for (int pass = 0; pass < 2; pass++) {
+        json_t *o = pass == 0 ? j : entry;
+
+        CHECK(o != NULL);
+        if (source == NULL) {
+            CHECK(json_object_get(o, "source") == NULL);
+            CHECK(json_object_get(o, "source_etag") == NULL);
+        } else {
+            CHECK_EQ_STR(json_string_value(json_object_get(o, "source")),
+                         source);
+            CHECK_EQ_STR(
+                json_string_value(json_object_get(o, "source_etag")),
+                source_etag);
+        }
+        if (pass == 1)
+            break;
+        /* The same fields in the listing entry. */
+        itest_request(s, "GET", "/v1/maps", NULL, NULL, 0, &r);
+        CHECK_EQ_U64(r.status, 200);
+        json_decref(j);
+        j = itest_json(&r);
+        itest_resp_free(&r);
+        maps = json_object_get(j, "maps");
+        json_array_foreach(maps, i, e) {
+            if (strcmp(json_string_value(json_object_get(e, "name")), name) ==
+                0)
+                entry = e;
+        }
+    }
+    json_decref(j);
+}
+
+TEST(a_snapshots_metadata_names_its_source_across_restarts_and_kill9)
+{
+    struct itest_server s = {0};
+    char pat[4096];
+    char etag[128], etag2[128];
+    json_t *j;
+    struct itest_resp r;
+
+    itest_start(&s, NULL);
+    itest_create_filled(&s, "src", pat, sizeof(pat), 5);
+    j = snapshot(&s, "src", "{\"as\": \"s1\"}", 201, NULL);
+    snprintf(etag, sizeof(etag), "%s",
+             json_string_value(json_object_get(j, "source_etag")));
+    json_decref(j);
+    expect_source(&s, "s1", "src", etag);
+    expect_source(&s, "src", NULL, NULL); /* not a snapshot: neither field */
+
+    /* SIGTERM and start again: the ETag the 201 gave, not today's. */
+    itest_stop(&s);
+    itest_start(&s, NULL);
+    expect_source(&s, "s1", "src", etag);
+    expect_source(&s, "src", NULL, NULL);
+
+    /* kill -9 right after the 201: durable once acknowledged. */
+    j = snapshot(&s, "src", "{\"as\": \"s2\"}", 201, NULL);
+    snprintf(etag2, sizeof(etag2), "%s",
+             json_string_value(json_object_get(j, "source_etag")));
+    json_decref(j);
+    CHECK(kill(s.pid, SIGKILL) == 0);
+    CHECK(waitpid(s.pid, NULL, 0) == s.pid);
+    s.pid = 0;
+    itest_start(&s, NULL);
+    expect_source(&s, "s2", "src", etag2);
+    expect_source(&s, "s1", "src", etag);
+
+    /* Rewriting, then deleting the source changes neither: they name the
+     * instant. */
+    itest_request(&s, "PUT", "/v1/maps/src/data?offset=0", NULL, "new", 3, &r);
+    CHECK_EQ_U64(r.status, 204);
+    itest_resp_free(&r);
+    expect_source(&s, "s1", "src", etag);
+    itest_expect_status(&s, "DELETE", "/v1/maps/src", NULL, NULL, 204);
+    expect_source(&s, "s1", "src", etag);
+    expect_source(&s, "s2", "src", etag2);
     itest_cleanup(&s);
 }
 

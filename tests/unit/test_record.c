@@ -136,4 +136,58 @@ TEST(bad_values_are_refused_by_both)
     }
 }
 
+/* The start of a snapshot's record; each case adds its source members. */
+#define SNAP_PREFIX                                                           \
+    "{\"file\":\"s\",\"size\":1,\"protection\":\"readonly\","                 \
+    "\"allocation\":\"commit\",\"writethrough\":false,\"created_at_ms\":1,"    \
+    "\"modified_at_ms\":1,\"content_type\":\"text/plain\""
+
+TEST(a_snapshots_record_names_its_source_and_etag)
+{
+    struct verdict v = read_both(SNAP_PREFIX ",\"source\":\"src-a\","
+                                             "\"source_etag\":\"\\\"1f-2-3\\\"\"}");
+
+    /* The etag's quotes are escapes in JSON: jansson reads it. */
+    CHECK(v.json_ok);
+    CHECK_EQ_STR(v.b.source, "src-a");
+    CHECK_EQ_STR(v.b.source_etag, "\"1f-2-3\"");
+    /* A record without them (every record of older releases) is not a
+     * snapshot. */
+    v = read_both(REC);
+    CHECK(v.fast == 1 && v.fast_ok && v.a.source[0] == '\0' &&
+          v.a.source_etag[0] == '\0');
+}
+
+/* Snapshot members that are wrong: both readers refuse the record. */
+TEST(bad_snapshot_members_are_refused_by_both)
+{
+    static const char *const bad[] = {
+        /* a source that is no mapping name */
+        SNAP_PREFIX ",\"source\":\"../x\",\"source_etag\":\"\\\"1\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"\",\"source_etag\":\"\\\"1\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"a\\u0000b\",\"source_etag\":\"\\\"1\\\"\"}",
+        /* an etag that is not a quoted string */
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"1-2-3\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"\\\"1\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"\\\"\\\"\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"\\\"a b\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"\\\"\\r\\n\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":7}",
+        /* one without the other */
+        SNAP_PREFIX ",\"source\":\"a\"}",
+        SNAP_PREFIX ",\"source_etag\":\"\\\"1\\\"\"}",
+        /* duplicates */
+        SNAP_PREFIX ",\"source\":\"a\",\"source\":\"b\","
+                    "\"source_etag\":\"\\\"1\\\"\"}",
+        SNAP_PREFIX ",\"source\":\"a\",\"source_etag\":\"\\\"1\\\"\","
+                    "\"source_etag\":\"\\\"2\\\"\"}",
+    };
+
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct verdict v = read_both(bad[i]);
+        CHECK(!v.json_ok);
+        CHECK(v.fast == 0 || !v.fast_ok);
+    }
+}
+
 TEST_MAIN()

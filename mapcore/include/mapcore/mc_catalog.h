@@ -82,6 +82,11 @@ struct mc_spec {
      * not call into mapcore. */
     bool (*may_share)(void *cls, const char *name);
     void *share_cls;
+    /* Optional (NULL: not a snapshot): the source and source_etag the new
+     * mapping records (mc_info; mc_catalog_snapshot sets them). Borrowed;
+     * ignored by an open. */
+    const char *source;
+    const char *source_etag;
 };
 
 /* Open (or create) the catalog in opt->data_dir and load its mappings.

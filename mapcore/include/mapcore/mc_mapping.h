@@ -43,6 +43,13 @@ const char *mc_allocation_name(enum mc_allocation a);
 #define MC_CONTENT_TYPE_DEFAULT "application/octet-stream"
 bool mc_content_type_valid(const char *s);
 
+/* A snapshot's source_etag: the ETag its source had at the instant taken
+ * (README "Snapshots"), an HTTP entity-tag kept as text: a quoted string of
+ * at most MC_ETAG_MAX bytes, the quotes included, of printable ASCII
+ * without '"' or '\\' inside. */
+#define MC_ETAG_MAX 63
+bool mc_etag_valid(const char *s, size_t len);
+
 /* A snapshot of a mapping's metadata and live figures. */
 struct mc_info {
     char name[MC_NAME_MAX + 1];
@@ -60,6 +67,11 @@ struct mc_info {
     uint64_t bytes_read;
     uint64_t bytes_written;
     char content_type[MC_CONTENT_TYPE_MAX + 1];
+    /* A snapshot (mc_snapshot.h) names the mapping it was taken of and that
+     * mapping's ETag then; both "" for every other mapping. The name may no
+     * longer exist, or name a newer mapping: they describe the instant. */
+    char source[MC_NAME_MAX + 1];
+    char source_etag[MC_ETAG_MAX + 1];
 };
 
 /* Take another reference (this function can't fail). */

@@ -44,16 +44,28 @@ struct mc_snapshot_report {
     uint64_t writers_held_us; /* how long the source's writers were held */
 };
 
+/* The ETag the caller gives src's bytes at generation, written into out as
+ * a NUL-terminated quoted string (mc_etag_valid; anything else fails the
+ * snapshot with MC_EINVAL). mapcore stores it as text in the snapshot's
+ * record: the caller's tags may change meaning across restarts, the
+ * recorded one names the instant. */
+typedef void (*mc_snapshot_etag_fn)(void *cls, struct mc_mapping *src,
+                                    uint64_t generation,
+                                    char out[MC_ETAG_MAX + 1]);
+
 /* Copy src, as it is at one instant, into a new file `file` (relative to
  * the data directory; NULL: the name `as`), then create the read-only file
  * mapping `as` over it with src's content type. The file must not exist:
  * MC_ECONFLICT (it is never overwritten). MC_EEXIST when `as` exists;
  * MC_ENAME, MC_EPATH; MC_EDAMAGED for a damaged source; MC_ENOSPC and the
- * I/O errors of the copy; the errors of mc_catalog_create. On failure the
+ * I/O errors of the copy; the errors of mc_catalog_create. The new
+ * mapping's source is src's name and its source_etag etag's answer for the
+ * generation copied (mc_info). On failure the
  * file made is removed and nothing is left in the catalog. *out is a new
  * reference; *rep says how the copy went. */
 enum mc_err mc_catalog_snapshot(struct mc_catalog *cat, struct mc_mapping *src,
                                 const char *as, const char *file,
+                                mc_snapshot_etag_fn etag, void *etag_cls,
                                 struct mc_snapshot_report *rep,
                                 struct mc_mapping **out);
 
