@@ -9,6 +9,10 @@
 #   A=nginx / B=nginx                                     nginx from conf/nginx.conf.in instead
 #   NGINX_ACCESS_LOG=on                                   nginx logs to a file (its default format)
 #   ROUNDS [5]  SECS [5]  CONNS [64]  LEN [4096]  THREADS [2]  BENCH_DATA [/var/tmp/mmapd-bench]
+#   A_FILE / B_FILE [$BENCH_DATA/data/data.bin]         the 1 GiB file an mmapd variant serves instead,
+#                                                       hard-linked (same filesystem as /tmp), e.g. a copy
+#                                                       written with `dd bs=2M` to compare page cache folio
+#                                                       sizes (RESULTS.md "Issue 15", step 4a)
 # Needs $BENCH_DATA/data/data.bin (run.sh writes it). Loopback only; servers stopped by PID.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -30,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-start_pin "$T/data/data.bin"
+start_pin "$T/data/data.bin" ${A_FILE:+"$A_FILE"} ${B_FILE:+"$B_FILE"}
 
 start_variant() { # start_variant A|B SPEC PORT
   local v="$1" spec="$2" port="$3" run="$T/$1"
@@ -45,7 +49,9 @@ start_variant() { # start_variant A|B SPEC PORT
     PATHS[$v]=/data.bin
   else
     read -r -a argv <<< "$spec"
-    ln -f "$T/data/data.bin" "$run/data/data.bin"
+    local file_var="${v}_FILE"
+    ln -f "${!file_var:-$T/data/data.bin}" "$run/data/data.bin" \
+      || die "variant $v: cannot hard-link ${!file_var:-$T/data/data.bin} (another filesystem?)"
     "${argv[@]}" --listen "127.0.0.1:$port" --data-dir "$run/data" --cache-bytes 4GiB \
       > "$run/stdout" 2> "$run/stderr" < /dev/null &
     PID[$v]=$!

@@ -166,6 +166,24 @@ static bool range_window(struct api_exchange *ex, const char *range,
 /* Plan and build one answer from one state of m. Returns true when a
  * resize ran between the state and the bytes (the answer installed then is
  * stale, and the caller plans again); false once ex holds the answer. */
+/* "Content-Range: bytes FIRST-LAST/SIZE" of a single-range answer, built
+ * without printf: every ranged GET sends it (bench/RESULTS.md, "Issue 15,
+ * step by step"). */
+static void content_range(struct api_exchange *ex, uint64_t first,
+                          uint64_t last, uint64_t size)
+{
+    char v[6 + 3 * API_U64_DEC_MAX];
+    size_t n = 6;
+
+    memcpy(v, "bytes ", 6);
+    n += api_format_u64(first, v + n);
+    v[n++] = '-';
+    n += api_format_u64(last, v + n);
+    v[n++] = '/';
+    api_format_u64(size, v + n);
+    api__header(ex, "Content-Range", "%s", v);
+}
+
 static bool get_once(struct api_exchange *ex, const struct api_request *req,
                      struct mc_mapping *m)
 {
@@ -235,9 +253,7 @@ static bool get_once(struct api_exchange *ex, const struct api_request *req,
             ok = plan_single(&plan, 0, info.size);
         } else if (nranges == 1) {
             status = API_S_PARTIAL;
-            api__header(ex, "Content-Range",
-                        "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
-                        ranges[0].first, ranges[0].last, info.size);
+            content_range(ex, ranges[0].first, ranges[0].last, info.size);
             ok = plan_single(&plan, ranges[0].first,
                              ranges[0].last - ranges[0].first + 1);
         } else {

@@ -1,4 +1,5 @@
-/* numbers.c - strict unsigned decimal numbers and byte sizes.
+/* numbers.c - strict unsigned decimal numbers and byte sizes, and the
+ * decimal formatting of numbers for response headers.
  *
  * These are hand-written loops rather than strtoull() calls because strtoull
  * accepts what a wire contract must refuse: leading blanks, a '+' or even a
@@ -10,6 +11,21 @@
 #include <strings.h>
 
 #include "api/api_parse.h"
+
+size_t api_format_u64(uint64_t v, char out[API_U64_DEC_MAX])
+{
+    char tmp[API_U64_DEC_MAX];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
 
 bool api_parse_u64n(const char *s, size_t len, uint64_t *out)
 {

@@ -7,6 +7,7 @@
  * level where it is decided, so the integration tests only need to prove
  * the wiring.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "api/api.h"
 #include "check.h"
+#include "internal.h" /* api__etag: its format is checked directly */
 #include "mapcore/mc_catalog.h"
 #include "mapcore/mc_mapping.h"
 #include "mapcore/mc_viewcache.h"
@@ -970,6 +972,35 @@ TEST(streamed_bodies_stop_after_resize)
     fill(&e, "big", size);
     expect_cut_by_resize(&e, "big", "/v1/maps/big/data", size);
     env_close(&e);
+}
+
+/* The hand-written ETag is what "\"%08x-%llx-%llx\"" gives, and our own
+ * parser reads it back, at the edges of each field. */
+TEST(etag_format)
+{
+    static const uint64_t v[] = {0, 1, 0xf, 0x10, 0xabcdef, 0xffffffffu,
+                                 0x100000000u, UINT64_MAX - 1, UINT64_MAX};
+    static const uint32_t nonce[] = {0, 0x00c0ffeeu, 0xffffffffu};
+    struct api a;
+    char got[API_ETAG_MAX], want[64];
+    struct api_etag t;
+
+    memset(&a, 0, sizeof(a));
+    for (size_t k = 0; k < sizeof(nonce) / sizeof(nonce[0]); k++) {
+        a.boot_nonce = nonce[k];
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+            for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++) {
+                api__etag(&a, v[i], v[j], got);
+                snprintf(want, sizeof(want),
+                         "\"%08" PRIx32 "-%" PRIx64 "-%" PRIx64 "\"",
+                         nonce[k], v[i], v[j]);
+                CHECK_EQ_STR(got, want);
+                CHECK(api_etag_parse(got, strlen(got), nonce[k], &t));
+                CHECK_EQ_U64(t.id, v[i]);
+                CHECK_EQ_U64(t.gen, v[j]);
+            }
+        }
+    }
 }
 
 TEST_MAIN()

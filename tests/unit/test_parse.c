@@ -4,6 +4,8 @@
  * blanks, overflow at 2^64, empty input and trailing garbage must all be
  * refused, never read as something else.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api_parse.h"
@@ -554,6 +556,76 @@ TEST(http_date_three_forms)
     /* A leap second reads as the second before. */
     CHECK(api_parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT", &t));
     CHECK_EQ_U64(t, 1483228799);
+}
+
+/* api_format_u64 writes what printf's PRIu64 writes, at the edges (0, each
+ * power of ten and its neighbours, 2^64 - 1) and at 100,000 values spread
+ * over the whole range. */
+TEST(format_u64_matches_printf)
+{
+    uint64_t edge[64], x = 0x9e3779b97f4a7c15u;
+    size_t n = 0;
+    char got[API_U64_DEC_MAX], want[32];
+
+    edge[n++] = 0;
+    edge[n++] = UINT64_MAX;
+    edge[n++] = UINT64_MAX - 1;
+    for (uint64_t p = 1; n + 3 <= 64; p *= 10) {
+        edge[n++] = p - 1;
+        edge[n++] = p;
+        edge[n++] = p + 1;
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    for (size_t i = 0; i < n + 100000; i++) {
+        uint64_t v;
+
+        if (i < n) {
+            v = edge[i];
+        } else {
+            x ^= x << 13; /* xorshift64: every magnitude shows up */
+            x ^= x >> 7;
+            x ^= x << 17;
+            v = x >> (x % 64);
+        }
+        snprintf(want, sizeof(want), "%" PRIu64, v);
+        CHECK_EQ_U64(api_format_u64(v, got), strlen(want));
+        CHECK_EQ_STR(got, want);
+    }
+}
+
+/* The IMF-fixdate writer: known dates, the ends of the contract (years 0
+ * and 9999), and a sweep over those years that must parse back to the
+ * same second. Past the contract it keeps what the printf version wrote. */
+TEST(http_date_format)
+{
+    const int64_t first = -62167219200; /* 0000-01-01T00:00:00Z */
+    const int64_t last = 253402300799;  /* 9999-12-31T23:59:59Z */
+    char out[API_HTTP_DATE_LEN];
+    int64_t back = 0;
+
+    api_format_http_date(784111777, out);
+    CHECK_EQ_STR(out, "Sun, 06 Nov 1994 08:49:37 GMT");
+    api_format_http_date(0, out);
+    CHECK_EQ_STR(out, "Thu, 01 Jan 1970 00:00:00 GMT");
+    api_format_http_date(951868799, out);
+    CHECK_EQ_STR(out, "Tue, 29 Feb 2000 23:59:59 GMT");
+    api_format_http_date(-1, out);
+    CHECK_EQ_STR(out, "Wed, 31 Dec 1969 23:59:59 GMT");
+    api_format_http_date(first, out);
+    CHECK_EQ_STR(out, "Sat, 01 Jan 0000 00:00:00 GMT");
+    api_format_http_date(last, out);
+    CHECK_EQ_STR(out, "Fri, 31 Dec 9999 23:59:59 GMT");
+    api_format_http_date(last + 1, out); /* year 10000: cut at 29 bytes */
+    CHECK_EQ_STR(out, "Sat, 01 Jan 10000 00:00:00 GM");
+    /* 7919 s is prime, so the sweep meets every second of a minute and
+     * every hour; 1,000,003 steps cover the 10,000 years. */
+    for (int64_t t = first; t <= last; t += (last - first) / 1000003 + 7919) {
+        api_format_http_date(t, out);
+        CHECK_EQ_U64(strlen(out), API_HTTP_DATE_LEN - 1);
+        CHECK(api_parse_http_date(out, &back));
+        CHECK_EQ_U64(back, t);
+    }
 }
 
 TEST(http_date_refuses_malformed)

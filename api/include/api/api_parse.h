@@ -19,6 +19,14 @@ bool api_parse_u64(const char *s, uint64_t *out);
 /* The same for the first len bytes of s. */
 bool api_parse_u64n(const char *s, size_t len, uint64_t *out);
 
+/* Room for the decimal digits of any uint64_t and a NUL. */
+#define API_U64_DEC_MAX 21
+
+/* Write v in decimal (no sign, no leading zeros; "0" for zero) and a NUL
+ * to out; returns the number of digits. What "%" PRIu64 writes, without
+ * the cost of printf on a response's hot path. */
+size_t api_format_u64(uint64_t v, char out[API_U64_DEC_MAX]);
+
 /* A byte size: digits, optionally followed by a unit: B, K/KB/KiB, M/MB/MiB,
  * G/GB/GiB, T/TB/TiB (case-insensitive; every unit is binary: 1K = 1024, as
  * for dd and the kernel). False on overflow or garbage. */
