@@ -8,12 +8,17 @@
 #      page every 100 MiB or so), listed in pages of 1,000 over one
 #      keep-alive connection: time per page (median of 10 pages) and for
 #      the whole listing.
-# Prints one line per measurement and the machine's load average.
+# Prints one line per measurement and the machine's load average, and appends
+# them as JSON lines to OUT/digest.jsonl (bench/tools/report.py makes the
+# digest and extents rows of run.sh's table from them).
 set -euo pipefail
 cd "$(dirname "$0")"
-bin=$(realpath "${1:-../build/release/server/mmapd}")
+bin=$(realpath "${1:-${MMAPD_BIN:-../build/release/server/mmapd}}")
 REPEATS=${REPEATS:-3}
 DURATION=${DURATION:-10}
+OUT="${OUT:-$(pwd)/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$OUT"
+export OUT
 work=$(mktemp -d /tmp/mmapd-digestbench.XXXXXX)
 pid=
 cleanup() {
@@ -56,15 +61,18 @@ for r in $(seq "$REPEATS"); do
     echo "round $r: W3 ${plain[-1]} req/s, W3 + Content-Digest ${digest[-1]} req/s"
 done
 python3 - "${plain[*]}" "${digest[*]}" <<'PY'
-import statistics, sys
+import json, os, statistics, sys
 p = [float(x) for x in sys.argv[1].split()]
 d = [float(x) for x in sys.argv[2].split()]
 mp, md = statistics.median(p), statistics.median(d)
 print(f"W3 median {mp:.0f} req/s, with sha-256 Content-Digest {md:.0f} req/s: ratio {md / mp:.3f}")
+with open(os.path.join(os.environ["OUT"], "digest.jsonl"), "a") as f:
+    f.write(json.dumps({"kind": "digest", "plain": p, "digest": d,
+                        "loadavg": open("/proc/loadavg").read().split()[:3]}) + "\n")
 PY
 
 python3 - "$port" <<'PY'
-import http.client, json, statistics, sys, time
+import http.client, json, os, statistics, sys, time
 port = int(sys.argv[1])
 c = http.client.HTTPConnection("127.0.0.1", port)
 def req(method, path, body=None):
@@ -97,5 +105,8 @@ assert total == 10000, total
 print(f"extents of a 1 TiB mapping with 10,000 extents: {len(pages)} pages of 1,000, "
       f"median {statistics.median(pages) * 1000:.1f} ms per page "
       f"(min {min(pages) * 1000:.1f}, max {max(pages) * 1000:.1f}), {whole * 1000:.0f} ms in all")
+with open(os.path.join(os.environ["OUT"], "digest.jsonl"), "a") as f:
+    f.write(json.dumps({"kind": "extents", "pages_s": pages, "whole_s": whole,
+                        "loadavg": open("/proc/loadavg").read().split()[:3]}) + "\n")
 PY
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -61,9 +61,11 @@ export QUIET_WAIT="${QUIET_WAIT:-15}"
 THREADS="${THREADS:-2}"
 PEERS="${PEERS:-mmapd nginx apache redis}"
 WORKLOADS="${WORKLOADS:-W1 W1L W2 W3 W4 W5 W6 W7 W8 W9 W10 digest extents}"
-# The workloads measured by a script of their own (it writes OUT/targets.jsonl rows, see
-# tools/report.py; w8.sh writes OUT/w8.jsonl), in the order they run.
-EXTRA_SCRIPTS="W8:w8.sh W9:w9.sh W10:w10.sh digest:digest.sh extents:extents.sh"
+# The workloads measured by a script of their own, in the order they run; each script runs
+# once and appends its JSON lines to OUT (w8.jsonl, sharing.jsonl, digest.jsonl), from which
+# tools/report.py makes the rows. sharing.sh gets the subset asked for in its own WORKLOADS
+# (W10 brings W1w, W1 with 1,000 waiters held, which shares its goal); digest.sh measures both.
+EXTRA_SCRIPTS="W8:w8.sh W9:sharing.sh W10:sharing.sh digest:digest.sh extents:digest.sh"
 if [[ "${QUICK:-0}" == 1 ]]; then : "${W8_COUNTS:=1000}"; fi
 export W8_COUNTS="${W8_COUNTS:-1000 100000}"
 export MMAPD_LOG_PORT="${MMAPD_LOG_PORT:-18092}" NGINX_LOG_PORT="${NGINX_LOG_PORT:-18082}"
@@ -424,16 +426,25 @@ for p in "${!SPID[@]}"; do kill -0 "${SPID[$p]}" 2>/dev/null || die "$p (pid ${S
 # ---- 5b. workloads with their own script ---------------------------------------------------
 # Run with every server above stopped (they start their own, on their own ports), after the
 # rounds so they cannot disturb W1-W7. Each gets OUT, the binary and the round settings.
-extra_todo=""
-for e in $EXTRA_SCRIPTS; do has "$WORKLOADS" "${e%%:*}" && [[ -x "$BENCH_DIR/${e#*:}" ]] && extra_todo+=" $e"; done
-if [[ -n "$extra_todo" ]]; then
+declare -A extra_wl=()   # script -> the workload ids asked of it
+extra_order=""
+for e in $EXTRA_SCRIPTS; do
+  id="${e%%:*}" sc="${e#*:}"
+  has "$WORKLOADS" "$id" && [[ -x "$BENCH_DIR/$sc" ]] || continue
+  [[ -n "${extra_wl[$sc]:-}" ]] || extra_order+=" $sc"
+  extra_wl[$sc]+=" $id"
+done
+if [[ -n "$extra_order" ]]; then
   stop_servers
-  for e in $extra_todo; do
-    log "${e%%:*}: bench/${e#*:} (log: $OUT/extra_${e%%:*}.log)"
-    echo "${e%%:*}" >> "$OUT/extra_ran.txt"
+  for sc in $extra_order; do
+    ids="${extra_wl[$sc]# }"
+    sub="$ids"
+    [[ "$sc" == sharing.sh ]] && sub="${ids/W10/W10 W1w}"
+    log "$ids: bench/$sc (log: $OUT/extra_${sc%.sh}.log)"
+    echo "$ids" >> "$OUT/extra_ran.txt"
     OUT="$OUT" MMAPD_BIN="$MMAPD_BIN" BUILD=0 BENCH_DATA="$BENCH_DATA" QUICK="${QUICK:-0}" REPEATS="$REPEATS" \
-      DURATION="$DURATION" "$BENCH_DIR/${e#*:}" > "$OUT/extra_${e%%:*}.log" 2>&1 \
-      || log "WARNING: bench/${e#*:} failed (see $OUT/extra_${e%%:*}.log)"
+      DURATION="$DURATION" WORKLOADS="$sub" "$BENCH_DIR/$sc" > "$OUT/extra_${sc%.sh}.log" 2>&1 \
+      || log "WARNING: bench/$sc failed (see $OUT/extra_${sc%.sh}.log)"
   done
 fi
 

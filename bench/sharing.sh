@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sharing.sh - W9, W10 and W1 with 1,000 waiters held (issue 12): the
-# sharing features under load. Not part of run.sh (it needs neither the
-# 1 GiB data nor the other peers).
+# sharing features under load. It needs neither the 1 GiB data nor the
+# other peers; run.sh runs it after its rounds (W9, W10 in its WORKLOADS)
+# and tools/report.py makes table rows from OUT/sharing.jsonl.
 #
 #   W9   atomic add: POST /v1/maps/counter/atomic {"op":"add",...} with wrk
 #        (lua/range.lua, BENCH_BODY_TEXT) against Redis INCRBY with
