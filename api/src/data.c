@@ -163,9 +163,6 @@ static bool range_window(struct api_exchange *ex, const char *range,
     return true;
 }
 
-/* Plan and build one answer from one state of m. Returns true when a
- * resize ran between the state and the bytes (the answer installed then is
- * stale, and the caller plans again); false once ex holds the answer. */
 /* "Content-Range: bytes FIRST-LAST/SIZE" of a single-range answer, built
  * without printf: every ranged GET sends it (bench/RESULTS.md, "Issue 15,
  * step by step"). */
@@ -184,6 +181,9 @@ static void content_range(struct api_exchange *ex, uint64_t first,
     api__header(ex, "Content-Range", "%s", v);
 }
 
+/* Plan and build one answer from one state of m. Returns true when a
+ * resize ran between the state and the bytes (the answer installed then is
+ * stale, and the caller plans again); false once ex holds the answer. */
 static bool get_once(struct api_exchange *ex, const struct api_request *req,
                      struct mc_mapping *m)
 {
