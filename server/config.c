@@ -83,7 +83,8 @@ static const struct flag flags[] = {
      UINT64_MAX, "BYTES", "a quarter of RAM or of the memory cgroup's limit",
      "total size of memory-backed mappings; a create or grow past it is 507"},
     {"max-open-files", "MMAPD_MAX_OPEN_FILES", FLAG_COUNT, F(max_open_files),
-     1, 1u << 24, "N", "half the open-file limit",
+     1, 1u << 24, "N",
+     "the open-file limit less --max-connections and 256, at least half",
      "backing files kept open while idle; a mapping holds a descriptor only "
      "while in use, the least recently used idle ones are closed"},
     {"max-body-memory", "MMAPD_MAX_BODY_MEMORY", FLAG_SIZE,

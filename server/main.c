@@ -56,8 +56,10 @@ static enum mc_err open_catalog(const struct srv_config *cfg,
         .cache_bytes = cfg->cache_bytes,
         .max_map_size = cfg->max_map_size,
         .max_memory = cfg->max_memory, /* 0: derived (mc_memory.h) */
-        /* 0: derived from the limit raise_fd_limit just set */
+        /* 0: derived from the limit raise_fd_limit just set, less a
+         * descriptor for every connection */
         .max_open_files = cfg->max_open_files,
+        .other_fds = cfg->max_connections,
     };
     enum mc_err rc = mc_catalog_open(&opt, out);
 

@@ -67,11 +67,12 @@ enum mc_err mc__backing_open(int datafd, const struct mc__backing_req *req,
     /* Only a readwrite request with a size may create the file: a file we'd
      * create without one would be empty, which is MC_EZEROSIZE anyway. */
     rc = mc__sys_open_beneath(datafd, req->file, writable, writable && sized,
-                              &fd, &created);
+                              &fd, &created, NULL);
     if (rc == MC_ENOFILE && writable && !sized)
         return MC_EZEROSIZE;
     if (rc != MC_OK)
         return rc;
+    mc__sys_hint_random(fd);
     /* A file this call created is new to everyone; an existing one may be
      * refused before it is grown or reserved. */
     if (!created && req->check)

@@ -28,10 +28,11 @@ struct mc_catalog {
     struct mc__membudget memory; /* sizes of the memory-backed mappings */
     pthread_mutex_t create_lock;
     pthread_mutex_t persist_lock;
-    pthread_rwlock_t table_lock; /* protects items, count, cap */
+    pthread_rwlock_t table_lock; /* protects items, count, cap, names */
     struct mc_mapping **items;   /* sorted by name; one reference each */
     size_t count;
     size_t cap;
+    struct mc__nameindex names;  /* items by exact name (nameindex.c) */
     struct mc__files *files;     /* backing files in use (sharing.c) */
     struct mc__fdcache *fdc;     /* their open descriptors (fdcache.c) */
     atomic_size_t damaged;       /* damaged mappings loaded (never falls) */
@@ -79,10 +80,13 @@ static size_t find(const struct mc_catalog *cat, const char *name, bool *found)
     return lo;
 }
 
-/* Insert m (stealing its reference) at pos. */
 /* Make room for one more item; the table lock is held for writing. */
 static enum mc_err reserve_one(struct mc_catalog *cat)
 {
+    enum mc_err rc = mc__nameindex_reserve(&cat->names, cat->count + 1);
+
+    if (rc != MC_OK)
+        return rc;
     if (cat->count == cat->cap) {
         size_t cap = cat->cap ? cat->cap * 2 : 16;
         struct mc_mapping **items = realloc(cat->items, cap * sizeof *items);
@@ -94,6 +98,7 @@ static enum mc_err reserve_one(struct mc_catalog *cat)
     return MC_OK;
 }
 
+/* Insert m (stealing its reference) at pos. */
 static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
                              struct mc_mapping *m)
 {
@@ -105,11 +110,13 @@ static enum mc_err insert_at(struct mc_catalog *cat, size_t pos,
             (cat->count - pos) * sizeof *cat->items);
     cat->items[pos] = m;
     cat->count++;
+    mc__nameindex_add(&cat->names, m);
     return MC_OK;
 }
 
 static void remove_at(struct mc_catalog *cat, size_t pos)
 {
+    mc__nameindex_remove(&cat->names, cat->items[pos]);
     memmove(&cat->items[pos], &cat->items[pos + 1],
             (cat->count - pos - 1) * sizeof *cat->items);
     cat->count--;
@@ -208,7 +215,7 @@ void mc__catalog_refill_reserve(struct mc_catalog *cat)
 
 /* ---- open and close ----------------------------------------------------- */
 
-uint64_t mc_catalog_default_open_files(void)
+uint64_t mc_catalog_default_open_files(uint64_t other_fds)
 {
     struct rlimit rl;
 
@@ -218,9 +225,11 @@ uint64_t mc_catalog_default_open_files(void)
         return 1u << 20;
     /* Below 128 the rest of the process (listener, connections, the
      * store, threads' pipes) needs most of what there is. */
-    if (rl.rlim_cur >= 128)
-        return (uint64_t)rl.rlim_cur / 2;
-    return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
+    if (rl.rlim_cur < 128)
+        return rl.rlim_cur / 8 > 4 ? (uint64_t)rl.rlim_cur / 8 : 4;
+    uint64_t limit = (uint64_t)rl.rlim_cur, half = limit / 2;
+    uint64_t others = other_fds > limit ? limit : other_fds + 256;
+    return limit > others && limit - others > half ? limit - others : half;
 }
 
 /* Records read from the store at a time while loading (a page of struct
@@ -263,7 +272,7 @@ static enum mc_err check_backing(struct mc_catalog *cat, struct mc_mapping *m)
     int64_t mtime = 0;
     enum mc_err rc = mc__sys_open_beneath(
         cat->datafd, m->file, m->protection == MC_PROT_READWRITE, false, &fd,
-        &created);
+        &created, NULL);
 
     if (rc == MC_ENOMEM || rc == MC_ENOFD)
         return rc;
@@ -296,6 +305,8 @@ static enum mc_err check_backing(struct mc_catalog *cat, struct mc_mapping *m)
         m->trunc_pending = true;
         pthread_mutex_unlock(&m->lock);
     }
+    if (size > MC__HINT_RANDOM_MIN)
+        mc__sys_hint_random(fd);
     m->fd = fd;
     mc__fdcache_adopt(cat->fdc, m);
     rc = mc__files_join(cat->files, m);
@@ -487,6 +498,7 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     pthread_mutex_init(&cat->create_lock, NULL);
     pthread_mutex_init(&cat->persist_lock, NULL);
     pthread_rwlock_init(&cat->table_lock, NULL);
+    mc__nameindex_init(&cat->names);
     pthread_mutex_init(&cat->check_lock, NULL);
     pthread_cond_init(&cat->walk_cv, NULL);
     cat->walk_done = true; /* until there is a walk */
@@ -500,7 +512,8 @@ enum mc_err mc_catalog_open(const struct mc_catalog_options *opt,
     if (cat->opt.max_memory == 0)
         cat->opt.max_memory = mc_memory_default();
     if (cat->opt.max_open_files == 0)
-        cat->opt.max_open_files = mc_catalog_default_open_files();
+        cat->opt.max_open_files =
+            mc_catalog_default_open_files(cat->opt.other_fds);
     mc__membudget_init(&cat->memory, cat->opt.max_memory);
     /* A budget below one view could never map anything. */
     if (!power_of_two(cat->opt.view_size) ||
@@ -664,6 +677,7 @@ void mc_catalog_close(struct mc_catalog *cat)
     mc__store_close(cat->store);
     mc__sys_close(cat->datafd);
     pthread_rwlock_destroy(&cat->table_lock);
+    mc__nameindex_destroy(&cat->names);
     pthread_cond_destroy(&cat->walk_cv);
     pthread_mutex_destroy(&cat->check_lock);
     pthread_mutex_destroy(&cat->persist_lock);
@@ -952,18 +966,14 @@ cleanup:
 enum mc_err mc_catalog_get(struct mc_catalog *cat, const char *name,
                            struct mc_mapping **out)
 {
-    bool found = false;
-
     if (!cat || !name || !out)
         return MC_EINVAL;
     pthread_rwlock_rdlock(&cat->table_lock);
-    size_t pos = find(cat, name, &found);
-    if (found) {
-        *out = cat->items[pos];
+    *out = mc__nameindex_find(&cat->names, name);
+    if (*out)
         mc_mapping_ref(*out);
-    }
     pthread_rwlock_unlock(&cat->table_lock);
-    if (!found)
+    if (!*out)
         return MC_ENOTFOUND;
     /* The first use of a loaded mapping checks its backing, so whoever
      * gets it sees whether it is damaged. */

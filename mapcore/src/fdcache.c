@@ -21,9 +21,16 @@
  * Memory mappings (their memfd is the memory) and damaged ones never enter
  * the cache: their descriptor is theirs for life.
  *
+ * A reopen costs open, fstat and, at the evicting end, close: three system
+ * calls that are most of a request's cost when the mappings in use far
+ * outnumber the cache (W6 at 100,000 mappings, bench/RESULTS.md). So the
+ * identity check uses the fstat the open takes anyway, and small files go
+ * without the random-access hint (mc__sys_hint_random).
+ *
  * The cache lock is a leaf: nothing is called under it that takes another
- * lock. open(2) runs outside it; two threads opening one mapping at once
- * keep the first descriptor and close the other.
+ * lock. Neither open(2) nor close(2) runs under it (every request of every
+ * thread takes it); two threads opening one mapping at once keep the first
+ * descriptor and close the other.
  */
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -101,17 +108,50 @@ static void idle_append(struct mc__fdcache *c, struct mc_mapping *m)
     m->fd_idle = true;
 }
 
-/* Close idle descriptors, least recently used first, until at most keep
- * are open (or none is idle). Lock held. */
-static void shed(struct mc__fdcache *c, size_t keep)
+/* Descriptors taken out of the cache under its lock, closed after it. */
+#define SHED_BATCH 16
+struct shed_list {
+    int fds[SHED_BATCH];
+    size_t n;
+};
+
+/* Take idle descriptors out, least recently used first, until at most keep
+ * are open, none is idle or the list is full; true if it filled (call
+ * again). Lock held: the caller closes them with close_shed once it is
+ * dropped. */
+static bool shed(struct mc__fdcache *c, size_t keep, struct shed_list *out)
 {
     while (c->open > keep && c->idle_head) {
+        if (out->n == SHED_BATCH)
+            return true;
         struct mc_mapping *v = c->idle_head;
         idle_unlink(c, v);
-        mc__sys_close(v->fd);
+        out->fds[out->n++] = v->fd;
         v->fd = -1;
         c->open--;
     }
+    return false;
+}
+
+static void close_shed(struct shed_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        mc__sys_close(l->fds[i]);
+    l->n = 0;
+}
+
+/* Shed down to keep, every idle descriptor it takes closed. Lock not held. */
+static void shed_all(struct mc__fdcache *c, size_t keep)
+{
+    struct shed_list l = {.n = 0};
+    bool more;
+
+    do {
+        pthread_mutex_lock(&c->lock);
+        more = shed(c, keep, &l);
+        pthread_mutex_unlock(&c->lock);
+        close_shed(&l);
+    } while (more);
 }
 
 void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m)
@@ -126,8 +166,8 @@ void mc__fdcache_adopt(struct mc__fdcache *c, struct mc_mapping *m)
     pthread_mutex_lock(&c->lock);
     c->open++;
     idle_append(c, m);
-    shed(c, c->max);
     pthread_mutex_unlock(&c->lock);
+    shed_all(c, c->max);
 }
 
 /* Open m's file again and check it is still the same file. */
@@ -139,28 +179,25 @@ static enum mc_err reopen(struct mc__fdcache *c, struct mc_mapping *m,
     int fd = -1;
     enum mc_err rc = mc__sys_open_beneath(
         c->datafd, m->file, m->protection == MC_PROT_READWRITE, false, &fd,
-        &created);
+        &created, &st);
 
     if (rc == MC_ENOFD) {
         /* Out of descriptors: give back our idle ones and try once more. */
-        pthread_mutex_lock(&c->lock);
-        shed(c, 0);
-        pthread_mutex_unlock(&c->lock);
+        shed_all(c, 0);
         rc = mc__sys_open_beneath(c->datafd, m->file,
                                   m->protection == MC_PROT_READWRITE, false,
-                                  &fd, &created);
+                                  &fd, &created, &st);
     }
     if (rc == MC_ENOFILE || rc == MC_EPATH || rc == MC_ENOTREG)
         return MC_EDAMAGED;
     if (rc != MC_OK)
         return rc;
-    rc = mc__sys_identify(fd, &st);
-    if (rc == MC_OK && (st.st_dev != m->fd_dev || st.st_ino != m->fd_ino))
-        rc = MC_EDAMAGED; /* replaced behind our back */
-    if (rc != MC_OK) {
+    if (st.st_dev != m->fd_dev || st.st_ino != m->fd_ino) {
         mc__sys_close(fd);
-        return rc;
+        return MC_EDAMAGED; /* replaced behind our back */
     }
+    if ((uint64_t)st.st_size > MC__HINT_RANDOM_MIN)
+        mc__sys_hint_random(fd);
     *out = fd;
     return MC_OK;
 }
@@ -188,21 +225,29 @@ enum mc_err mc__fd_get(struct mc_mapping *m, int *out)
     rc = reopen(c, m, &fd);
     if (rc != MC_OK)
         return rc;
+    struct shed_list shed_fds = {.n = 0};
+    int spare = -1;
+    bool more = false;
     pthread_mutex_lock(&c->lock);
     if (m->fd >= 0) {
         /* Another thread opened it meanwhile: use theirs. */
         idle_unlink(c, m);
-        mc__sys_close(fd);
+        spare = fd;
     } else {
         m->fd = fd;
         c->open++;
         /* Room for it among the idle ones; in-use descriptors can push the
          * count past max for as long as they are in use. */
-        shed(c, c->max);
+        more = shed(c, c->max, &shed_fds);
     }
     m->fd_users++;
     *out = m->fd;
     pthread_mutex_unlock(&c->lock);
+    close_shed(&shed_fds);
+    if (more)
+        shed_all(c, c->max);
+    if (spare >= 0)
+        mc__sys_close(spare);
     return MC_OK;
 }
 
@@ -212,12 +257,18 @@ void mc__fd_put(struct mc_mapping *m)
 
     if (!cached(m))
         return;
+    struct shed_list shed_fds = {.n = 0};
+    bool more = false;
+
     pthread_mutex_lock(&c->lock);
     if (--m->fd_users == 0) {
         idle_append(c, m);
-        shed(c, c->max);
+        more = shed(c, c->max, &shed_fds);
     }
     pthread_mutex_unlock(&c->lock);
+    close_shed(&shed_fds);
+    if (more)
+        shed_all(c, c->max);
 }
 
 void mc__fd_forget(struct mc_mapping *m)

@@ -96,9 +96,18 @@ enum mc_err mc__sys_open_subdir(int dirfd, const char *name, bool create,
  * callers race. A symlink leading outside dirfd (or any symlink when openat2
  * is unavailable) gives MC_EPATH; a missing file MC_ENOFILE. Anything but a
  * regular file (FIFO, device, socket, directory) is refused with MC_ENOTREG,
- * and never blocks: the open is O_NONBLOCK. */
+ * and never blocks: the open is O_NONBLOCK. out_st (may be NULL) gets the
+ * opened file's fstat, taken anyway for that check. */
 enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
-                                 bool may_create, int *fd, bool *created);
+                                 bool may_create, int *fd, bool *created,
+                                 struct stat *out_st);
+/* Tell the kernel reads of fd are random (POSIX_FADV_RANDOM): no readahead
+ * around a pread miss. It holds for this open file only, so a reopen needs
+ * it again; files no larger than MC__HINT_RANDOM_MIN go without it (what
+ * readahead could add to a read of them is the rest of the file, less than
+ * the syscall costs: fdcache.c). */
+void mc__sys_hint_random(int fd);
+#define MC__HINT_RANDOM_MIN (128u * 1024) /* the default read_ahead_kb */
 
 /* fsync every directory on the way to the relative path beneath dirfd: its
  * parent, that one's parent, ... and dirfd itself, so a file (and any parent
@@ -614,6 +623,31 @@ enum mc_err mc__files_check(struct mc__files *f, int fd,
 void mc__reserve_fill(int datafd);
 /* Give the reserve's blocks back to the file system. */
 void mc__reserve_release(int datafd);
+
+/* ---- nameindex.c: the catalog's lookup by exact name -------------------- */
+
+/* A hash index of mappings by name (not thread-safe: the catalog's
+ * table_lock covers it). Members are borrowed: the catalog's array holds
+ * their references. */
+struct mc__nameindex {
+    struct mc__nameslot *slots;
+    size_t mask;   /* slots - 1; 0 before the first reserve */
+    size_t count;
+    uint64_t seed; /* of the hash, random per index */
+};
+void mc__nameindex_init(struct mc__nameindex *ix);
+void mc__nameindex_destroy(struct mc__nameindex *ix);
+/* Make room for count members, so the next adds up to count cannot fail.
+ * MC_ENOMEM leaves the index as it was. */
+enum mc_err mc__nameindex_reserve(struct mc__nameindex *ix, size_t count);
+/* Add m (its name not indexed yet; room reserved). */
+void mc__nameindex_add(struct mc__nameindex *ix, struct mc_mapping *m);
+/* The member named name, or NULL. */
+struct mc_mapping *mc__nameindex_find(const struct mc__nameindex *ix,
+                                      const char *name);
+/* Remove m if it is a member. */
+void mc__nameindex_remove(struct mc__nameindex *ix,
+                          const struct mc_mapping *m);
 
 /* ---- catalog.c ---------------------------------------------------------- */
 

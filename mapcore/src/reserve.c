@@ -43,7 +43,7 @@ static int open_reserve(int datafd, bool create)
                             &created) != MC_OK)
         return -1;
     if (mc__sys_open_beneath(metafd, RESERVE_FILE, true, create, &fd,
-                             &created) != MC_OK)
+                             &created, NULL) != MC_OK)
         fd = -1;
     mc__sys_close(metafd);
     return fd;

@@ -134,6 +134,9 @@ static enum mc_err grow_file_fd(struct mc_mapping *m, int fd, uint64_t old,
         return rc;
     if (new_size >= cur)
         m->trunc_pending = false;
+    /* Opened while too small for the random-access hint (fdcache.c). */
+    if (old <= MC__HINT_RANDOM_MIN && new_size > MC__HINT_RANDOM_MIN)
+        mc__sys_hint_random(fd);
     return MC_OK;
 }
 

@@ -216,7 +216,7 @@ enum mc_err mc_catalog_snapshot(struct mc_catalog *cat, struct mc_mapping *src,
         mc_mapping_unref(other);
         return MC_EEXIST;
     }
-    rc = mc__sys_open_beneath(dirfd, path, true, true, &dst, &created);
+    rc = mc__sys_open_beneath(dirfd, path, true, true, &dst, &created, NULL);
     if (rc != MC_OK)
         return rc;
     if (!created) {

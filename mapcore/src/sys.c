@@ -176,7 +176,8 @@ static int make_parents(int dirfd, const char *path)
 }
 
 enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
-                                 bool may_create, int *out, bool *created)
+                                 bool may_create, int *out, bool *created,
+                                 struct stat *out_st)
 {
     /* O_NONBLOCK so a FIFO planted at the path can't hang the open; it is
      * refused below as not a regular file (O_NONBLOCK means nothing to a
@@ -214,12 +215,18 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
         close(fd);
         return MC_ENOTREG;
     }
+    if (out_st)
+        *out_st = st;
+    *out = fd;
+    return MC_OK;
+}
+
+void mc__sys_hint_random(int fd)
+{
     /* Requests are random ranges: the kernel's readahead for a pread miss
      * would read (or, in a sparse file, zero-fill) far more than asked. A
      * hint; a file system that ignores it is fine. */
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-    *out = fd;
-    return MC_OK;
 }
 
 enum mc_err mc__sys_identify(int fd, struct stat *st)

@@ -37,15 +37,22 @@ struct mc_catalog_options {
     uint64_t max_memory;   /* total size of memory-backed mappings;
                             * 0: mc_memory_default() (mc_memory.h) */
     uint64_t max_open_files; /* backing files kept open while idle;
-                              * 0: mc_catalog_default_open_files() */
+                              * 0: mc_catalog_default_open_files(other_fds) */
+    uint64_t other_fds; /* descriptors the rest of the process may hold at
+                         * once (its connections): what the default of
+                         * max_open_files leaves them */
 };
 
-/* The default of max_open_files: half the process's open-file limit
- * (RLIMIT_NOFILE, soft) as it is now; the other half stays for connections
- * and the rest of the process (below a limit of 128: an eighth, at least 4). A file mapping holds a
- * descriptor only while in use or among the max_open_files most recently
- * used, so the number of mappings is not bounded by the limit. */
-uint64_t mc_catalog_default_open_files(void);
+/* The default of max_open_files: the process's open-file limit
+ * (RLIMIT_NOFILE, soft) as it is now, less other_fds and 256 more for the
+ * rest of the process (listeners, the store, logs), but never less than
+ * half the limit (below a limit of 128: an eighth, at least 4). A file
+ * mapping holds a descriptor only while in use or among the max_open_files
+ * most recently used, so the number of mappings is not bounded by the
+ * limit; but every request to a mapping outside that set opens and closes
+ * its file, so the more of them fit, the cheaper a large catalog is to
+ * serve. */
+uint64_t mc_catalog_default_open_files(uint64_t other_fds);
 
 #define MC_DEFAULT_VIEW_SIZE (2ull << 20)       /* 2 MiB */
 #define MC_DEFAULT_CACHE_BYTES (1ull << 30)     /* 1 GiB */
