@@ -32,8 +32,18 @@ WL_DESC = {
     "W3": "PUT 4 KiB random (ranged), 64 conns",
     "W4": "GET 4 KiB random, 8 conns (latency)",
     "W5": "GET 4 KiB random, 64 GiB sparse, cache 256 MiB, 64 conns",
-    "W6": "GET 4 KiB random, random one of 10,000 mappings, 64 conns",
+    "W6": "GET 4 KiB random, random one of {w6_maps} mappings, 64 conns",
 }
+
+
+def w6_maps(d):
+    """W6_MAPS of the run, from the settings line run.sh writes to meta.txt."""
+    meta = d / "meta.txt"
+    if meta.exists():
+        for word in meta.read_text().split():
+            if word.startswith("W6_MAPS="):
+                return f"{int(word[len('W6_MAPS='):]):,}"
+    return "W6_MAPS"
 
 
 # Workloads with their own script, in table order: (id, target, goal, script).
@@ -251,6 +261,7 @@ def main():
     out.append("| workload | server | runs | req/s | MB/s payload | p50 ms | p99 ms | server CPU µs/req | errors | avg response bytes | foreign CPU % (max) |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     order = {"mmapd": 0, "mmapd-small": 1, "nginx": 2, "apache": 3, "redis": 4}
+    maps = w6_maps(d)
     problems = []
     for (wl, peer) in sorted(g, key=lambda x: (x[0], order.get(x[1], 9))):
         rs = g[(wl, peer)]
@@ -263,7 +274,7 @@ def main():
             problems.append(f"{wl}/{peer}: average response {avg:.0f} B for a {ln} B range")
         fo = [r["cpu_foreign_pct"] for r in rs if r.get("cpu_foreign_pct") is not None]
         out.append(
-            f"| {wl} {WL_DESC.get(wl, '')} | {peer} | {len(rs)} | {cell([r['rps'] for r in rs], k)} | "
+            f"| {wl} {WL_DESC.get(wl, '').format(w6_maps=maps)} | {peer} | {len(rs)} | {cell([r['rps'] for r in rs], k)} | "
             f"{cell([r['mbps_payload'] for r in rs], f1)} | {cell([r['lat_p50_us'] for r in rs], ms)} | "
             f"{cell([r['lat_p99_us'] for r in rs], ms)} | {cell([us_req(r) for r in rs], f1)} | {errs} | "
             f"{avg:.0f} | {f1(med(fo))} ({f1(max(fo) if fo else None)}) |")
