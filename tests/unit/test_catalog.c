@@ -1006,23 +1006,31 @@ static unsigned open_fds(void)
     return n;
 }
 
+/* Set f up with a catalog of one view's cache (reads need the file again)
+ * and an open-file cache of max_open descriptors; returns the descriptors
+ * the process holds once the store is open. */
+static unsigned setup_small_caches(struct fixture *f, uint64_t max_open)
+{
+    struct mc_catalog_options opt = {0};
+
+    setup(f);
+    mc_catalog_close(f->cat);
+    opt.data_dir = f->data;
+    opt.view_size = VS;
+    opt.cache_bytes = VS;
+    opt.max_open_files = max_open;
+    CHECK_RC(mc_catalog_open(&opt, &f->cat), MC_OK);
+    CHECK_RC(create(f, "first", sized(VS), NULL), MC_OK); /* store opened */
+    return open_fds();
+}
+
 TEST(idle_backings_hold_no_descriptor)
 {
     struct fixture f;
-    struct mc_catalog_options opt = {0};
     struct mc_mapping *m = NULL;
     char name[16], buf[16];
-    unsigned before;
+    unsigned before = setup_small_caches(&f, 2);
 
-    setup(&f);
-    mc_catalog_close(f.cat);
-    opt.data_dir = f.data;
-    opt.view_size = VS;
-    opt.cache_bytes = VS; /* one view: reads need the file again */
-    opt.max_open_files = 2;
-    CHECK_RC(mc_catalog_open(&opt, &f.cat), MC_OK);
-    CHECK_RC(create(&f, "first", sized(VS), NULL), MC_OK); /* store opened */
-    before = open_fds();
     create_named(&f, "m", 20, 8);
     /* 20 more mappings, at most 2 more descriptors. */
     CHECK(open_fds() <= before + 2);
@@ -1045,6 +1053,55 @@ TEST(idle_backings_hold_no_descriptor)
     CHECK_RC(mc_catalog_get(f.cat, "m00", &m), MC_OK);
     CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_EDAMAGED);
     mc_mapping_unref(m);
+    teardown(&f);
+}
+
+/* Reads from several threads over more mappings than the open-file cache
+ * holds: every reopen, the eviction's close (outside the cache lock) and
+ * two threads reopening one file at once (one keeps its descriptor, the
+ * other closes its spare) leave each read its own mapping's bytes and the
+ * process no more descriptors than the cache allows. Under TSan (dev.sh
+ * test-tsan) this is the open-file cache's race check. */
+enum { CHURN_MAPS = 40, CHURN_THREADS = 4, CHURN_READS = 2000 };
+
+struct churn {
+    struct mc_catalog *cat;
+    unsigned seed;
+};
+
+static void *churn_reads(void *arg)
+{
+    struct churn *c = arg;
+    char name[16], buf[4];
+
+    for (int i = 0; i < CHURN_READS; i++) {
+        struct mc_mapping *m = NULL;
+        /* Neighbouring threads pick the same names often: reopen races. */
+        snprintf(name, sizeof name, "c%02u", rand_r(&c->seed) % CHURN_MAPS);
+        CHECK_RC(mc_catalog_get(c->cat, name, &m), MC_OK);
+        CHECK_RC(mc_mapping_read(m, 8, buf, 4), MC_OK);
+        CHECK(memcmp(buf, name, 4) == 0);
+        mc_mapping_unref(m);
+    }
+    return NULL;
+}
+
+TEST(reads_from_many_threads_share_a_small_open_file_cache)
+{
+    struct fixture f;
+    pthread_t t[CHURN_THREADS];
+    struct churn c[CHURN_THREADS];
+    unsigned before = setup_small_caches(&f, 4);
+
+    create_named(&f, "c", CHURN_MAPS, 8);
+    for (unsigned i = 0; i < CHURN_THREADS; i++) {
+        c[i] = (struct churn){.cat = f.cat, .seed = 1 + i};
+        CHECK(pthread_create(&t[i], NULL, churn_reads, &c[i]) == 0);
+    }
+    for (unsigned i = 0; i < CHURN_THREADS; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    /* Nothing in use now: at most the cache's 4 idle descriptors. */
+    CHECK(open_fds() <= before + 4);
     teardown(&f);
 }
 

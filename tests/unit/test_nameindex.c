@@ -22,8 +22,8 @@ static uint64_t rnd(void)
 }
 
 struct fake {
-    struct mc_mapping m;
-    char name[16];
+    struct mc_mapping *m; /* alone: it ends in a flexible array */
+    char name[24];
     bool in;
 };
 
@@ -34,9 +34,18 @@ static struct fake *make(size_t n)
     CHECK(f != NULL);
     for (size_t i = 0; i < n; i++) {
         snprintf(f[i].name, sizeof f[i].name, "w6-%05zu", i);
-        f[i].m.name = f[i].name;
+        f[i].m = calloc(1, sizeof *f[i].m);
+        CHECK(f[i].m != NULL);
+        f[i].m->name = f[i].name;
     }
     return f;
+}
+
+static void unmake(struct fake *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(f[i].m);
+    free(f);
 }
 
 /* Every member is found as itself, every other name is not. */
@@ -47,7 +56,7 @@ static void check_all(const struct mc__nameindex *ix, struct fake *f, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct mc_mapping *got = mc__nameindex_find(ix, f[i].name);
         if (f[i].in) {
-            CHECK(got == &f[i].m);
+            CHECK(got == f[i].m);
             members++;
         } else {
             CHECK(got == NULL);
@@ -64,8 +73,11 @@ TEST(an_empty_index_finds_nothing)
 
     mc__nameindex_init(&ix);
     CHECK(mc__nameindex_find(&ix, "a") == NULL);
-    struct mc_mapping m = {.name = "a"};
-    mc__nameindex_remove(&ix, &m); /* not a member: nothing happens */
+    struct mc_mapping *m = calloc(1, sizeof *m);
+    CHECK(m != NULL);
+    m->name = "a";
+    mc__nameindex_remove(&ix, m); /* not a member: nothing happens */
+    free(m);
     CHECK(ix.count == 0);
     mc__nameindex_destroy(&ix);
 }
@@ -81,11 +93,11 @@ TEST(random_adds_and_removes_agree_with_the_reference)
         for (size_t k = 0; k < N; k++) {
             struct fake *x = &f[rnd() % N];
             if (x->in) {
-                mc__nameindex_remove(&ix, &x->m);
+                mc__nameindex_remove(&ix, x->m);
                 x->in = false;
             } else {
                 CHECK(mc__nameindex_reserve(&ix, ix.count + 1) == MC_OK);
-                mc__nameindex_add(&ix, &x->m);
+                mc__nameindex_add(&ix, x->m);
                 x->in = true;
             }
         }
@@ -94,7 +106,7 @@ TEST(random_adds_and_removes_agree_with_the_reference)
         CHECK(ix.count <= (ix.mask + 1) / 2);
     }
     mc__nameindex_destroy(&ix);
-    free(f);
+    unmake(f, N);
 }
 
 TEST(full_small_tables_removed_in_any_order_keep_every_run_reachable)
@@ -110,7 +122,7 @@ TEST(full_small_tables_removed_in_any_order_keep_every_run_reachable)
         CHECK(mc__nameindex_reserve(&ix, N) == MC_OK);
         CHECK(ix.mask + 1 == 2 * N); /* 64 slots, half full: long runs */
         for (size_t i = 0; i < N; i++) {
-            mc__nameindex_add(&ix, &f[i].m);
+            mc__nameindex_add(&ix, f[i].m);
             f[i].in = true;
             order[i] = i;
         }
@@ -121,13 +133,13 @@ TEST(full_small_tables_removed_in_any_order_keep_every_run_reachable)
             order[j] = t;
         }
         for (size_t i = 0; i < N; i++) {
-            mc__nameindex_remove(&ix, &f[order[i]].m);
+            mc__nameindex_remove(&ix, f[order[i]].m);
             f[order[i]].in = false;
             check_all(&ix, f, N);
         }
         mc__nameindex_destroy(&ix);
     }
-    free(f);
+    unmake(f, N);
 }
 
 TEST_MAIN()
