@@ -6,7 +6,7 @@
  * failed persist can put back exactly the value it replaced; readers copy it
  * under the mapping lock.
  */
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -32,29 +32,40 @@ void mc_mapping_content_type(struct mc_mapping *m,
                              char buf[MC_CONTENT_TYPE_MAX + 1])
 {
     pthread_mutex_lock(&m->lock);
-    memcpy(buf, m->content_type, MC_CONTENT_TYPE_MAX + 1);
+    /* Valid, so at most MC_CONTENT_TYPE_MAX bytes. */
+    memcpy(buf, m->content_type, strlen(m->content_type) + 1);
     pthread_mutex_unlock(&m->lock);
 }
 
 enum mc_err mc_mapping_set_content_type(struct mc_mapping *m,
                                         const char *type)
 {
-    char old[MC_CONTENT_TYPE_MAX + 1];
     enum mc_err rc = MC_OK;
+    char *own = NULL; /* NULL: the default, a literal */
 
     if (!mc_content_type_valid(type))
         return MC_EINVAL;
+    if (strcmp(type, MC_CONTENT_TYPE_DEFAULT) != 0 && !(own = strdup(type)))
+        return MC_ENOMEM;
     pthread_mutex_lock(&m->resize_lock);
     pthread_mutex_lock(&m->lock);
-    memcpy(old, m->content_type, sizeof old);
-    snprintf(m->content_type, sizeof m->content_type, "%s", type);
+    /* Readers copy under the lock, so the old string can go once it is
+     * swapped out; kept until the persist has held. */
+    const char *old = m->content_type;
+    bool old_heap = m->content_type_heap;
+    m->content_type = own ? own : MC_CONTENT_TYPE_DEFAULT;
+    m->content_type_heap = own != NULL;
     pthread_mutex_unlock(&m->lock);
     if (m->backing == MC_BACKING_FILE && strcmp(old, type) != 0)
         rc = mc__catalog_persist(m->cat, m, false);
     if (rc != MC_OK) {
         pthread_mutex_lock(&m->lock);
-        memcpy(m->content_type, old, sizeof old);
+        m->content_type = old;
+        m->content_type_heap = old_heap;
         pthread_mutex_unlock(&m->lock);
+        free(own);
+    } else if (old_heap) {
+        free((char *)old);
     }
     pthread_mutex_unlock(&m->resize_lock);
     return rc;

@@ -402,8 +402,12 @@ struct mc_mapping {
     pthread_mutex_t lock; /* protects the fields up to the next comment */
     uint64_t size;        /* logical size: every bound is checked against it */
     /* Changed only under resize_lock too (content_type.c), so a failed
-     * persist restores the value it replaced. */
-    char content_type[MC_CONTENT_TYPE_MAX + 1];
+     * persist restores the value it replaced. Points to the literal
+     * MC_CONTENT_TYPE_DEFAULT (most mappings), into strs (a type given at
+     * creation) or, with content_type_heap, to a string of its own (a type
+     * set later): 128 bytes inline were a sixth of a mapping's memory. */
+    const char *content_type;
+    bool content_type_heap;
     unsigned pins;        /* acquisitions in flight or views pinned */
     bool trunc_pending;   /* a shrink waits for pins to reach zero */
     bool trunc_hold;      /* a shrink waits for its catalog persist: the
@@ -461,7 +465,9 @@ struct mc_mapping {
      * they cost the others one pointer. */
     const char *source;
 
-    char strs[]; /* name, file (and source, source_etag), NUL-terminated */
+    /* name, file (and source, source_etag; and a content type other than
+     * the default, given at creation), NUL-terminated */
+    char strs[];
 };
 
 /* Build a mapping from meta (name, file, backing, protection, allocation,

@@ -61,8 +61,14 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     size_t flen = strnlen(meta->file, MC_PATH_MAX);
     size_t slen = strnlen(meta->source, MC_NAME_MAX);
     size_t elen = slen ? strnlen(meta->source_etag, MC_ETAG_MAX) : 0;
+    const char *ctype = mc_content_type_valid(meta->content_type) &&
+                                strcmp(meta->content_type,
+                                       MC_CONTENT_TYPE_DEFAULT) != 0
+                            ? meta->content_type
+                            : NULL; /* NULL: the default */
+    size_t clen = ctype ? strlen(ctype) : 0;
     size_t bytes = sizeof(struct mc_mapping) + nlen + 1 + flen + 1 +
-                   (slen ? slen + 1 + elen + 1 : 0);
+                   (slen ? slen + 1 + elen + 1 : 0) + (ctype ? clen + 1 : 0);
     struct mc_mapping *m = slab ? mc__slab_alloc(slab, bytes)
                                 : calloc(1, bytes);
 
@@ -90,6 +96,14 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
         memcpy(src + slen + 1, meta->source_etag, elen);
         m->source = src;
     }
+    m->content_type = MC_CONTENT_TYPE_DEFAULT;
+    if (ctype) {
+        char *ct = m->strs + nlen + 1 + flen + 1 +
+                   (slen ? slen + 1 + elen + 1 : 0);
+
+        memcpy(ct, ctype, clen); /* zeroed: NUL-terminated */
+        m->content_type = ct;
+    }
     m->backing = meta->backing;
     m->protection = meta->protection;
     m->allocation = meta->allocation;
@@ -102,10 +116,6 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     mc__rangelock_init(&m->ranges);
     pthread_mutex_init(&m->lease_lock, NULL);
     m->size = meta->size;
-    snprintf(m->content_type, sizeof m->content_type, "%s",
-             mc_content_type_valid(meta->content_type)
-                 ? meta->content_type
-                 : MC_CONTENT_TYPE_DEFAULT);
     atomic_init(&m->generation, 1);
     atomic_init(&m->watchers, 0);
     atomic_init(&m->removed, false);
@@ -147,6 +157,8 @@ void mc_mapping_unref(struct mc_mapping *m)
     pthread_mutex_destroy(&m->resize_lock);
     pthread_mutex_destroy(&m->lock);
     mc__events_free(m);
+    if (m->content_type_heap)
+        free((char *)m->content_type);
     if (!m->in_slab)
         free(m);
 }
