@@ -103,9 +103,9 @@ enum mc_err mc__sys_open_beneath(int dirfd, const char *path, bool writable,
                                  struct stat *out_st);
 /* Tell the kernel reads of fd are random (POSIX_FADV_RANDOM): no readahead
  * around a pread miss. It holds for this open file only, so a reopen needs
- * it again; files no larger than MC__HINT_RANDOM_MIN go without it (what
- * readahead could add to a read of them is the rest of the file, less than
- * the syscall costs: fdcache.c). */
+ * it again. Callers that know the file's size skip it for files no larger
+ * than MC__HINT_RANDOM_MIN (what readahead could add to a read of them is
+ * the rest of the file, less than the syscall costs: fdcache.c). */
 void mc__sys_hint_random(int fd);
 #define MC__HINT_RANDOM_MIN (128u * 1024) /* the default read_ahead_kb */
 

@@ -67,8 +67,9 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
                             ? meta->content_type
                             : NULL; /* NULL: the default */
     size_t clen = ctype ? strlen(ctype) : 0;
-    size_t bytes = sizeof(struct mc_mapping) + nlen + 1 + flen + 1 +
-                   (slen ? slen + 1 + elen + 1 : 0) + (ctype ? clen + 1 : 0);
+    /* strs: name, file, [source, source_etag], [content type] */
+    size_t ct_at = nlen + 1 + flen + 1 + (slen ? slen + 1 + elen + 1 : 0);
+    size_t bytes = sizeof(struct mc_mapping) + ct_at + (ctype ? clen + 1 : 0);
     struct mc_mapping *m = slab ? mc__slab_alloc(slab, bytes)
                                 : calloc(1, bytes);
 
@@ -98,11 +99,8 @@ enum mc_err mc__mapping_new(struct mc_catalog *cat, struct mc_viewcache *vc,
     }
     m->content_type = MC_CONTENT_TYPE_DEFAULT;
     if (ctype) {
-        char *ct = m->strs + nlen + 1 + flen + 1 +
-                   (slen ? slen + 1 + elen + 1 : 0);
-
-        memcpy(ct, ctype, clen); /* zeroed: NUL-terminated */
-        m->content_type = ct;
+        memcpy(m->strs + ct_at, ctype, clen); /* zeroed: NUL-terminated */
+        m->content_type = m->strs + ct_at;
     }
     m->backing = meta->backing;
     m->protection = meta->protection;
