@@ -18,11 +18,12 @@ cd "$(dirname "$0")"
 # What building, testing and the README's curl examples need (openssl makes
 # the throwaway certificate of tests/integration/test_tls.c).
 PACKAGES=(gcc libc6-dev make cmake pkg-config libmicrohttpd-dev libjansson-dev
-          libsqlite3-dev nettle-dev
+          libsqlite3-dev nettle-dev libmimalloc-dev
           libcurl4-openssl-dev curl ca-certificates openssl
           nginx-light yamllint python3-yaml
           wget aria2 lftp rclone qemu-utils qemu-block-extra xfsprogs)
 # nettle-dev: SHA-2 for the Content-Digest of api/src/digest.c.
+# libmimalloc-dev: the server's allocator (server/CMakeLists.txt).
 # nginx-light: the proxy of the scale-out test (tests/integration/test_scaleout.sh);
 # yamllint, python3-yaml: deploy/check.sh. Without them those tests skip.
 # wget ... qemu-block-extra: the real clients of tests/clients (ctest -L

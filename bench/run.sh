@@ -98,7 +98,7 @@ need_pkgs() { # print the packages (of "cmd:pkg" pairs and plain pkgs) that are 
   done
 }
 PKGS=(wrk nginx-light apache2 redis-server redis-tools curl jq gcc libc6-dev make cmake pkg-config
-      libmicrohttpd-dev libjansson-dev libsqlite3-dev python3 util-linux procps)
+      libmicrohttpd-dev libjansson-dev libsqlite3-dev libmimalloc-dev python3 util-linux procps)
 mapfile -t missing < <(need_pkgs "${PKGS[@]}")
 if (( ${#missing[@]} > 0 )); then
   [[ "${INSTALL:-1}" == 1 ]] || die "missing packages: ${missing[*]} (INSTALL=0)"
