@@ -121,7 +121,6 @@ struct srv_request {
     bool target_clean;       /* srv_framing_target_clean() in on_uri */
     bool close;              /* answer with Connection: close */
     char method[16];
-    char client[64];
     const char *route;
     int fd; /* the connection's socket: its name in d->conns */
     uint64_t start_ns;
@@ -179,12 +178,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     srv_log(SRV_LOG_WARN, "libmicrohttpd: %s", buf);
 }
 
+/* The client's address in text into buf; buf is left as it is when
+ * libmicrohttpd does not know the address. */
 static void client_address(struct MHD_Connection *conn, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ci;
     const struct sockaddr *sa;
 
-    snprintf(buf, len, "-");
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci || !ci->client_addr)
         return;
@@ -229,7 +229,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->target_len = strlen(uri);
     r->target_clean = srv_framing_target_clean(uri, r->target_len);
     r->start_ns = now_ns();
-    client_address(conn, r->client, sizeof(r->client));
     atomic_fetch_add(&d->inflight, 1);
     return r;
 }
@@ -763,6 +762,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     uint64_t duration_us;
     uint64_t bytes_out = 0;
     long token;
+    char client[64] = "-";
 
     if (!r)
         return;
@@ -786,10 +786,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     if (r->started)
         api_metrics_record(d->api, r->route ? r->route : "none", r->status,
                            r->bytes_in, bytes_out, duration_us);
+    /* Only the access line needs the address in text (inet_ntop formats
+     * with sprintf): not done when the log is off. */
+    if (srv_log_access_on())
+        client_address(conn, client, sizeof(client));
     srv_log_access(&(struct srv_access){
         .method = r->started ? r->method : "-",
         .path = r->path,
-        .client = r->client,
+        .client = client,
         .status = r->status,
         .bytes_in = r->bytes_in,
         .bytes_out = bytes_out,

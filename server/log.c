@@ -162,6 +162,11 @@ static void put_u64(char *buf, size_t size, size_t *pos, uint64_t v)
     put_bytes(buf, size, pos, tmp + sizeof(tmp) - n, n);
 }
 
+bool srv_log_access_on(void)
+{
+    return log_access;
+}
+
 void srv_log_access(const struct srv_access *a)
 {
     char buf[2048];

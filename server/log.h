@@ -50,4 +50,8 @@ struct srv_access {
  * the token) only when the request was authenticated with one. */
 void srv_log_access(const struct srv_access *a);
 
+/* Whether access lines are written (srv_log_init), so that work only the
+ * line needs (formatting the client's address) is skipped when it is off. */
+bool srv_log_access_on(void);
+
 #endif
