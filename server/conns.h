@@ -92,7 +92,8 @@ unsigned srv_conns_reap(struct srv_conns *t, uint64_t now_ms);
 /* Connections admitted and not yet closed. */
 unsigned srv_conns_open(struct srv_conns *t);
 
-/* Milliseconds of CLOCK_MONOTONIC, the clock of deadlines. */
+/* Milliseconds of CLOCK_MONOTONIC_COARSE (a tick's resolution), the clock
+ * of deadlines. */
 uint64_t srv_conns_now_ms(void);
 
 #endif

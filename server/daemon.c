@@ -577,6 +577,16 @@ static enum api_err check_framing(struct srv_request *r,
     }
 }
 
+/* The method for the access line, cut as snprintf would cut it; copied,
+ * not formatted: this runs for every request. */
+static void keep_method(struct srv_request *r, const char *method)
+{
+    size_t n = strnlen(method, sizeof(r->method) - 1);
+
+    memcpy(r->method, method, n);
+    r->method[n] = '\0';
+}
+
 static enum MHD_Result start_exchange(struct srv_request *r,
                                       struct MHD_Connection *conn,
                                       const char *method, const char *version)
@@ -588,7 +598,7 @@ static enum MHD_Result start_exchange(struct srv_request *r,
         srv_conns_phase(r->d->conns, r->fd, SRV_CONN_BUSY);
         r->started = true;
         r->close = true;
-        snprintf(r->method, sizeof(r->method), "%s", method);
+        keep_method(r, method);
         r->ex = api_exchange_refuse(r->d->api, bad, why);
         if (!r->ex)
             return queue_internal_error(r, conn);
@@ -607,7 +617,7 @@ static enum MHD_Result start_exchange(struct srv_request *r,
     bool body;
 
     r->started = true;
-    snprintf(r->method, sizeof(r->method), "%s", method);
+    keep_method(r, method);
     r->head = req.method == API_METHOD_HEAD;
     r->ex = api_exchange_start(r->d->api, &req);
     if (!r->ex)

@@ -139,7 +139,12 @@ void api__content_type(struct api_exchange *ex, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(ex->content_type, sizeof(ex->content_type), fmt, ap);
+    /* A mapping's own type ("%s", every ranged GET): copied, not formatted. */
+    if (strcmp(fmt, "%s") == 0)
+        copy_value(ex->content_type, sizeof(ex->content_type),
+                   va_arg(ap, const char *));
+    else
+        vsnprintf(ex->content_type, sizeof(ex->content_type), fmt, ap);
     va_end(ap);
     ex->resp.content_type = ex->content_type;
 }
