@@ -33,9 +33,14 @@
 #   QUICK [0]        1: REPEATS=1 DURATION=3 WARMUP=1 QUIET_WAIT=3 unless set explicitly
 #   REPEATS [3]  DURATION [10] s  WARMUP [2] s (unrecorded, round 1 only)  THREADS [2] (wrk)
 #   QUIET_WAIT [15] s max wait for an idle machine before each run; QUIET_BUSY [15] %
-#   PEERS ["mmapd nginx apache redis"]   WORKLOADS ["W1 W1L W2 W3 W4 W5 W6 W7 W8 W9 W10 digest extents"]
+#   PEERS ["mmapd nginx apache redis"]
+#   WORKLOADS ["W1 W1L W1C W2 W3 W4 W4C W5 W6 W7 W8 W9 W10 digest extents"]
 #     W1L = W1 with both servers' access logs on (a third mmapd, --access-log on, and a second
 #     nginx logging to a file, on MMAPD_LOG_PORT [18092] and NGINX_LOG_PORT [18082])
+#     W1C, W4C = W1, W4 against mmapd and nginx driven by tools/range_client.c instead of wrk:
+#     the client Redis is driven by, so that "vs Redis" compares servers, not clients (wrk
+#     with its Lua script costs about 18 µs of CPU per request here, range_client about 10,
+#     and wrk's tail at 8 conns is its own scheduling: RESULTS.md, issue 15 step 8)
 #     W8 W9 W10 digest extents: each is its own script (EXTRA_SCRIPTS below), run after the
 #     rounds with the other servers stopped; a missing script is reported "not run"
 #   W8_COUNTS ["1000 100000"; QUICK: 1000]  passed to w8.sh
@@ -60,7 +65,7 @@ REPEATS="${REPEATS:-3}"; DURATION="${DURATION:-10}"; WARMUP="${WARMUP:-2}"
 export QUIET_WAIT="${QUIET_WAIT:-15}"
 THREADS="${THREADS:-2}"
 PEERS="${PEERS:-mmapd nginx apache redis}"
-WORKLOADS="${WORKLOADS:-W1 W1L W2 W3 W4 W5 W6 W7 W8 W9 W10 digest extents}"
+WORKLOADS="${WORKLOADS:-W1 W1L W1C W2 W3 W4 W4C W5 W6 W7 W8 W9 W10 digest extents}"
 # The workloads measured by a script of their own, in the order they run; each script runs
 # once and appends its JSON lines to OUT (w8.jsonl, sharing.jsonl, digest.jsonl), from which
 # tools/report.py makes the rows. sharing.sh gets the subset asked for in its own WORKLOADS
@@ -256,12 +261,17 @@ if [[ "${VERIFY_PEERS:-0}" == 1 ]] && has "$PEERS" nginx && has "$PEERS" apache 
 fi
 
 # ---- 4. what each (peer, workload) means -------------------------------------------------
-# spec PEER WL: sets BASE PATH_T HDRS METHOD LEN CONNS WSPAN NAMES CHECK SRVPID; returns 1 if n/a
+# spec PEER WL: sets BASE PATH_T HDRS METHOD LEN CONNS WSPAN NAMES CHECK SRVPID CLIENT;
+# returns 1 if n/a
 spec() {
   local p="$1" wl="$2"
-  METHOD=GET; LEN=4096; WSPAN=$SPAN; NAMES=0; CHECK=pattern; HDRS='Range: bytes={off}-{last}'
+  METHOD=GET; LEN=4096; WSPAN=$SPAN; NAMES=0; CHECK=pattern; HDRS='Range: bytes={off}-{last}'; CLIENT=wrk
   case "$wl" in
     W1|W1L) CONNS="${W1_CONNS:-64}" ;;
+    W1C|W4C)   # Redis's W1/W4 already use range_client: its rows are the references
+      case "$p" in mmapd|nginx) ;; *) return 1 ;; esac
+      spec "$p" "${wl%C}" || return 1
+      CLIENT=range_client; return 0 ;;
     W2) CONNS="${W2_CONNS:-16}"; LEN="$W2_LEN" ;;
     W3) CONNS="${W3_CONNS:-64}"; METHOD=PUT; HDRS='Content-Range: bytes {off}-{last}/*'; CHECK=put ;;
     W4) CONNS="${W4_CONNS:-8}" ;;
@@ -363,9 +373,13 @@ run_one() {
   raw="$OUT/raw/${p}_${wl}_run${run}.txt"; [[ "$record" == 1 ]] || raw="$OUT/raw/${p}_${wl}_warmup.txt"
   if [[ "$p" == redis ]]; then
     local mode=get key=big; [[ "$wl" == W3 ]] && mode=set key=put
-    cmd=("$BENCH_BIN/redis_range" -H 127.0.0.1 -p "$REDIS_PORT" -k "$key" -m "$mode" -c "$CONNS" -t "$t" -d "$secs"
-         -s "$WSPAN" -l "$LEN" -a 4096 -S "$run")
-    shown=".bin/redis_range ${cmd[*]:1}"
+    cmd=("$BENCH_BIN/range_client" -P redis -H 127.0.0.1 -p "$REDIS_PORT" -k "$key" -m "$mode" -c "$CONNS" -t "$t"
+         -d "$secs" -s "$WSPAN" -l "$LEN" -a 4096 -S "$run")
+    shown=".bin/range_client ${cmd[*]:1}"
+  elif [[ "$CLIENT" == range_client ]]; then   # W1C, W4C: GET only, no {name} in the path
+    cmd=("$BENCH_BIN/range_client" -P http -H 127.0.0.1 -p "${BASE##*:}" -u "$PATH_T" -m get -c "$CONNS" -t "$t"
+         -d "$secs" -s "$WSPAN" -l "$LEN" -a 4096 -S "$run")
+    shown=".bin/range_client ${cmd[*]:1}"
   else
     export BENCH_METHOD="$METHOD" BENCH_PATH="$PATH_T" BENCH_HEADERS="$HDRS" BENCH_SPAN="$WSPAN" \
            BENCH_LEN="$LEN" BENCH_ALIGN=4096 BENCH_SEED="$run" BENCH_NAMES="$NAMES"
@@ -397,7 +411,7 @@ np=${#peer_list[@]}
 verified=" "
 for ((r = 1; r <= REPEATS; r++)); do
   log "=== round $r of $REPEATS ==="
-  for wl in W1 W1L W2 W3 W4; do
+  for wl in W1 W1L W1C W2 W3 W4 W4C; do
     has "$WORKLOADS" "$wl" || continue
     for ((i = 0; i < np; i++)); do
       p="${peer_list[$(( (i + r - 1) % np ))]}"

@@ -28,7 +28,7 @@ assert_loopback() {
 build_tools() {
   mkdir -p "$BENCH_BIN"
   local t
-  for t in mkdata redis_range pin; do
+  for t in mkdata range_client pin; do
     if [[ ! -x "$BENCH_BIN/$t" || "$BENCH_DIR/tools/$t.c" -nt "$BENCH_BIN/$t" ]]; then
       gcc -O2 -Wall -pthread -o "$BENCH_BIN/$t" "$BENCH_DIR/tools/$t.c" || die "cannot build $t"
     fi
@@ -203,7 +203,7 @@ start_pin() {
 }
 
 # measure_run RAW RECORD EXTRA_JSON CMD...
-# Runs one bounded load-generator command (wrk or redis_range) with its output in RAW and,
+# Runs one bounded load-generator command (wrk or range_client) with its output in RAW and,
 # when RECORD=1, appends its BENCHJSON line + EXTRA_JSON + CPU accounting to $OUT/runs.jsonl.
 # Before a recorded run it waits for the machine to be quiet (wait_quiet). If SERVER_PIDS is
 # set (root PIDs of the server; their children are counted too), the CPU the server used is

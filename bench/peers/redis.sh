@@ -12,7 +12,7 @@ case "${1:-}" in
     mkdir -p "$RUN"
     render "$BENCH_DIR/conf/redis.conf.in" "$RUN/redis.conf" "$RUN" "$BENCH_TMP/data" "$PORT"
     peer_launch "$RUN" "$PORT" redis-server "$RUN/redis.conf"
-    "$BENCH_BIN/redis_range" -p "$PORT" -k big -L "${DOCROOT:-$BENCH_TMP/data}/data.bin" >&2
+    "$BENCH_BIN/range_client" -P redis -p "$PORT" -k big -L "${DOCROOT:-$BENCH_TMP/data}/data.bin" >&2
     cat "$RUN/pid"
     ;;
   stop)
