@@ -109,16 +109,23 @@ static int read_answer(int fd, char *buf, size_t cap, int timeout_ms,
     return status;
 }
 
-static void etag_of(int fd, const char *map, char *etag, size_t len)
+static void etag_of(int fd, bool fd_is_fresh, const char *map, char *etag,
+                    size_t len)
 {
     char req[256], buf[4096];
     const char *e;
+    int status;
     int n = snprintf(req, sizeof req,
                      "HEAD /v1/maps/%s/data HTTP/1.1\r\nHost: x\r\n\r\n", map);
 
     send_all(fd, req, (size_t)n);
-    if (read_answer(fd, buf, sizeof buf, 10000, true) != 200)
-        die("HEAD for the ETag");
+    status = read_answer(fd, buf, sizeof buf, 10000, true);
+    if (status != 200) {
+        fprintf(stderr, "wake: HEAD for the ETag%s: %s\n",
+                fd_is_fresh ? "" : " (connection kept alive)",
+                status ? buf : "no complete answer in 10 s");
+        exit(1);
+    }
     e = strcasestr(buf, "\r\nETag: ");
     if (!e)
         die("no ETag");
@@ -185,7 +192,7 @@ static int hold(int port, const char *map, int n, int secs)
     int *fds;
     int held;
 
-    etag_of(w, map, etag, sizeof etag);
+    etag_of(w, true, map, etag, sizeof etag);
     fds = open_waiters(port, map, etag, n, 600);
     sleep((unsigned)secs);
     held = count_held(fds, n);
@@ -215,7 +222,7 @@ static int latency(int port, const char *map, int n, int rounds)
         int len, left = n;
         uint64_t t0;
 
-        etag_of(w, map, etag, sizeof etag);
+        etag_of(w, r == 0, map, etag, sizeof etag);
         fds = open_waiters(port, map, etag, n, 60);
         /* All parked: none answered a while after the last was sent. */
         usleep(200000);
