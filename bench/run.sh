@@ -39,8 +39,8 @@
 #     nginx logging to a file, on MMAPD_LOG_PORT [18092] and NGINX_LOG_PORT [18082])
 #     W1C, W4C = W1, W4 against mmapd and nginx driven by tools/range_client.c instead of wrk:
 #     the client Redis is driven by, so that "vs Redis" compares servers, not clients (wrk
-#     with its Lua script costs about 18 µs of CPU per request here, range_client about 10,
-#     and wrk's tail at 8 conns is its own scheduling: RESULTS.md, issue 15 step 8)
+#     with its Lua script costs 16-19 µs of CPU per request here, range_client 11 against
+#     Redis and 14 against an HTTP server, and wrk's tail at 8 conns is its own scheduling: RESULTS.md, issue 15 step 8)
 #     W8 W9 W10 digest extents: each is its own script (EXTRA_SCRIPTS below), run after the
 #     rounds with the other servers stopped; a missing script is reported "not run"
 #   W8_COUNTS ["1000 100000"; QUICK: 1000]  passed to w8.sh
